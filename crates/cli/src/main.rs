@@ -1,0 +1,101 @@
+//! `pqbank`: the command line of pqbank.
+//!
+//! Offline PKI operations over files: create the root CA, make a device's key and
+//! request, issue certificates from requests, inspect and verify them, revoke and show
+//! CRLs. Exit status: 0 success (for `cert verify`: valid), 1 `cert verify` found the
+//! chain invalid (the reason is printed as a stable code), 2 any other error.
+#![forbid(unsafe_code)]
+
+mod files;
+mod pki;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// pqbank: post-quantum PKI and ledger for bank staff.
+#[derive(Debug, Parser)]
+#[command(name = "pqbank", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The root certificate authority.
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Certificate signing requests.
+    #[command(subcommand)]
+    Csr(CsrCommand),
+    /// Certificates.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Certificate revocation lists.
+    #[command(subcommand)]
+    Crl(CrlCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CaCommand {
+    /// Create the root CA: a new composite key and a self-signed certificate.
+    Init(pki::CaInit),
+}
+
+#[derive(Debug, Subcommand)]
+enum CsrCommand {
+    /// Make a new device key and a request for a certificate (proof of possession).
+    New(pki::CsrNew),
+}
+
+#[derive(Debug, Subcommand)]
+enum CertCommand {
+    /// Issue a certificate from a request, signed by a CA.
+    Issue(pki::CertIssue),
+    /// Show a certificate's fields and pqbank claims.
+    Inspect(pki::CertInspect),
+    /// Validate a certificate chain against a root (exit 0 valid, 1 invalid).
+    Verify(pki::CertVerify),
+}
+
+#[derive(Debug, Subcommand)]
+enum CrlCommand {
+    /// Sign a new CRL with no entries, or carry a previous one forward with the next number.
+    New(pki::CrlNew),
+    /// Revoke a certificate: a new CRL with the next number that lists it.
+    Revoke(pki::CrlRevoke),
+    /// Show a CRL.
+    Show(pki::CrlShow),
+}
+
+/// A failure of the command itself (as opposed to an invalid chain).
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        Self(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ca(CaCommand::Init(args)) => pki::ca_init(&args),
+        Command::Csr(CsrCommand::New(args)) => pki::csr_new(&args),
+        Command::Cert(CertCommand::Issue(args)) => pki::cert_issue(&args),
+        Command::Cert(CertCommand::Inspect(args)) => pki::cert_inspect(&args),
+        Command::Cert(CertCommand::Verify(args)) => pki::cert_verify(&args),
+        Command::Crl(CrlCommand::New(args)) => pki::crl_new(&args),
+        Command::Crl(CrlCommand::Revoke(args)) => pki::crl_revoke(&args),
+        Command::Crl(CrlCommand::Show(args)) => pki::crl_show(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError(message)) => {
+            eprintln!("pqbank: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The `pqbank` binary end to end on files: root, manager and teller from a fresh
+//! folder, verification (valid, revoked, rollback, wrong device), the draft's composite
+//! certificate, key file modes, no overwrites, and `--help` on every command.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+
+fn pqbank(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pqbank"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run pqbank: {e}"))
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = pqbank(dir, args);
+    assert!(
+        out.status.success(),
+        "pqbank {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out:?}"))
+}
+
+/// Root, manager, teller, CRLs: issues, verifies, revokes and detects a rollback.
+#[test]
+fn offline_pki_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = tmp.path();
+    ok(d, &["ca", "init", "--out", "ca", "--org", "Test Bank"]);
+    let mode = std::fs::metadata(d.join("ca/root.key")).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(mode.ok(), Some(0o600), "root key file mode");
+    ok(
+        d,
+        &[
+            "csr",
+            "new",
+            "--name",
+            "Mary Manager",
+            "--org",
+            "Test Bank",
+            "--device-id",
+            "mgr-01",
+            "--key-out",
+            "mgr.key",
+            "--out",
+            "mgr.csr",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "cert",
+            "issue",
+            "--csr",
+            "mgr.csr",
+            "--ca-cert",
+            "ca/root.crt",
+            "--ca-key",
+            "ca/root.key",
+            "--role",
+            "manager",
+            "--staff-id",
+            "M-1",
+            "--out",
+            "mgr.crt",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "csr",
+            "new",
+            "--name",
+            "Tom Teller",
+            "--org",
+            "Test Bank",
+            "--device-id",
+            "tel-01",
+            "--key-out",
+            "tel.key",
+            "--out",
+            "tel.csr",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "cert",
+            "issue",
+            "--csr",
+            "tel.csr",
+            "--ca-cert",
+            "mgr.crt",
+            "--ca-key",
+            "mgr.key",
+            "--role",
+            "teller",
+            "--staff-id",
+            "T-1",
+            "--out",
+            "tel.crt",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "crl",
+            "new",
+            "--ca-cert",
+            "ca/root.crt",
+            "--ca-key",
+            "ca/root.key",
+            "--out",
+            "root.crl",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "crl",
+            "new",
+            "--ca-cert",
+            "mgr.crt",
+            "--ca-key",
+            "mgr.key",
+            "--out",
+            "mgr1.crl",
+        ],
+    );
+
+    let verify = |crl: &str, extra: &[&str]| {
+        let mut args = vec![
+            "cert",
+            "verify",
+            "tel.crt",
+            "--root",
+            "ca/root.crt",
+            "--chain",
+            "mgr.crt",
+            "--crl",
+            crl,
+            "root.crl",
+            "--require-crl",
+            "--require-staff",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        pqbank(d, &args)
+    };
+    let out = verify(
+        "mgr1.crl",
+        &["--action", "transfer.post", "--device-id", "tel-01"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json(&out)["staffCertificate"], true);
+
+    let out = verify("mgr1.crl", &["--action", "transfer.approve"]);
+    assert_eq!(
+        (out.status.code(), json(&out)["code"].clone()),
+        (Some(1), "action_not_allowed".into())
+    );
+    let out = verify("mgr1.crl", &["--device-id", "someone-else"]);
+    assert_eq!(
+        (out.status.code(), json(&out)["code"].clone()),
+        (Some(1), "device_mismatch".into())
+    );
+    let out = verify("mgr1.crl", &["--at", "2099-01-01T00:00:00Z"]);
+    assert_eq!(json(&out)["code"], "expired");
+
+    ok(
+        d,
+        &[
+            "crl",
+            "revoke",
+            "--ca-cert",
+            "mgr.crt",
+            "--ca-key",
+            "mgr.key",
+            "--cert",
+            "tel.crt",
+            "--reason",
+            "keyCompromise",
+            "--previous",
+            "mgr1.crl",
+            "--out",
+            "mgr2.crl",
+        ],
+    );
+    let out = verify("mgr2.crl", &[]);
+    assert_eq!(
+        (out.status.code(), json(&out)["code"].clone()),
+        (Some(1), "revoked".into())
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(d, &["crl", "show", "mgr2.crl", "--json"])).unwrap_or_default();
+    assert_eq!(shown["number"], 2);
+    assert_eq!(shown["entries"][0]["reason"], "keyCompromise");
+
+    let mgr: serde_json::Value =
+        serde_json::from_str(&ok(d, &["cert", "inspect", "mgr.crt", "--json"])).unwrap_or_default();
+    let pin = format!("{}=2", mgr["fingerprint"].as_str().unwrap_or_default());
+    let out = verify("mgr1.crl", &["--crl-pin", &pin]);
+    assert_eq!(
+        (out.status.code(), json(&out)["code"].clone()),
+        (Some(1), "crl_rollback".into())
+    );
+
+    // Outputs are never overwritten.
+    let out = pqbank(d, &["ca", "init", "--out", "ca"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A key readable by others is refused.
+    std::fs::set_permissions(d.join("mgr.key"), std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_default();
+    let out = pqbank(
+        d,
+        &[
+            "crl",
+            "new",
+            "--ca-cert",
+            "mgr.crt",
+            "--ca-key",
+            "mgr.key",
+            "--out",
+            "x.crl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("readable by others"));
+}
+
+fn vectors_dir() -> PathBuf {
+    std::env::var_os("PQBANK_VECTORS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
+        PathBuf::from,
+    )
+}
+
+/// Proves `cert verify` on the draft's x5c certificate for id-MLDSA65-Ed25519-SHA512,
+/// written to a file in PEM and in DER, says valid and "not a pqbank staff certificate".
+#[test]
+fn draft_x5c_certificate_verifies() {
+    let path = vectors_dir().join("composite-sigs/testvectors.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let x5c = file["tests"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["tcId"] == "id-MLDSA65-Ed25519-SHA512"))
+        .and_then(|t| t["x5c"].as_str())
+        .unwrap_or_else(|| panic!("x5c missing"));
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(x5c)
+        .unwrap_or_default();
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = tmp.path();
+    std::fs::write(d.join("x5c.der"), &der).unwrap_or_else(|e| panic!("{e}"));
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        x5c
+    );
+    std::fs::write(d.join("x5c.pem"), pem).unwrap_or_else(|e| panic!("{e}"));
+    for name in ["x5c.der", "x5c.pem"] {
+        let out = ok(
+            d,
+            &[
+                "cert",
+                "verify",
+                name,
+                "--root",
+                name,
+                "--at",
+                "2026-06-01T00:00:00Z",
+            ],
+        );
+        assert_eq!(
+            out.trim(),
+            "valid (not a pqbank staff certificate)",
+            "{name}"
+        );
+    }
+    let inspected = ok(d, &["cert", "inspect", "x5c.pem"]);
+    assert!(inspected.contains("id-MLDSA65-Ed25519-SHA512"));
+    assert!(inspected.contains("not a pqbank staff certificate"));
+}
+
+/// Proves every command answers `--help` with its usage.
+#[test]
+fn help_on_every_command() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["ca"],
+        &["ca", "init"],
+        &["csr"],
+        &["csr", "new"],
+        &["cert"],
+        &["cert", "issue"],
+        &["cert", "inspect"],
+        &["cert", "verify"],
+        &["crl"],
+        &["crl", "new"],
+        &["crl", "revoke"],
+        &["crl", "show"],
+    ];
+    let tmp = std::env::temp_dir();
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let out = ok(&tmp, &args);
+        assert!(out.contains("Usage:"), "{command:?}: {out}");
+    }
+}
+
+/// Proves garbage input is a clear error with exit status 2, not a panic.
+#[test]
+fn garbage_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = tmp.path();
+    std::fs::write(
+        d.join("junk.crt"),
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap_or_default();
+    let out = pqbank(d, &["cert", "inspect", "junk.crt"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.crt"));
+}
