@@ -77,9 +77,15 @@ const FIELDS: [Field; 7] = [
 
 /// Content octets of the OID `{ id-pqbank n }`.
 fn field_oid(field: Field) -> Vec<u8> {
+    arc_oid(field as u8)
+}
+
+/// Content octets of `{ id-pqbank number }` for any number below 128.
+#[must_use]
+pub fn arc_oid(number: u8) -> Vec<u8> {
     let (arc, len) = ARC;
     let mut oid = arc[..len].to_vec();
-    oid.push(field as u8);
+    oid.push(number & 0x7f);
     oid
 }
 
@@ -363,9 +369,10 @@ impl StaffClaims {
         Ok(out)
     }
 
-    /// Takes one extension; returns false if its OID is not under the pqbank arc.
-    /// A repeated or malformed pqbank extension is an error.
-    pub(crate) fn absorb(&mut self, oid: &[u8], value: &[u8]) -> Result<bool, Error> {
+    /// Takes one extension (OID content octets and the extnValue's contents); returns
+    /// false if its OID is not under the pqbank arc. A repeated, unknown or malformed
+    /// pqbank extension is an error.
+    pub fn absorb(&mut self, oid: &[u8], value: &[u8]) -> Result<bool, Error> {
         let Some(field) = FIELDS.iter().copied().find(|f| field_oid(*f) == oid) else {
             let (arc, len) = ARC;
             if oid.starts_with(&arc[..len]) {

@@ -1,0 +1,117 @@
+//! The bodies of the fuzz targets, shared by `cargo fuzz` (fuzz_targets/) and by the
+//! corpus replay test that runs in CI (crates/pki/tests/fuzz_corpus.rs). Each takes
+//! arbitrary outside bytes; the only property checked is that nothing panics and that
+//! whatever parses also survives re-use.
+
+#![allow(
+    dead_code,
+    reason = "each fuzz target binary uses one of these functions"
+)]
+
+use pqbank_pki::bundle::{self, RecipientPublic, RecipientSecret, Suite};
+use pqbank_pki::composite::{CompositeSignature, CompositeVerifyingKey};
+use pqbank_pki::transcript::{SignedTranscript, Transcript};
+use pqbank_pki::{Certificate, CertificateRequest, Crl, StaffClaims};
+
+/// A target's body.
+pub type Target = fn(&[u8]);
+
+/// Every target, by the name of its corpus folder.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("certificate", certificate),
+    ("csr", csr),
+    ("crl", crl),
+    ("bundle", bundle_open),
+    ("recipient", recipient),
+    ("transcript", transcript),
+    ("composite_signature", composite_signature),
+    ("composite_key", composite_key),
+    ("extension", extension),
+    ("pem", pem),
+];
+
+/// An X.509 certificate; a parsed one is also checked against itself.
+pub fn certificate(data: &[u8]) {
+    if let Ok(cert) = Certificate::from_der(data) {
+        let _ = cert.verify_signed_by(&cert);
+        let _ = cert.claims().is_staff();
+    }
+}
+
+/// A PKCS#10 request (parsing verifies its signature).
+pub fn csr(data: &[u8]) {
+    let _ = CertificateRequest::from_der(data);
+}
+
+/// An X.509 CRL.
+pub fn crl(data: &[u8]) {
+    if let Ok(crl) = Crl::from_der(data) {
+        let _ = crl.entries();
+    }
+}
+
+/// A sealed bundle, opened with a fixed recipient of each suite.
+pub fn bundle_open(data: &[u8]) {
+    for suite in [Suite::MlKem512X25519, Suite::MlKem768X25519] {
+        let secret = RecipientSecret::from_seeds(suite, &[1; 64], &[2; 32]);
+        let _ = bundle::open(&secret, "fuzz", data);
+    }
+}
+
+/// A recipient public key.
+pub fn recipient(data: &[u8]) {
+    if let Ok(public) = RecipientPublic::from_bytes(data) {
+        let _ = public.fingerprint();
+    }
+}
+
+/// A signed login transcript and the transcript inside it.
+pub fn transcript(data: &[u8]) {
+    let _ = Transcript::from_bytes(data);
+    if let Ok(signed) = SignedTranscript::from_bytes(data) {
+        let _ = Transcript::from_bytes(&signed.transcript);
+        let key = pqbank_pki::CompositeSigningKey::from_seed(&[3; 64]);
+        let _ = signed.verify(
+            key.verifying_key(),
+            &pqbank_pki::transcript::Expected {
+                nonce: &[0; 32],
+                certificate: pqbank_pki::Fingerprint::from_bytes([0; 32]),
+                device_id: b"",
+                origin: None,
+                issued_at: time::OffsetDateTime::UNIX_EPOCH,
+                expires_at: time::OffsetDateTime::UNIX_EPOCH,
+                now: time::OffsetDateTime::UNIX_EPOCH,
+            },
+        );
+    }
+}
+
+/// A composite signature verified under a fixed key.
+pub fn composite_signature(data: &[u8]) {
+    let key = pqbank_pki::CompositeSigningKey::from_seed(&[4; 64]);
+    let _ = CompositeSignature::from_bytes(data);
+    let _ = key.verifying_key().verify(b"fuzz", b"", data);
+}
+
+/// A composite public key, used to verify a fixed signature.
+pub fn composite_key(data: &[u8]) {
+    if let Ok(key) = CompositeVerifyingKey::from_bytes(data) {
+        let _ = key.verify(b"fuzz", b"", &[0u8; pqbank_pki::composite::SIGNATURE_LEN]);
+    }
+}
+
+/// The value of each pqbank extension: the first byte picks which one.
+pub fn extension(data: &[u8]) {
+    let Some((&which, value)) = data.split_first() else {
+        return;
+    };
+    let mut claims = StaffClaims::default();
+    let _ = claims.absorb(&pqbank_pki::ext::arc_oid(which % 8), value);
+}
+
+/// PEM armour of each label pqbank reads.
+pub fn pem(data: &[u8]) {
+    for label in ["CERTIFICATE", "CERTIFICATE REQUEST", "X509 CRL"] {
+        let _ = pqbank_pki::pem::decode(label, data);
+    }
+}
