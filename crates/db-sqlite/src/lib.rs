@@ -1,0 +1,430 @@
+//! The SQLite backend of pqbank's storage.
+//!
+//! Writers take the database lock up front (`BEGIN IMMEDIATE`), so two tellers never
+//! interleave a read and a write; a writer that finds the file busy waits up to the busy
+//! timeout and is then retried by the flows. WAL journal with `synchronous = FULL`: a
+//! committed transfer survives a power cut.
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use pqbank_db::{
+    AccountRow, Backend, DrawerEventRow, LedgerTx, NewAccount, NewApprovalRow, NewCustomer,
+    NewStaff, NewTransferRow, RawAccount, RawDrawerEvent, RawTransfer, Result, SignedDrawerEvent,
+    StoreError, TransferRow,
+};
+use pqbank_ledger::Balances;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+/// Connections in the pool.
+const POOL_CONNECTIONS_MAX: u32 = 8;
+/// How long a writer waits for the lock before the flows retry.
+const BUSY_TIMEOUT_MS: u64 = 2_000;
+
+/// A SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path`.
+    pub async fn open(path: &Path) -> Result<Self> {
+        Self::with_options(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    /// Opens a `sqlite:` URL.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::with_options(SqliteConnectOptions::from_str(url).map_err(map_err)?).await
+    }
+
+    async fn with_options(options: SqliteConnectOptions) -> Result<Self> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_CONNECTIONS_MAX)
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for tests and benchmarks that need raw SQL.
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Maps a driver error: busy and locked are transient, as is a unique violation (a
+/// concurrent writer with the same key won; the retry reads its row); the append-only
+/// triggers' abort is [`StoreError::AppendOnly`].
+pub fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) => {
+            let code: i64 = db.code().and_then(|c| c.parse().ok()).unwrap_or(0);
+            if db.message().contains("append-only") {
+                StoreError::AppendOnly
+            } else if matches!(code & 0xff, 5 | 6) || db.is_unique_violation() {
+                StoreError::Transient(db.message().to_owned())
+            } else {
+                StoreError::Database(db.message().to_owned())
+            }
+        }
+        sqlx::Error::PoolTimedOut => StoreError::Transient("connection pool timed out".into()),
+        other => StoreError::Database(other.to_string()),
+    }
+}
+
+/// `SELECT` of the columns [`RawTransfer`] decodes, followed by `$tail`.
+macro_rules! transfer_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT t.id, t.maker_staff_id, t.idempotency_key, t.request_hash, t.kind, ",
+            "t.debit_account_id, t.credit_account_id, t.amount_minor, t.currency, t.memo, t.status, ",
+            "t.expires_at, t.created_at, t.recorded_at, t.signed_bytes, t.signature, ",
+            "t.signer_fingerprint, a.decision FROM transfers t ",
+            "LEFT JOIN approvals a ON a.transfer_id = t.id ",
+            $tail
+        )
+    };
+}
+
+/// A write transaction holding SQLite's reserved lock.
+pub struct SqliteTx(Transaction<'static, Sqlite>);
+
+impl LedgerTx for SqliteTx {
+    async fn transfer_by_key(&mut self, maker: i64, key: &str) -> Result<Option<TransferRow>> {
+        let raw: Option<RawTransfer> = sqlx::query_as(transfer_select!(
+            "WHERE t.maker_staff_id = ? AND t.idempotency_key = ?"
+        ))
+        .bind(maker)
+        .bind(key)
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(map_err)?;
+        raw.map(RawTransfer::decode).transpose()
+    }
+
+    async fn transfer(&mut self, id: i64) -> Result<Option<TransferRow>> {
+        let raw: Option<RawTransfer> = sqlx::query_as(transfer_select!("WHERE t.id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await
+            .map_err(map_err)?;
+        raw.map(RawTransfer::decode).transpose()
+    }
+
+    async fn lock_accounts(&mut self, ids: &[i64]) -> Result<Vec<AccountRow>> {
+        // The whole database is already locked by BEGIN IMMEDIATE; read in id order.
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            let raw: Option<RawAccount> = sqlx::query_as(ACCOUNT_BY_ID)
+                .bind(id)
+                .fetch_optional(&mut *self.0)
+                .await
+                .map_err(map_err)?;
+            if let Some(raw) = raw {
+                rows.push(raw.decode()?);
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn insert_transfer(&mut self, row: &NewTransferRow<'_>) -> Result<i64> {
+        let r = &row.transfer.request;
+        sqlx::query_scalar(
+            "INSERT INTO transfers (maker_staff_id, idempotency_key, request_hash, kind, \
+             debit_account_id, credit_account_id, amount_minor, currency, memo, status, expires_at, \
+             created_at, recorded_at, signed_bytes, signature, signer_fingerprint) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(r.maker)
+        .bind(&r.idempotency_key)
+        .bind(&row.request_hash[..])
+        .bind(r.kind.as_str())
+        .bind(r.debit)
+        .bind(r.credit)
+        .bind(r.amount.minor())
+        .bind(r.amount.currency().code())
+        .bind(&r.memo)
+        .bind(row.status.as_str())
+        .bind(row.expires_at)
+        .bind(r.created_at)
+        .bind(row.recorded_at)
+        .bind(&row.signed_bytes)
+        .bind(&row.transfer.signed.signature)
+        .bind(&row.transfer.signed.signer[..])
+        .fetch_one(&mut *self.0)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn write_balances(&mut self, account: i64, b: &Balances) -> Result<()> {
+        sqlx::query(
+            "UPDATE account_balances SET debits_posted = ?, credits_posted = ?, \
+             debits_pending = ?, credits_pending = ? WHERE account_id = ?",
+        )
+        .bind(b.debits_posted)
+        .bind(b.credits_posted)
+        .bind(b.debits_pending)
+        .bind(b.credits_pending)
+        .bind(account)
+        .execute(&mut *self.0)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_approval(&mut self, row: &NewApprovalRow) -> Result<i64> {
+        let (bytes, signed) = row.signed.clone().unzip();
+        sqlx::query_scalar(
+            "INSERT INTO approvals (transfer_id, drawer_event_id, decision, approver_staff_id, \
+             created_at, signed_bytes, signature, signer_fingerprint) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(row.transfer_id)
+        .bind(row.drawer_event_id)
+        .bind(row.decision)
+        .bind(row.approver)
+        .bind(row.created_at)
+        .bind(bytes)
+        .bind(signed.as_ref().map(|s| s.signature.clone()))
+        .bind(signed.as_ref().map(|s| s.signer.to_vec()))
+        .fetch_one(&mut *self.0)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn last_drawer_event(&mut self, drawer: i64) -> Result<Option<DrawerEventRow>> {
+        let raw: Option<RawDrawerEvent> = sqlx::query_as(
+            "SELECT id, drawer_account_id, teller_staff_id, kind, idempotency_key, counted_minor, \
+             expected_minor, created_at FROM drawer_events WHERE drawer_account_id = ? \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(drawer)
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(map_err)?;
+        raw.map(RawDrawerEvent::decode).transpose()
+    }
+
+    async fn insert_drawer_event(
+        &mut self,
+        event: &SignedDrawerEvent,
+        expected: Option<i64>,
+        recorded_at: i64,
+    ) -> Result<i64> {
+        let e = &event.request;
+        sqlx::query_scalar(
+            "INSERT INTO drawer_events (drawer_account_id, teller_staff_id, kind, idempotency_key, \
+             counted_minor, expected_minor, created_at, recorded_at, signed_bytes, signature, \
+             signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(e.drawer)
+        .bind(e.teller)
+        .bind(e.kind.as_str())
+        .bind(&e.idempotency_key)
+        .bind(e.counted_minor)
+        .bind(expected)
+        .bind(e.created_at)
+        .bind(recorded_at)
+        .bind(e.canonical_bytes())
+        .bind(&event.signed.signature)
+        .bind(&event.signed.signer[..])
+        .fetch_one(&mut *self.0)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn drawer_close(&mut self, event_id: i64) -> Result<Option<(DrawerEventRow, bool)>> {
+        let raw: Option<RawDrawerEvent> = sqlx::query_as(
+            "SELECT id, drawer_account_id, teller_staff_id, kind, idempotency_key, counted_minor, \
+             expected_minor, created_at FROM drawer_events WHERE id = ? AND kind = 'close'",
+        )
+        .bind(event_id)
+        .fetch_optional(&mut *self.0)
+        .await
+        .map_err(map_err)?;
+        let Some(raw) = raw else { return Ok(None) };
+        let signed_off: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM approvals WHERE drawer_event_id = ?")
+                .bind(event_id)
+                .fetch_one(&mut *self.0)
+                .await
+                .map_err(map_err)?;
+        Ok(Some((raw.decode()?, signed_off > 0)))
+    }
+
+    async fn commit(self) -> Result<()> {
+        self.0.commit().await.map_err(map_err)
+    }
+}
+
+const ACCOUNT_BY_ID: &str = "SELECT a.id, a.account_number, a.customer_id, a.kind, a.currency, \
+     a.floor_minor, a.closed, a.label, b.debits_posted, b.credits_posted, b.debits_pending, \
+     b.credits_pending FROM accounts a JOIN account_balances b ON b.account_id = a.id WHERE a.id = ?";
+
+impl Backend for SqliteStore {
+    type Tx = SqliteTx;
+
+    async fn begin(&self) -> Result<SqliteTx> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map(SqliteTx)
+            .map_err(map_err)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    async fn create_staff(&self, staff: &NewStaff, now: i64) -> Result<i64> {
+        sqlx::query_scalar("INSERT INTO staff (staff_number, display_name, role, created_at) VALUES (?, ?, ?, ?) RETURNING id")
+            .bind(&staff.number)
+            .bind(&staff.display_name)
+            .bind(&staff.role)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn create_customer(&self, customer: &NewCustomer, now: i64) -> Result<i64> {
+        sqlx::query_scalar("INSERT INTO customers (customer_number, full_name, created_at) VALUES (?, ?, ?) RETURNING id")
+            .bind(&customer.number)
+            .bind(&customer.full_name)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn create_account(&self, account: &NewAccount, now: i64) -> Result<i64> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (account_number, customer_id, kind, currency, floor_minor, closed, label, created_at) \
+             VALUES (?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+        )
+        .bind(&account.number)
+        .bind(account.customer_id)
+        .bind(account.kind.as_str())
+        .bind(account.currency.code())
+        .bind(account.floor_minor)
+        .bind(&account.label)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query("INSERT INTO account_balances (account_id) VALUES (?)")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(id)
+    }
+
+    async fn account(&self, id: i64) -> Result<Option<AccountRow>> {
+        let raw: Option<RawAccount> = sqlx::query_as(ACCOUNT_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        raw.map(RawAccount::decode).transpose()
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountRow>> {
+        let raw: Vec<RawAccount> = sqlx::query_as(
+            "SELECT a.id, a.account_number, a.customer_id, a.kind, a.currency, a.floor_minor, a.closed, \
+             a.label, b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending \
+             FROM accounts a JOIN account_balances b ON b.account_id = a.id ORDER BY a.id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.into_iter().map(RawAccount::decode).collect()
+    }
+
+    async fn expired_pending(&self, now: i64) -> Result<Vec<i64>> {
+        sqlx::query_scalar(
+            "SELECT t.id FROM transfers t LEFT JOIN approvals a ON a.transfer_id = t.id \
+             WHERE t.status = 'pending' AND t.expires_at < ? AND a.id IS NULL ORDER BY t.id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn journal_totals(&self) -> Result<Vec<(i64, Balances)>> {
+        let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(JOURNAL_TOTALS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, dp, cp, dq, cq)| {
+                (
+                    id,
+                    Balances {
+                        debits_posted: dp,
+                        credits_posted: cp,
+                        debits_pending: dq,
+                        credits_pending: cq,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn duplicate_keys(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT maker_staff_id, idempotency_key FROM transfers \
+             GROUP BY maker_staff_id, idempotency_key HAVING COUNT(*) > 1)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn transfers(&self) -> Result<Vec<TransferRow>> {
+        let raw: Vec<RawTransfer> = sqlx::query_as(transfer_select!("ORDER BY t.id"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        raw.into_iter().map(RawTransfer::decode).collect()
+    }
+}
+
+/// Totals per account from the journal: a transfer counts as posted when created posted
+/// or resolved "post", as pending while unresolved, and not at all once voided or expired.
+const JOURNAL_TOTALS: &str = "WITH j AS ( \
+       SELECT t.debit_account_id AS d, t.credit_account_id AS c, t.amount_minor AS amt, \
+         CASE WHEN a.decision = 'post' OR (t.status = 'posted' AND a.id IS NULL) THEN 'p' \
+              WHEN t.status = 'pending' AND a.id IS NULL THEN 'q' ELSE 'x' END AS s \
+       FROM transfers t LEFT JOIN approvals a ON a.transfer_id = t.id), \
+     e AS ( \
+       SELECT d AS id, CASE WHEN s = 'p' THEN amt ELSE 0 END AS dp, 0 AS cp, \
+              CASE WHEN s = 'q' THEN amt ELSE 0 END AS dq, 0 AS cq FROM j \
+       UNION ALL \
+       SELECT c, 0, CASE WHEN s = 'p' THEN amt ELSE 0 END, 0, CASE WHEN s = 'q' THEN amt ELSE 0 END FROM j) \
+     SELECT acc.id, CAST(COALESCE(SUM(e.dp), 0) AS INTEGER), CAST(COALESCE(SUM(e.cp), 0) AS INTEGER), \
+       CAST(COALESCE(SUM(e.dq), 0) AS INTEGER), CAST(COALESCE(SUM(e.cq), 0) AS INTEGER) \
+     FROM accounts acc LEFT JOIN e ON e.id = acc.id GROUP BY acc.id ORDER BY acc.id";

@@ -1,0 +1,78 @@
+//! pqbank's storage layer, backend-neutral.
+//!
+//! A backend ([`Backend`], implemented by `pqbank-db-mysql` and `pqbank-db-sqlite`)
+//! supplies transactions with a handful of primitive statements ([`LedgerTx`]); the
+//! ledger flows in [`flows`] are written once over them: lock the accounts in a fixed
+//! order, apply the pure rules of `pqbank-ledger`, write, commit, and retry the whole
+//! transaction with backoff when the database reports a deadlock, a lock wait or a busy
+//! file. Nothing is ever half applied.
+#![forbid(unsafe_code)]
+
+pub mod flows;
+mod raw;
+mod retry;
+mod rows;
+
+pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
+pub use retry::RetryPolicy;
+pub use rows::*;
+
+use pqbank_ledger::LedgerError;
+
+/// Everything that can go wrong in storage.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The ledger rules refused the operation.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key already used for a different request")]
+    IdempotencyConflict,
+    /// A row the operation needs does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A cash drawer is not in the state the operation needs.
+    #[error("cash drawer: {0}")]
+    Drawer(&'static str),
+    /// A conflict the database reported (deadlock, lock wait, busy, duplicate key): the
+    /// whole transaction is retried.
+    #[error("transient conflict: {0}")]
+    Transient(String),
+    /// Still conflicting after every retry; nothing was applied.
+    #[error("the database stayed busy after {attempts} attempts; nothing was applied")]
+    Busy {
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// An append-only table refused an UPDATE or DELETE.
+    #[error("append-only table: rows cannot be changed or removed")]
+    AppendOnly,
+    /// Any other database failure (detail for the log, not the screen).
+    #[error("database error: {0}")]
+    Database(String),
+    /// The schema could not be migrated.
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    /// A stable machine-readable code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Ledger(e) => e.code(),
+            Self::IdempotencyConflict => "idempotency_conflict",
+            Self::NotFound(_) => "not_found",
+            Self::Drawer(_) => "drawer_state",
+            Self::Transient(_) => "transient",
+            Self::Busy { .. } => "busy",
+            Self::AppendOnly => "append_only",
+            Self::Database(_) => "database",
+            Self::Migration(_) => "migration",
+        }
+    }
+}
+
+/// Shorthand.
+pub type Result<T, E = StoreError> = core::result::Result<T, E>;

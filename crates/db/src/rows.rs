@@ -1,0 +1,445 @@
+//! Row types, the signed requests the flows store, and the two traits a backend
+//! implements.
+
+use core::future::Future;
+
+use pqbank_ledger::{
+    AccountKind, AccountState, Amount, Balances, Currency, Resolution, TransferRequest,
+    TransferStatus,
+};
+use serde::Serialize;
+
+use crate::Result;
+
+/// Domain label of an approval's canonical bytes.
+pub const APPROVAL_LABEL: &[u8] = b"pqbank/approval/v1";
+/// Domain label of a drawer event's canonical bytes.
+pub const DRAWER_LABEL: &[u8] = b"pqbank/drawer-event/v1";
+
+/// Who signed a row: the composite signature over the row's canonical bytes and the
+/// SHA3-256 fingerprint of the signer's certificate. The service layer signs and
+/// verifies; storage keeps both with the exact bytes that were signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBy {
+    /// Composite signature.
+    pub signature: Vec<u8>,
+    /// Fingerprint of the signer's certificate.
+    pub signer: [u8; 32],
+}
+
+/// A transfer request with its maker's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTransfer {
+    /// The request; its canonical bytes are what was signed.
+    pub request: TransferRequest,
+    /// The signature.
+    pub signed: SignedBy,
+}
+
+/// A stored transfer with its current status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRow {
+    /// Identifier.
+    pub id: i64,
+    /// The request as signed.
+    pub request: TransferRequest,
+    /// SHA3-256 of the canonical bytes.
+    pub request_hash: [u8; 32],
+    /// Status when created (posted or pending).
+    pub created_status: TransferStatus,
+    /// Current status (a pending transfer may since be posted, voided or expired).
+    pub status: TransferStatus,
+    /// Expiry of a pending transfer.
+    pub expires_at: Option<i64>,
+    /// The exact bytes the maker signed.
+    pub signed_bytes: Vec<u8>,
+    /// The maker's signature.
+    pub signed: SignedBy,
+    /// When storage recorded it.
+    pub recorded_at: i64,
+}
+
+/// What posting a transfer returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TransferOutcome {
+    /// The transfer's identifier.
+    pub id: i64,
+    /// Its status.
+    pub status: TransferStatus,
+    /// Expiry if pending.
+    pub expires_at: Option<i64>,
+    /// True if this was a retry answered with the first result.
+    pub replayed: bool,
+}
+
+/// A manager's decision on a pending transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRequest {
+    /// The transfer.
+    pub transfer_id: i64,
+    /// SHA3-256 of the transfer the approver reviewed: a changed transfer is not approved.
+    pub transfer_hash: [u8; 32],
+    /// The approver.
+    pub approver: i64,
+    /// Whether the approver holds the manager role (checked by the service).
+    pub approver_is_manager: bool,
+    /// Post or void.
+    pub decision: Resolution,
+    /// When the approver signed, UNIX seconds.
+    pub created_at: i64,
+}
+
+impl ApprovalRequest {
+    /// The bytes the approver signs.
+    #[must_use]
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = APPROVAL_LABEL.to_vec();
+        out.extend_from_slice(&self.transfer_id.to_be_bytes());
+        out.extend_from_slice(&self.transfer_hash);
+        out.extend_from_slice(&self.approver.to_be_bytes());
+        out.push(match self.decision {
+            Resolution::Post => 1,
+            Resolution::Void => 2,
+            Resolution::Expire => 3,
+        });
+        out.extend_from_slice(&self.created_at.to_be_bytes());
+        out
+    }
+}
+
+/// An approval with its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedApproval {
+    /// The decision.
+    pub request: ApprovalRequest,
+    /// The approver's signature.
+    pub signed: SignedBy,
+}
+
+/// A row of the append-only approvals table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApprovalRow {
+    /// The pending transfer resolved, if any.
+    pub transfer_id: Option<i64>,
+    /// The drawer close event signed off, if any.
+    pub drawer_event_id: Option<i64>,
+    /// "post", "void", "expire" or "sign_off".
+    pub decision: &'static str,
+    /// The approver; none for an expiry.
+    pub approver: Option<i64>,
+    /// When.
+    pub created_at: i64,
+    /// The signed bytes and signature; none for an expiry.
+    pub signed: Option<(Vec<u8>, SignedBy)>,
+}
+
+/// A transfer row about to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTransferRow<'a> {
+    /// The signed request.
+    pub transfer: &'a SignedTransfer,
+    /// Its canonical bytes.
+    pub signed_bytes: Vec<u8>,
+    /// Their SHA3-256.
+    pub request_hash: [u8; 32],
+    /// Posted or pending.
+    pub status: TransferStatus,
+    /// Expiry if pending.
+    pub expires_at: Option<i64>,
+    /// When storage records it.
+    pub recorded_at: i64,
+}
+
+/// Opening or closing a cash drawer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrawerEventKind {
+    /// Opened with a counted float.
+    Open,
+    /// Closed with a counted amount.
+    Close,
+}
+
+impl DrawerEventKind {
+    /// Stored text.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Close => "close",
+        }
+    }
+}
+
+/// A teller's signed drawer event: what they counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawerEventRequest {
+    /// The teller.
+    pub teller: i64,
+    /// The drawer account.
+    pub drawer: i64,
+    /// The vault the float comes from and the cash returns to.
+    pub vault: i64,
+    /// The account that takes over- and short-counts.
+    pub variance_account: i64,
+    /// Open or close.
+    pub kind: DrawerEventKind,
+    /// What the teller counted, minor units.
+    pub counted_minor: i64,
+    /// Unique per teller.
+    pub idempotency_key: String,
+    /// When the teller signed.
+    pub created_at: i64,
+}
+
+impl DrawerEventRequest {
+    /// The bytes the teller signs.
+    #[must_use]
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = DRAWER_LABEL.to_vec();
+        for v in [self.teller, self.drawer, self.vault, self.variance_account] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(self.kind.as_str().as_bytes());
+        out.extend_from_slice(&self.counted_minor.to_be_bytes());
+        out.extend_from_slice(&(self.idempotency_key.len() as u32).to_be_bytes());
+        out.extend_from_slice(self.idempotency_key.as_bytes());
+        out.extend_from_slice(&self.created_at.to_be_bytes());
+        out
+    }
+}
+
+/// A drawer event with its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedDrawerEvent {
+    /// The event.
+    pub request: DrawerEventRequest,
+    /// The teller's signature.
+    pub signed: SignedBy,
+}
+
+/// A stored drawer event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DrawerEventRow {
+    /// Identifier.
+    pub id: i64,
+    /// Drawer account.
+    pub drawer: i64,
+    /// Teller.
+    pub teller: i64,
+    /// Open or close.
+    pub kind: DrawerEventKind,
+    /// The teller's idempotency key.
+    pub idempotency_key: String,
+    /// Counted amount.
+    pub counted_minor: i64,
+    /// Expected amount (close only).
+    pub expected_minor: Option<i64>,
+    /// Counted minus expected (close only).
+    pub variance_minor: Option<i64>,
+    /// When.
+    pub created_at: i64,
+}
+
+/// A new customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCustomer {
+    /// Customer number.
+    pub number: String,
+    /// Full name.
+    pub full_name: String,
+}
+
+/// A stored customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerRow {
+    /// Identifier.
+    pub id: i64,
+    /// Customer number.
+    pub number: String,
+    /// Full name.
+    pub full_name: String,
+}
+
+/// A new account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    /// Account number.
+    pub number: String,
+    /// Owner, for customer accounts.
+    pub customer_id: Option<i64>,
+    /// Kind.
+    pub kind: AccountKind,
+    /// Currency.
+    pub currency: Currency,
+    /// Floor in minor units (see [`AccountState::floor`]).
+    pub floor_minor: Option<i64>,
+    /// Label.
+    pub label: String,
+}
+
+/// A stored account with its cached totals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Identifier.
+    pub id: i64,
+    /// Account number.
+    pub number: String,
+    /// Owner.
+    pub customer_id: Option<i64>,
+    /// Kind.
+    pub kind: AccountKind,
+    /// Currency.
+    pub currency: Currency,
+    /// Floor.
+    pub floor_minor: Option<i64>,
+    /// Closed.
+    pub closed: bool,
+    /// Label.
+    pub label: String,
+    /// Cached totals.
+    pub balances: Balances,
+}
+
+impl AccountRow {
+    /// The state the ledger rules decide on.
+    #[must_use]
+    pub fn state(&self) -> AccountState {
+        AccountState {
+            id: self.id,
+            kind: self.kind,
+            currency: self.currency,
+            floor: self.floor_minor,
+            closed: self.closed,
+            balances: self.balances,
+        }
+    }
+
+    /// Posted balance on the account's normal side.
+    #[must_use]
+    pub fn balance(&self) -> i128 {
+        self.balances.balance(self.kind.normal_side())
+    }
+}
+
+/// A new staff member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStaff {
+    /// Staff number.
+    pub number: String,
+    /// Name.
+    pub display_name: String,
+    /// "manager", "teller" or "auditor".
+    pub role: String,
+}
+
+/// What the invariant check found; all empty in a sound ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InvariantReport {
+    /// Currencies whose debits and credits differ: (currency, posted, pending).
+    pub imbalance: Vec<(String, i128, i128)>,
+    /// Accounts whose available balance is below their floor.
+    pub below_floor: Vec<i64>,
+    /// Accounts whose cached totals differ from the journal.
+    pub cache_mismatch: Vec<i64>,
+}
+
+impl InvariantReport {
+    /// True if every invariant holds.
+    #[must_use]
+    pub fn is_sound(&self) -> bool {
+        self.imbalance.is_empty() && self.below_floor.is_empty() && self.cache_mismatch.is_empty()
+    }
+}
+
+/// One database transaction with the primitive statements the flows need. Dropping it
+/// without [`LedgerTx::commit`] rolls back.
+pub trait LedgerTx: Send {
+    /// The transfer a maker made with `key`, with its current status.
+    fn transfer_by_key(
+        &mut self,
+        maker: i64,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<TransferRow>>> + Send;
+    /// A transfer by id, with its current status.
+    fn transfer(&mut self, id: i64) -> impl Future<Output = Result<Option<TransferRow>>> + Send;
+    /// Locks the accounts in ascending id order (no deadlocks by design) and reads them.
+    fn lock_accounts(
+        &mut self,
+        ids: &[i64],
+    ) -> impl Future<Output = Result<Vec<AccountRow>>> + Send;
+    /// Appends a transfer; returns its id.
+    fn insert_transfer(
+        &mut self,
+        row: &NewTransferRow<'_>,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// Rewrites an account's cached totals.
+    fn write_balances(
+        &mut self,
+        account: i64,
+        balances: &Balances,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Appends an approval.
+    fn insert_approval(&mut self, row: &NewApprovalRow)
+    -> impl Future<Output = Result<i64>> + Send;
+    /// The newest event of a drawer.
+    fn last_drawer_event(
+        &mut self,
+        drawer: i64,
+    ) -> impl Future<Output = Result<Option<DrawerEventRow>>> + Send;
+    /// Appends a drawer event.
+    fn insert_drawer_event(
+        &mut self,
+        event: &SignedDrawerEvent,
+        expected: Option<i64>,
+        recorded_at: i64,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// A drawer close event and whether it has been signed off.
+    fn drawer_close(
+        &mut self,
+        event_id: i64,
+    ) -> impl Future<Output = Result<Option<(DrawerEventRow, bool)>>> + Send;
+    /// Commits.
+    fn commit(self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A storage backend.
+pub trait Backend: Send + Sync {
+    /// Its transaction type.
+    type Tx: LedgerTx;
+    /// Starts a write transaction.
+    fn begin(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
+    /// Runs the forward-only migrations.
+    fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Adds a staff member; returns the id.
+    fn create_staff(&self, staff: &NewStaff, now: i64) -> impl Future<Output = Result<i64>> + Send;
+    /// Adds a customer; returns the id.
+    fn create_customer(
+        &self,
+        customer: &NewCustomer,
+        now: i64,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// Opens an account with zero totals; returns the id.
+    fn create_account(
+        &self,
+        account: &NewAccount,
+        now: i64,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// An account.
+    fn account(&self, id: i64) -> impl Future<Output = Result<Option<AccountRow>>> + Send;
+    /// Every account.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<AccountRow>>> + Send;
+    /// Pending transfers (without a resolution) that expire before `now`.
+    fn expired_pending(&self, now: i64) -> impl Future<Output = Result<Vec<i64>>> + Send;
+    /// Totals per account recomputed from the journal (transfers and resolutions).
+    fn journal_totals(&self) -> impl Future<Output = Result<Vec<(i64, Balances)>>> + Send;
+    /// Number of transfers per (maker, idempotency key) that occur more than once.
+    fn duplicate_keys(&self) -> impl Future<Output = Result<u64>> + Send;
+    /// Every transfer, in id order.
+    fn transfers(&self) -> impl Future<Output = Result<Vec<TransferRow>>> + Send;
+}
+
+/// An amount in an account's currency from minor units.
+pub fn amount(minor: i64, currency: Currency) -> Result<Amount> {
+    Amount::from_minor(minor, currency).map_err(|e| crate::StoreError::Ledger(e.into()))
+}
