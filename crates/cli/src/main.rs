@@ -2,10 +2,11 @@
 //!
 //! Offline PKI operations over files: create the root CA, make a device's key and
 //! request, issue certificates from requests, inspect and verify them, revoke and show
-//! CRLs. Exit status: 0 success (for `cert verify`: valid), 1 `cert verify` found the
+//! CRLs; and benchmarks. Exit status: 0 success (for `cert verify`: valid), 1 `cert verify` found the
 //! chain invalid (the reason is printed as a stable code), 2 any other error.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod files;
 mod pki;
 
@@ -35,6 +36,15 @@ enum Command {
     /// Certificate revocation lists.
     #[command(subcommand)]
     Crl(CrlCommand),
+    /// Benchmarks that print their figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Transfers per second and posting latency, application beside bare SQL.
+    Ledger(bench::BenchLedger),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +100,7 @@ fn main() -> ExitCode {
         Command::Crl(CrlCommand::New(args)) => pki::crl_new(&args),
         Command::Crl(CrlCommand::Revoke(args)) => pki::crl_revoke(&args),
         Command::Crl(CrlCommand::Show(args)) => pki::crl_show(&args),
+        Command::Bench(BenchCommand::Ledger(args)) => bench::bench_ledger(&args),
     };
     match result {
         Ok(code) => code,

@@ -427,3 +427,62 @@ const JOURNAL_TOTALS: &str = "WITH j AS ( \
      SELECT acc.id, CAST(COALESCE(SUM(e.dp), 0) AS SIGNED), CAST(COALESCE(SUM(e.cp), 0) AS SIGNED), \
        CAST(COALESCE(SUM(e.dq), 0) AS SIGNED), CAST(COALESCE(SUM(e.cq), 0) AS SIGNED) \
      FROM accounts acc LEFT JOIN e ON e.id = acc.id GROUP BY acc.id ORDER BY acc.id";
+
+impl MySqlStore {
+    /// The benchmark's bare baseline: the same schema and locking as a posted transfer,
+    /// as one plain SQL transaction with no application logic (no idempotency lookup,
+    /// no rules, no retry policy).
+    pub async fn bare_transfer(
+        &self,
+        maker: i64,
+        key: &str,
+        debit: i64,
+        credit: i64,
+        amount: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let (lo, hi) = (debit.min(credit), debit.max(credit));
+        for id in [lo, hi] {
+            sqlx::query(
+                "SELECT b.debits_posted FROM accounts a JOIN account_balances b ON b.account_id = a.id \
+                 WHERE a.id = ? FOR UPDATE",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        sqlx::query(
+            "INSERT INTO transfers (maker_staff_id, idempotency_key, request_hash, kind, \
+             debit_account_id, credit_account_id, amount_minor, currency, memo, status, expires_at, \
+             created_at, recorded_at, signed_bytes, signature, signer_fingerprint) \
+             VALUES (?, ?, REPEAT(X'00', 32), 'transfer', ?, ?, ?, 'EUR', '', 'posted', NULL, 0, 0, \
+             REPEAT(X'00', 64), REPEAT(X'00', 3373), REPEAT(X'00', 32))",
+        )
+        .bind(maker)
+        .bind(key)
+        .bind(debit)
+        .bind(credit)
+        .bind(amount)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE account_balances SET debits_posted = debits_posted + ? WHERE account_id = ?",
+        )
+        .bind(amount)
+        .bind(debit)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE account_balances SET credits_posted = credits_posted + ? WHERE account_id = ?",
+        )
+        .bind(amount)
+        .bind(credit)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+}
