@@ -77,6 +77,14 @@ pub async fn mysql() -> MySqlDb {
     MySqlDb { store, name }
 }
 
+impl MySqlDb {
+    /// The database's name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl Drop for MySqlDb {
     fn drop(&mut self) {
         let name = self.name.clone();

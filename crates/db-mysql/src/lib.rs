@@ -30,9 +30,24 @@ pub struct MySqlStore {
 impl MySqlStore {
     /// Connects to a `mysql://` URL.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with_lock_wait(url, LOCK_WAIT_SECS).await
+    }
+
+    /// Connects with a session lock wait timeout of `seconds` (InnoDB's default is 50).
+    pub async fn connect_with_lock_wait(url: &str, seconds: u32) -> Result<Self> {
         let options = MySqlConnectOptions::from_str(url).map_err(map_err)?;
         let pool = MySqlPoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "SET SESSION innodb_lock_wait_timeout = {seconds}"
+                    )))
+                    .execute(conn)
+                    .await
+                    .map(|_| ())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(map_err)?;
@@ -45,6 +60,10 @@ impl MySqlStore {
         &self.pool
     }
 }
+
+/// How long a statement waits for a row lock before the flows retry: short, since a
+/// teller's transaction holds its locks for milliseconds.
+const LOCK_WAIT_SECS: u32 = 5;
 
 /// MySQL error numbers that mean "try the whole transaction again".
 const ER_LOCK_DEADLOCK: u16 = 1213;
@@ -259,6 +278,10 @@ impl LedgerTx for MySqlTx {
         Ok(Some((raw.decode()?, signed_off > 0)))
     }
 
+    async fn journal_totals(&mut self) -> Result<Vec<(i64, Balances)>> {
+        journal_totals(&mut self.0).await
+    }
+
     async fn commit(self) -> Result<()> {
         self.0.commit().await.map_err(map_err)
     }
@@ -372,24 +395,8 @@ impl Backend for MySqlStore {
     }
 
     async fn journal_totals(&self) -> Result<Vec<(i64, Balances)>> {
-        let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(JOURNAL_TOTALS)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, dp, cp, dq, cq)| {
-                (
-                    id,
-                    Balances {
-                        debits_posted: dp,
-                        credits_posted: cp,
-                        debits_pending: dq,
-                        credits_pending: cq,
-                    },
-                )
-            })
-            .collect())
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        journal_totals(&mut conn).await
     }
 
     async fn duplicate_keys(&self) -> Result<u64> {
@@ -410,6 +417,27 @@ impl Backend for MySqlStore {
             .map_err(map_err)?;
         raw.into_iter().map(RawTransfer::decode).collect()
     }
+}
+
+async fn journal_totals(conn: &mut sqlx::MySqlConnection) -> Result<Vec<(i64, Balances)>> {
+    let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(JOURNAL_TOTALS)
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, dp, cp, dq, cq)| {
+            (
+                id,
+                Balances {
+                    debits_posted: dp,
+                    credits_posted: cp,
+                    debits_pending: dq,
+                    credits_pending: cq,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Totals per account from the journal: a transfer counts as posted when created posted

@@ -33,21 +33,31 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path`.
     pub async fn open(path: &Path) -> Result<Self> {
-        Self::with_options(SqliteConnectOptions::new().filename(path)).await
+        Self::with_options(SqliteConnectOptions::new().filename(path), BUSY_TIMEOUT_MS).await
+    }
+
+    /// Opens with a busy timeout of `busy_timeout_ms` before a locked file counts as a
+    /// transient conflict.
+    pub async fn open_with_busy_timeout(path: &Path, busy_timeout_ms: u64) -> Result<Self> {
+        Self::with_options(SqliteConnectOptions::new().filename(path), busy_timeout_ms).await
     }
 
     /// Opens a `sqlite:` URL.
     pub async fn connect(url: &str) -> Result<Self> {
-        Self::with_options(SqliteConnectOptions::from_str(url).map_err(map_err)?).await
+        Self::with_options(
+            SqliteConnectOptions::from_str(url).map_err(map_err)?,
+            BUSY_TIMEOUT_MS,
+        )
+        .await
     }
 
-    async fn with_options(options: SqliteConnectOptions) -> Result<Self> {
+    async fn with_options(options: SqliteConnectOptions, busy_timeout_ms: u64) -> Result<Self> {
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS));
+            .busy_timeout(Duration::from_millis(busy_timeout_ms));
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             .connect_with(options)
@@ -263,6 +273,10 @@ impl LedgerTx for SqliteTx {
         Ok(Some((raw.decode()?, signed_off > 0)))
     }
 
+    async fn journal_totals(&mut self) -> Result<Vec<(i64, Balances)>> {
+        journal_totals(&mut self.0).await
+    }
+
     async fn commit(self) -> Result<()> {
         self.0.commit().await.map_err(map_err)
     }
@@ -373,24 +387,8 @@ impl Backend for SqliteStore {
     }
 
     async fn journal_totals(&self) -> Result<Vec<(i64, Balances)>> {
-        let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(JOURNAL_TOTALS)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, dp, cp, dq, cq)| {
-                (
-                    id,
-                    Balances {
-                        debits_posted: dp,
-                        credits_posted: cp,
-                        debits_pending: dq,
-                        credits_pending: cq,
-                    },
-                )
-            })
-            .collect())
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        journal_totals(&mut conn).await
     }
 
     async fn duplicate_keys(&self) -> Result<u64> {
@@ -411,6 +409,27 @@ impl Backend for SqliteStore {
             .map_err(map_err)?;
         raw.into_iter().map(RawTransfer::decode).collect()
     }
+}
+
+async fn journal_totals(conn: &mut sqlx::SqliteConnection) -> Result<Vec<(i64, Balances)>> {
+    let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(JOURNAL_TOTALS)
+        .fetch_all(conn)
+        .await
+        .map_err(map_err)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, dp, cp, dq, cq)| {
+            (
+                id,
+                Balances {
+                    debits_posted: dp,
+                    credits_posted: cp,
+                    debits_pending: dq,
+                    credits_pending: cq,
+                },
+            )
+        })
+        .collect())
 }
 
 /// Totals per account from the journal: a transfer counts as posted when created posted

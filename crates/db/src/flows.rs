@@ -511,3 +511,67 @@ pub async fn check_invariants<B: Backend>(db: &B) -> Result<InvariantReport> {
         .collect();
     Ok(report)
 }
+
+/// Rewrites every account's cached totals from the journal, under the locks of all
+/// accounts; returns the ids whose cache was wrong.
+pub async fn rebuild_balances<B: Backend>(db: &B, retry: &RetryPolicy) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = db.accounts().await?.iter().map(|a| a.id).collect();
+    with_retry(retry, || async {
+        let mut tx = db.begin().await?;
+        let mut locked = lock(&mut tx, &ids).await?;
+        let mut repaired = Vec::new();
+        for (id, totals) in tx.journal_totals().await? {
+            if locked.get(&id).is_some_and(|row| row.balances != totals) {
+                write(&mut tx, &mut locked, id, totals).await?;
+                repaired.push(id);
+            }
+        }
+        tx.commit().await?;
+        Ok(repaired)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Proves transient errors are retried up to the bound and then reported as busy,
+    /// while a permanent error is returned at once.
+    #[tokio::test]
+    async fn retries_are_bounded() {
+        let policy = RetryPolicy {
+            attempts_max: 4,
+            backoff_base_ms: 1,
+            backoff_cap_ms: 2,
+        };
+        let mut calls = 0;
+        let result: Result<()> = with_retry(&policy, || {
+            calls += 1;
+            async { Err(StoreError::Transient("deadlock".into())) }
+        })
+        .await;
+        assert_eq!((result, calls), (Err(StoreError::Busy { attempts: 4 }), 4));
+        let mut calls = 0;
+        let result: Result<()> = with_retry(&policy, || {
+            calls += 1;
+            async { Err(StoreError::NotFound("account")) }
+        })
+        .await;
+        assert_eq!((result, calls), (Err(StoreError::NotFound("account")), 1));
+        let mut calls = 0;
+        let result = with_retry(&policy, || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 3 {
+                    Err(StoreError::Transient("busy".into()))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(3));
+    }
+}

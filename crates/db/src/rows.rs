@@ -399,6 +399,8 @@ pub trait LedgerTx: Send {
         &mut self,
         event_id: i64,
     ) -> impl Future<Output = Result<Option<(DrawerEventRow, bool)>>> + Send;
+    /// Totals per account recomputed from the journal (transfers and resolutions).
+    fn journal_totals(&mut self) -> impl Future<Output = Result<Vec<(i64, Balances)>>> + Send;
     /// Commits.
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
 }
