@@ -1,0 +1,94 @@
+//! Per-certificate hash chains: each event commits to the one before it, and its hash is
+//! what the device signs and what the Merkle checkpoints fold in.
+
+use sha3::{Digest, Sha3_256};
+use subtle::ConstantTimeEq;
+
+use crate::{AuditError, Hash};
+
+/// Domain label of an event's hash.
+pub const EVENT_LABEL: &[u8] = b"pqbank/event/v1";
+/// The previous hash of a chain's first event.
+pub const GENESIS: Hash = [0; 32];
+
+/// One event of a certificate's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Fingerprint of the certificate whose chain this is.
+    pub certificate: Hash,
+    /// Position in the chain, from 0.
+    pub seq: u64,
+    /// Hash of the previous event, or [`GENESIS`].
+    pub prev_hash: Hash,
+    /// What happened: "login", "transfer.post", "refused", ...
+    pub kind: String,
+    /// The act's canonical bytes or a digest of them.
+    pub payload: Vec<u8>,
+    /// When, in UNIX seconds.
+    pub created_at: i64,
+}
+
+impl Event {
+    /// SHA3-256 over the label and every field, length-prefixed.
+    #[must_use]
+    pub fn hash(&self) -> Hash {
+        let mut h = Sha3_256::new();
+        h.update(EVENT_LABEL);
+        h.update(self.certificate);
+        h.update(self.seq.to_be_bytes());
+        h.update(self.prev_hash);
+        h.update((self.kind.len() as u64).to_be_bytes());
+        h.update(self.kind.as_bytes());
+        h.update((self.payload.len() as u64).to_be_bytes());
+        h.update(&self.payload);
+        h.update(self.created_at.to_be_bytes());
+        h.finalize().into()
+    }
+
+    /// The event that follows `previous` (or starts a chain when there is none).
+    #[must_use]
+    pub fn next(
+        certificate: Hash,
+        previous: Option<(&Event, &Hash)>,
+        kind: &str,
+        payload: Vec<u8>,
+        created_at: i64,
+    ) -> Self {
+        let (seq, prev_hash) = match previous {
+            Some((e, h)) => (e.seq + 1, *h),
+            None => (0, GENESIS),
+        };
+        Self {
+            certificate,
+            seq,
+            prev_hash,
+            kind: kind.to_owned(),
+            payload,
+            created_at,
+        }
+    }
+}
+
+/// Checks a whole chain: consecutive sequence numbers from 0, each previous hash the
+/// hash of the event before, each stored hash the hash of its contents. Returns the
+/// head's hash.
+pub fn verify_chain(certificate: &Hash, events: &[(Event, Hash)]) -> Result<Hash, AuditError> {
+    let mut expected_prev = GENESIS;
+    for (i, (event, stored)) in events.iter().enumerate() {
+        if !bool::from(event.certificate.ct_eq(certificate)) {
+            return Err(AuditError::ForeignEvent { seq: event.seq });
+        }
+        if event.seq != i as u64 {
+            return Err(AuditError::Sequence { seq: event.seq });
+        }
+        if !bool::from(event.prev_hash.ct_eq(&expected_prev)) {
+            return Err(AuditError::Link { seq: event.seq });
+        }
+        let hash = event.hash();
+        if !bool::from(hash.ct_eq(stored)) {
+            return Err(AuditError::Contents { seq: event.seq });
+        }
+        expected_prev = hash;
+    }
+    Ok(expected_prev)
+}
