@@ -123,7 +123,10 @@ struct Results {
 }
 
 async fn run<B: Bare>(store: B, args: &BenchLedger) -> Result<Results, CliError> {
-    store.migrate().await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| CliError(format!("setup: {e}")))?;
     let mut makers = Vec::new();
     for w in 0..args.workers {
         let staff = NewStaff {
@@ -166,19 +169,27 @@ async fn run<B: Bare>(store: B, args: &BenchLedger) -> Result<Results, CliError>
             Ok(())
         },
     )
-    .await?;
+    .await
+    .map_err(|e| CliError(format!("application phase: {}", e.0)))?;
     let bare = phase(
         &store,
         &makers,
         &accounts,
         seconds,
         |db, maker, n, debit, credit| async move {
-            db.bare(maker, &format!("bare-{n}"), debit, credit).await?;
+            // The same bounded retry on a busy file or a deadlock as the application gets.
+            let key = format!("bare-{n}");
+            let retry = RetryPolicy::default();
+            pqbank_db::flows::with_retry(&retry, || db.bare(maker, &key, debit, credit)).await?;
             Ok(())
         },
     )
-    .await?;
-    let sound = check_invariants(&*store).await?.is_sound();
+    .await
+    .map_err(|e| CliError(format!("bare phase: {}", e.0)))?;
+    let sound = check_invariants(&*store)
+        .await
+        .map_err(|e| CliError(format!("invariant check: {e}")))?
+        .is_sound();
     Ok(Results { app, bare, sound })
 }
 

@@ -91,6 +91,7 @@ pub struct RecipientSecret {
     suite: Suite,
     kem_seed: Zeroizing<[u8; 64]>,
     x25519: Zeroizing<[u8; 32]>,
+    public: RecipientPublic,
 }
 
 impl core::fmt::Debug for RecipientSecret {
@@ -121,10 +122,16 @@ impl RecipientSecret {
     /// Keys from seeds (randomness from the caller).
     #[must_use]
     pub fn from_seeds(suite: Suite, kem_seed: &[u8; 64], x25519: &[u8; 32]) -> Self {
+        let public = RecipientPublic {
+            suite,
+            kem: primitives::mlkem_encapsulation_key(suite.kem(), kem_seed),
+            x25519: primitives::x25519_public_key(x25519),
+        };
         Self {
             suite,
             kem_seed: Zeroizing::new(*kem_seed),
             x25519: Zeroizing::new(*x25519),
+            public,
         }
     }
 
@@ -149,11 +156,7 @@ impl RecipientSecret {
     /// The matching public keys.
     #[must_use]
     pub fn public(&self) -> RecipientPublic {
-        RecipientPublic {
-            suite: self.suite,
-            kem: primitives::mlkem_encapsulation_key(self.suite.kem(), &self.kem_seed),
-            x25519: primitives::x25519_public_key(&self.x25519),
-        }
+        self.public.clone()
     }
 }
 
@@ -266,7 +269,7 @@ pub fn open(
     let kem_ss = primitives::mlkem_decapsulate(suite.kem(), &secret.kem_seed, kem_ct)?;
     let x_ss =
         primitives::x25519_shared(&secret.x25519, &ephemeral).map_err(|_| Error::SealOpen)?;
-    let key = derive_key(suite, &kem_ss, &x_ss, kem_ct, &ephemeral, &secret.public());
+    let key = derive_key(suite, &kem_ss, &x_ss, kem_ct, &ephemeral, &secret.public);
     let aad = aad(suite, purpose)?;
     ChaCha20Poly1305::new(&(*key).into())
         .decrypt(
