@@ -467,6 +467,12 @@ on_every_backend!(teller_day, super::story);
 async fn append_only_sqlite(store: &pqbank_db_sqlite::SqliteStore) {
     let b = bank(store).await;
     seed_rows(store, &b).await;
+    for sql in AUDIT_ROWS {
+        sqlx::query(*sql)
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
     for sql in APPEND_ONLY_STATEMENTS {
         let err = sqlx::query(*sql)
             .execute(store.pool())
@@ -475,11 +481,18 @@ async fn append_only_sqlite(store: &pqbank_db_sqlite::SqliteStore) {
         assert_eq!(err.err(), Some(StoreError::AppendOnly), "{sql}");
     }
     assert_rows_intact(store).await;
+    assert_eq!(count_rows(store.pool()).await, vec![1; 5]);
 }
 
 async fn append_only_mysql(store: &pqbank_db_mysql::MySqlStore) {
     let b = bank(store).await;
     seed_rows(store, &b).await;
+    for sql in AUDIT_ROWS {
+        sqlx::query(*sql)
+            .execute(store.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
     for sql in APPEND_ONLY_STATEMENTS {
         let err = sqlx::query(*sql)
             .execute(store.pool())
@@ -497,6 +510,31 @@ const APPEND_ONLY_STATEMENTS: &[&str] = &[
     "DELETE FROM approvals",
     "UPDATE drawer_events SET counted_minor = 0",
     "DELETE FROM drawer_events",
+    "UPDATE certificates SET role = 'manager'",
+    "DELETE FROM certificates",
+    "UPDATE revocations SET reason = 'superseded'",
+    "DELETE FROM revocations",
+    "UPDATE crls SET crl_number = 0",
+    "DELETE FROM crls",
+    "UPDATE accountability_events SET kind = 'nothing'",
+    "DELETE FROM accountability_events",
+    "UPDATE checkpoints SET tree_size = 0",
+    "DELETE FROM checkpoints",
+];
+
+/// One row in each append-only table that the ledger flows do not write yet, in SQL
+/// both backends accept (hex literals for the 32-byte hashes).
+const AUDIT_ROWS: &[&str] = &[
+    "INSERT INTO certificates (fingerprint, der, serial, role, not_before, not_after, created_at) \
+     VALUES (X'0101010101010101010101010101010101010101010101010101010101010101', X'30', X'01', 'teller', 0, 1, 0)",
+    "INSERT INTO revocations (certificate_fingerprint, reason, revoked_at, crl_number, revoked_by, signed_bytes, signature, signer_fingerprint) \
+     VALUES (X'0101010101010101010101010101010101010101010101010101010101010101', 'keyCompromise', 1, 1, 1, X'00', X'00', X'0202020202020202020202020202020202020202020202020202020202020202')",
+    "INSERT INTO crls (issuer_fingerprint, crl_number, fingerprint, der, this_update, next_update, created_at) \
+     VALUES (X'0303030303030303030303030303030303030303030303030303030303030303', 1, X'0404040404040404040404040404040404040404040404040404040404040404', X'30', 0, 1, 0)",
+    "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, created_at, signature) \
+     VALUES (X'0101010101010101010101010101010101010101010101010101010101010101', 0, X'0000000000000000000000000000000000000000000000000000000000000000', X'0505050505050505050505050505050505050505050505050505050505050505', 'login', X'00', 0, X'00')",
+    "INSERT INTO checkpoints (tree_size, root_hash, created_at, signed_bytes, signature, signer_fingerprint) \
+     VALUES (1, X'0606060606060606060606060606060606060606060606060606060606060606', 0, X'00', X'00', X'0202020202020202020202020202020202020202020202020202020202020202')",
 ];
 
 async fn seed_rows<B: Backend>(db: &B, b: &Bank) {
@@ -533,6 +571,28 @@ async fn seed_rows<B: Backend>(db: &B, b: &Bank) {
     );
     post_transfer(db, &r, &big, &p, 1).await.unwrap();
     expire_pending(db, &r, 100).await.unwrap();
+}
+
+/// Counts the rows of every append-only table: one each for the audit tables.
+async fn count_rows<'c, E>(pool: E) -> Vec<i64>
+where
+    E: sqlx::Executor<'c> + Copy,
+    i64: sqlx::Type<E::Database> + for<'r> sqlx::Decode<'r, E::Database>,
+    for<'q> <E::Database as sqlx::Database>::Arguments: sqlx::IntoArguments<E::Database>,
+    usize: sqlx::ColumnIndex<<E::Database as sqlx::Database>::Row>,
+{
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM certificates",
+        "SELECT COUNT(*) FROM revocations",
+        "SELECT COUNT(*) FROM crls",
+        "SELECT COUNT(*) FROM accountability_events",
+        "SELECT COUNT(*) FROM checkpoints",
+    ] {
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+        out.push(n);
+    }
+    out
 }
 
 async fn assert_rows_intact<B: Backend>(db: &B) {
