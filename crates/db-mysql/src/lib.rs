@@ -7,6 +7,8 @@
 //! (1062) is transient: the flows retry the whole transaction.
 #![forbid(unsafe_code)]
 
+mod identity;
+
 use std::str::FromStr;
 
 use pqbank_db::{

@@ -6,6 +6,8 @@
 //! committed transfer survives a power cut.
 #![forbid(unsafe_code)]
 
+mod identity;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;

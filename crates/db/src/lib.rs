@@ -9,10 +9,15 @@
 #![forbid(unsafe_code)]
 
 pub mod flows;
+mod identity;
 mod raw;
 mod retry;
 mod rows;
 
+pub use identity::{
+    CertificateRecord, Challenge, CrlRecord, EventRecord, IdentityStore, RawCertificate,
+    RawChallenge, RawCrl, RawEvent, RawSession, SessionRecord, Signer,
+};
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;
 pub use rows::*;

@@ -1,0 +1,251 @@
+//! The identity tables on MySQL / MariaDB.
+
+use pqbank_audit::Hash;
+use pqbank_audit::chain::Event;
+use pqbank_db::flows::with_retry;
+use pqbank_db::{
+    CertificateRecord, Challenge, CrlRecord, EventRecord, IdentityStore, RawCertificate,
+    RawChallenge, RawCrl, RawEvent, RawSession, Result, RetryPolicy, SessionRecord, Signer,
+};
+
+use crate::{MySqlStore, map_err};
+
+impl IdentityStore for MySqlStore {
+    async fn insert_certificate(&self, r: &CertificateRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO certificates (fingerprint, der, serial, issuer_fingerprint, \
+             replaces_fingerprint, staff_id, role, not_before, not_after, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.fingerprint[..])
+        .bind(&r.der)
+        .bind(&r.serial)
+        .bind(r.issuer.map(|h| h.to_vec()))
+        .bind(r.replaces.map(|h| h.to_vec()))
+        .bind(r.staff_id)
+        .bind(&r.role)
+        .bind(r.not_before)
+        .bind(r.not_after)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn certificate(&self, fingerprint: &Hash) -> Result<Option<CertificateRecord>> {
+        let raw: Option<RawCertificate> = sqlx::query_as(
+            "SELECT fingerprint, der, serial, issuer_fingerprint, replaces_fingerprint, staff_id, \
+             role, not_before, not_after, created_at FROM certificates WHERE fingerprint = ?",
+        )
+        .bind(&fingerprint[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.map(RawCertificate::decode).transpose()
+    }
+
+    async fn insert_crl(&self, r: &CrlRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO crls (issuer_fingerprint, crl_number, fingerprint, der, this_update, \
+             next_update, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.issuer[..])
+        .bind(r.number)
+        .bind(&r.fingerprint[..])
+        .bind(&r.der)
+        .bind(r.this_update)
+        .bind(r.next_update)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn latest_crl(&self, issuer: &Hash) -> Result<Option<CrlRecord>> {
+        let raw: Option<RawCrl> = sqlx::query_as(
+            "SELECT issuer_fingerprint, crl_number, fingerprint, der, this_update, next_update, \
+             created_at FROM crls WHERE issuer_fingerprint = ? ORDER BY crl_number DESC LIMIT 1",
+        )
+        .bind(&issuer[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.map(RawCrl::decode).transpose()
+    }
+
+    async fn insert_challenge(&self, c: &Challenge) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO login_challenges (nonce, certificate_fingerprint, device_id_hash, origin, \
+             issued_at, expires_at, consumed_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        )
+        .bind(&c.nonce[..])
+        .bind(&c.certificate[..])
+        .bind(&c.device_id_hash[..])
+        .bind(&c.origin)
+        .bind(c.issued_at)
+        .bind(c.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn consume_challenge(&self, nonce: &Hash, now: i64) -> Result<Option<Challenge>> {
+        // One conditional UPDATE: the database lets exactly one caller flip consumed_at.
+        let won = sqlx::query(
+            "UPDATE login_challenges SET consumed_at = ? \
+             WHERE nonce = ? AND consumed_at IS NULL AND expires_at >= ?",
+        )
+        .bind(now)
+        .bind(&nonce[..])
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        if !won {
+            return Ok(None);
+        }
+        let raw: RawChallenge = sqlx::query_as(
+            "SELECT nonce, certificate_fingerprint, device_id_hash, origin, issued_at, expires_at, \
+             consumed_at FROM login_challenges WHERE nonce = ?",
+        )
+        .bind(&nonce[..])
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.decode().map(Some)
+    }
+
+    async fn insert_session(&self, s: &SessionRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, certificate_fingerprint, staff_id, pinned_crl_number, \
+             created_at, last_seen_at, idle_timeout_secs, ended_at, end_reason) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        )
+        .bind(&s.id[..])
+        .bind(&s.certificate[..])
+        .bind(s.staff_id)
+        .bind(s.pinned_crl_number)
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(s.idle_timeout_secs)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn session(&self, id: &Hash) -> Result<Option<SessionRecord>> {
+        let raw: Option<RawSession> = sqlx::query_as(
+            "SELECT id, certificate_fingerprint, staff_id, pinned_crl_number, created_at, \
+             last_seen_at, idle_timeout_secs, ended_at, end_reason FROM sessions WHERE id = ?",
+        )
+        .bind(&id[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.map(RawSession::decode).transpose()
+    }
+
+    async fn touch_session(&self, id: &Hash, now: i64) -> Result<bool> {
+        let n =
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ? AND ended_at IS NULL")
+                .bind(now)
+                .bind(&id[..])
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn end_session(&self, id: &Hash, now: i64, reason: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(&id[..])
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn append_event(
+        &self,
+        certificate: &Hash,
+        kind: &str,
+        payload: &[u8],
+        created_at: i64,
+        sign: Signer<'_>,
+    ) -> Result<EventRecord> {
+        with_retry(&RetryPolicy::default(), || async {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            let head: Option<RawEvent> = sqlx::query_as(
+                "SELECT id, certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, \
+                 created_at, signature FROM accountability_events WHERE certificate_fingerprint = ? \
+                 ORDER BY seq DESC LIMIT 1 FOR UPDATE",
+            )
+            .bind(&certificate[..])
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let head = head.map(RawEvent::decode).transpose()?;
+            let event = Event::next(*certificate, head.as_ref().map(|h| (&h.event, &h.hash)), kind, payload.to_vec(), created_at);
+            let hash = event.hash();
+            let signature = sign(&hash);
+            let id = sqlx::query(
+                "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, event_hash, \
+                 kind, payload, created_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&certificate[..])
+            .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
+            .bind(&event.prev_hash[..])
+            .bind(&hash[..])
+            .bind(kind)
+            .bind(payload)
+            .bind(created_at)
+            .bind(&signature)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .last_insert_id() as i64;
+            tx.commit().await.map_err(map_err)?;
+            Ok(EventRecord { id, event, hash, signature })
+        })
+        .await
+    }
+
+    async fn events(&self, certificate: &Hash) -> Result<Vec<EventRecord>> {
+        let raw: Vec<RawEvent> = sqlx::query_as(
+            "SELECT id, certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, \
+             created_at, signature FROM accountability_events WHERE certificate_fingerprint = ? \
+             ORDER BY seq",
+        )
+        .bind(&certificate[..])
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.into_iter().map(RawEvent::decode).collect()
+    }
+
+    async fn event_hashes(&self) -> Result<Vec<Hash>> {
+        let rows: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT event_hash FROM accountability_events ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        rows.iter()
+            .map(|h| {
+                h.as_slice()
+                    .try_into()
+                    .map_err(|_| pqbank_db::StoreError::Database("event hash length".into()))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,344 @@
+//! Storage for who may act: certificates, CRLs, single-use login challenges, sessions,
+//! and each certificate's hash chain of signed events.
+
+use core::future::Future;
+
+use pqbank_audit::Hash;
+use pqbank_audit::chain::Event;
+
+use crate::Result;
+
+/// A certificate as stored: the DER and the fields the service looks up by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    /// SHA3-256 of the DER.
+    pub fingerprint: Hash,
+    /// The DER.
+    pub der: Vec<u8>,
+    /// Serial number INTEGER content octets.
+    pub serial: Vec<u8>,
+    /// Fingerprint of the issuer's certificate (none for the root).
+    pub issuer: Option<Hash>,
+    /// Fingerprint of the certificate this one renews.
+    pub replaces: Option<Hash>,
+    /// The staff member, for staff certificates.
+    pub staff_id: Option<i64>,
+    /// Role.
+    pub role: String,
+    /// Validity window, UNIX seconds.
+    pub not_before: i64,
+    /// Validity window, UNIX seconds.
+    pub not_after: i64,
+    /// When stored.
+    pub created_at: i64,
+}
+
+/// A CRL as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRecord {
+    /// Fingerprint of the issuing CA's certificate.
+    pub issuer: Hash,
+    /// CRL number.
+    pub number: i64,
+    /// SHA3-256 of the DER.
+    pub fingerprint: Hash,
+    /// The DER.
+    pub der: Vec<u8>,
+    /// thisUpdate.
+    pub this_update: i64,
+    /// nextUpdate.
+    pub next_update: i64,
+    /// When stored.
+    pub created_at: i64,
+}
+
+/// A single-use login challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The server's nonce.
+    pub nonce: Hash,
+    /// The certificate that asked.
+    pub certificate: Hash,
+    /// The device it must come from.
+    pub device_id_hash: Hash,
+    /// Where the request came from.
+    pub origin: String,
+    /// Issued, UNIX seconds.
+    pub issued_at: i64,
+    /// Expires, UNIX seconds.
+    pub expires_at: i64,
+    /// Consumed, if it has been.
+    pub consumed_at: Option<i64>,
+}
+
+/// A login session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA3-256 of the session token (the token itself is never stored).
+    pub id: Hash,
+    /// The certificate logged in.
+    pub certificate: Hash,
+    /// The staff member.
+    pub staff_id: i64,
+    /// Highest CRL number seen for the certificate's issuer at login.
+    pub pinned_crl_number: i64,
+    /// Opened.
+    pub created_at: i64,
+    /// Last call.
+    pub last_seen_at: i64,
+    /// Idle timeout.
+    pub idle_timeout_secs: i64,
+    /// Ended, if it has.
+    pub ended_at: Option<i64>,
+    /// Why it ended.
+    pub end_reason: Option<String>,
+}
+
+/// A stored event of a certificate's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    /// Position in the global log (storage order): the Merkle leaf index plus one.
+    pub id: i64,
+    /// The event.
+    pub event: Event,
+    /// Its hash, as stored.
+    pub hash: Hash,
+    /// The device's signature over the hash.
+    pub signature: Vec<u8>,
+}
+
+/// Signs an event hash with the acting device's key.
+pub type Signer<'a> = &'a (dyn Fn(&Hash) -> Vec<u8> + Send + Sync);
+
+/// The identity tables of a backend.
+pub trait IdentityStore: Send + Sync {
+    /// Stores a certificate (append-only; storing the same fingerprint twice is an error).
+    fn insert_certificate(
+        &self,
+        record: &CertificateRecord,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A certificate by fingerprint.
+    fn certificate(
+        &self,
+        fingerprint: &Hash,
+    ) -> impl Future<Output = Result<Option<CertificateRecord>>> + Send;
+    /// Stores a CRL.
+    fn insert_crl(&self, record: &CrlRecord) -> impl Future<Output = Result<()>> + Send;
+    /// The CRL with the highest number from an issuer.
+    fn latest_crl(&self, issuer: &Hash) -> impl Future<Output = Result<Option<CrlRecord>>> + Send;
+    /// Stores a new challenge.
+    fn insert_challenge(&self, challenge: &Challenge) -> impl Future<Output = Result<()>> + Send;
+    /// Consumes a challenge exactly once: of any number of concurrent callers, one gets
+    /// it; an expired, consumed or unknown nonce gives `None`.
+    fn consume_challenge(
+        &self,
+        nonce: &Hash,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Challenge>>> + Send;
+    /// Opens a session.
+    fn insert_session(&self, session: &SessionRecord) -> impl Future<Output = Result<()>> + Send;
+    /// A session by id.
+    fn session(&self, id: &Hash) -> impl Future<Output = Result<Option<SessionRecord>>> + Send;
+    /// Records a call on a live session; false if it has ended.
+    fn touch_session(&self, id: &Hash, now: i64) -> impl Future<Output = Result<bool>> + Send;
+    /// Ends a session with a reason.
+    fn end_session(
+        &self,
+        id: &Hash,
+        now: i64,
+        reason: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Appends an event to the certificate's chain: reads the head, builds the next
+    /// event, has `sign` sign its hash, and writes it; a concurrent append is retried.
+    fn append_event(
+        &self,
+        certificate: &Hash,
+        kind: &str,
+        payload: &[u8],
+        created_at: i64,
+        sign: Signer<'_>,
+    ) -> impl Future<Output = Result<EventRecord>> + Send;
+    /// A certificate's chain, in order.
+    fn events(&self, certificate: &Hash) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
+    /// Every event hash in storage order: the leaves of the checkpoint tree.
+    fn event_hashes(&self) -> impl Future<Output = Result<Vec<Hash>>> + Send;
+}
+
+fn hash(bytes: &[u8], what: &'static str) -> Result<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| crate::StoreError::Database(format!("stored row does not decode: {what}")))
+}
+
+fn opt_hash(bytes: Option<Vec<u8>>, what: &'static str) -> Result<Option<Hash>> {
+    bytes.map(|b| hash(&b, what)).transpose()
+}
+
+/// A certificates row as both backends return it.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(
+    missing_docs,
+    reason = "the fields are the columns of the certificates table"
+)]
+pub struct RawCertificate {
+    pub fingerprint: Vec<u8>,
+    pub der: Vec<u8>,
+    pub serial: Vec<u8>,
+    pub issuer_fingerprint: Option<Vec<u8>>,
+    pub replaces_fingerprint: Option<Vec<u8>>,
+    pub staff_id: Option<i64>,
+    pub role: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub created_at: i64,
+}
+
+impl RawCertificate {
+    /// Decodes into a record.
+    pub fn decode(self) -> Result<CertificateRecord> {
+        Ok(CertificateRecord {
+            fingerprint: hash(&self.fingerprint, "certificate fingerprint")?,
+            der: self.der,
+            serial: self.serial,
+            issuer: opt_hash(self.issuer_fingerprint, "issuer fingerprint")?,
+            replaces: opt_hash(self.replaces_fingerprint, "replaced fingerprint")?,
+            staff_id: self.staff_id,
+            role: self.role,
+            not_before: self.not_before,
+            not_after: self.not_after,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// A crls row.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(missing_docs, reason = "the fields are the columns of the crls table")]
+pub struct RawCrl {
+    pub issuer_fingerprint: Vec<u8>,
+    pub crl_number: i64,
+    pub fingerprint: Vec<u8>,
+    pub der: Vec<u8>,
+    pub this_update: i64,
+    pub next_update: i64,
+    pub created_at: i64,
+}
+
+impl RawCrl {
+    /// Decodes into a record.
+    pub fn decode(self) -> Result<CrlRecord> {
+        Ok(CrlRecord {
+            issuer: hash(&self.issuer_fingerprint, "CRL issuer")?,
+            number: self.crl_number,
+            fingerprint: hash(&self.fingerprint, "CRL fingerprint")?,
+            der: self.der,
+            this_update: self.this_update,
+            next_update: self.next_update,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// A login_challenges row.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(
+    missing_docs,
+    reason = "the fields are the columns of the login_challenges table"
+)]
+pub struct RawChallenge {
+    pub nonce: Vec<u8>,
+    pub certificate_fingerprint: Vec<u8>,
+    pub device_id_hash: Vec<u8>,
+    pub origin: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub consumed_at: Option<i64>,
+}
+
+impl RawChallenge {
+    /// Decodes into a challenge.
+    pub fn decode(self) -> Result<Challenge> {
+        Ok(Challenge {
+            nonce: hash(&self.nonce, "nonce")?,
+            certificate: hash(&self.certificate_fingerprint, "challenge certificate")?,
+            device_id_hash: hash(&self.device_id_hash, "challenge device")?,
+            origin: self.origin,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            consumed_at: self.consumed_at,
+        })
+    }
+}
+
+/// A sessions row.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(
+    missing_docs,
+    reason = "the fields are the columns of the sessions table"
+)]
+pub struct RawSession {
+    pub id: Vec<u8>,
+    pub certificate_fingerprint: Vec<u8>,
+    pub staff_id: i64,
+    pub pinned_crl_number: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub idle_timeout_secs: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+}
+
+impl RawSession {
+    /// Decodes into a record.
+    pub fn decode(self) -> Result<SessionRecord> {
+        Ok(SessionRecord {
+            id: hash(&self.id, "session id")?,
+            certificate: hash(&self.certificate_fingerprint, "session certificate")?,
+            staff_id: self.staff_id,
+            pinned_crl_number: self.pinned_crl_number,
+            created_at: self.created_at,
+            last_seen_at: self.last_seen_at,
+            idle_timeout_secs: self.idle_timeout_secs,
+            ended_at: self.ended_at,
+            end_reason: self.end_reason,
+        })
+    }
+}
+
+/// An accountability_events row.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(
+    missing_docs,
+    reason = "the fields are the columns of the accountability_events table"
+)]
+pub struct RawEvent {
+    pub id: i64,
+    pub certificate_fingerprint: Vec<u8>,
+    pub seq: i64,
+    pub prev_hash: Vec<u8>,
+    pub event_hash: Vec<u8>,
+    pub kind: String,
+    pub payload: Vec<u8>,
+    pub created_at: i64,
+    pub signature: Vec<u8>,
+}
+
+impl RawEvent {
+    /// Decodes into a record (the stored hash is kept as stored, for verification).
+    pub fn decode(self) -> Result<EventRecord> {
+        Ok(EventRecord {
+            id: self.id,
+            event: Event {
+                certificate: hash(&self.certificate_fingerprint, "event certificate")?,
+                seq: u64::try_from(self.seq)
+                    .map_err(|_| crate::StoreError::Database("negative event sequence".into()))?,
+                prev_hash: hash(&self.prev_hash, "previous hash")?,
+                kind: self.kind,
+                payload: self.payload,
+                created_at: self.created_at,
+            },
+            hash: hash(&self.event_hash, "event hash")?,
+            signature: self.signature,
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! The identity tables on every backend: certificates and CRLs, login challenges that are
+//! consumed exactly once even by concurrent logins, sessions that end, and per-certificate
+//! event chains that stay linked under concurrent appends and fold into a Merkle tree.
+
+use std::sync::Arc;
+
+use pqbank_audit::chain::verify_chain;
+use pqbank_audit::merkle::{inclusion_proof, leaf_hash, root, verify_inclusion};
+use pqbank_db::{Backend, CertificateRecord, Challenge, CrlRecord, IdentityStore, SessionRecord};
+use pqbank_pki::CompositeSigningKey;
+use pqbank_tests::staff;
+
+async fn stories<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
+    certificates_and_crls(&*db).await;
+    challenges(db.clone()).await;
+    sessions(&*db).await;
+    events(db).await;
+}
+
+fn cert(fp: u8, staff_id: Option<i64>) -> CertificateRecord {
+    CertificateRecord {
+        fingerprint: [fp; 32],
+        der: vec![0x30, fp],
+        serial: vec![fp],
+        issuer: Some([9; 32]),
+        replaces: None,
+        staff_id,
+        role: "teller".into(),
+        not_before: 0,
+        not_after: 100,
+        created_at: 0,
+    }
+}
+
+/// Certificates round-trip and are never stored twice; the latest CRL is the highest number.
+async fn certificates_and_crls<B: Backend + IdentityStore>(db: &B) {
+    let t = staff(db, "T-9", "teller", 9).await;
+    db.insert_certificate(&cert(1, Some(t.id))).await.unwrap();
+    assert_eq!(
+        db.certificate(&[1; 32]).await.unwrap(),
+        Some(cert(1, Some(t.id)))
+    );
+    assert!(db.insert_certificate(&cert(1, Some(t.id))).await.is_err());
+    assert_eq!(db.certificate(&[2; 32]).await.unwrap(), None);
+    for number in [1, 3, 2] {
+        let crl = CrlRecord {
+            issuer: [9; 32],
+            number,
+            fingerprint: [number as u8; 32],
+            der: vec![0x30],
+            this_update: number,
+            next_update: number + 10,
+            created_at: 0,
+        };
+        db.insert_crl(&crl).await.unwrap();
+    }
+    assert_eq!(
+        db.latest_crl(&[9; 32]).await.unwrap().map(|c| c.number),
+        Some(3)
+    );
+    assert_eq!(db.latest_crl(&[8; 32]).await.unwrap(), None);
+}
+
+/// Eight concurrent logins with one nonce: exactly one consumes it; an expired or
+/// unknown nonce is never consumed.
+async fn challenges<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
+    let challenge = |nonce: u8, expires_at: i64| Challenge {
+        nonce: [nonce; 32],
+        certificate: [1; 32],
+        device_id_hash: [4; 32],
+        origin: "127.0.0.1 teller-01".into(),
+        issued_at: 10,
+        expires_at,
+        consumed_at: None,
+    };
+    db.insert_challenge(&challenge(7, 60)).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.consume_challenge(&[7; 32], 20).await.unwrap() })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        if let Some(c) = t.await.unwrap() {
+            assert_eq!(c.consumed_at, Some(20));
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one login consumes the nonce");
+    db.insert_challenge(&challenge(8, 15)).await.unwrap();
+    assert_eq!(
+        db.consume_challenge(&[8; 32], 16).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        db.consume_challenge(&[6; 32], 16).await.unwrap(),
+        None,
+        "unknown"
+    );
+}
+
+/// A session is touched while alive, ends with a reason, and is dead afterwards.
+async fn sessions<B: Backend + IdentityStore>(db: &B) {
+    let t = staff(db, "T-10", "teller", 10).await;
+    db.insert_certificate(&cert(3, Some(t.id))).await.unwrap();
+    let s = SessionRecord {
+        id: [5; 32],
+        certificate: [3; 32],
+        staff_id: t.id,
+        pinned_crl_number: 3,
+        created_at: 10,
+        last_seen_at: 10,
+        idle_timeout_secs: 300,
+        ended_at: None,
+        end_reason: None,
+    };
+    db.insert_session(&s).await.unwrap();
+    assert!(db.touch_session(&[5; 32], 20).await.unwrap());
+    db.end_session(&[5; 32], 30, "revoked").await.unwrap();
+    assert!(!db.touch_session(&[5; 32], 40).await.unwrap());
+    let ended = db.session(&[5; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            ended.last_seen_at,
+            ended.ended_at,
+            ended.end_reason.as_deref()
+        ),
+        (20, Some(30), Some("revoked"))
+    );
+}
+
+/// Two chains appended concurrently stay linked and signed; the global log folds into a
+/// Merkle tree with a verifying inclusion proof for every event.
+async fn events<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
+    let key = Arc::new(CompositeSigningKey::from_seed(&[3; 64]));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (db, key) = (db.clone(), key.clone());
+            tokio::spawn(async move {
+                let certificate = [if i % 2 == 0 { 0xaa } else { 0xbb }; 32];
+                for n in 0..5 {
+                    let sign = |h: &[u8; 32]| {
+                        key.sign(h, b"pqbank/event/v1", &[0; 32])
+                            .unwrap()
+                            .into_bytes()
+                    };
+                    db.append_event(&certificate, "transfer.post", &[i, n], i64::from(n), &sign)
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for certificate in [[0xaa; 32], [0xbb; 32]] {
+        let chain = db.events(&certificate).await.unwrap();
+        assert_eq!(chain.len(), 20);
+        let pairs: Vec<_> = chain.iter().map(|r| (r.event.clone(), r.hash)).collect();
+        verify_chain(&certificate, &pairs).unwrap();
+        for r in &chain {
+            key.verifying_key()
+                .verify(&r.hash, b"pqbank/event/v1", &r.signature)
+                .unwrap();
+        }
+    }
+    let leaves: Vec<_> = db
+        .event_hashes()
+        .await
+        .unwrap()
+        .iter()
+        .map(|h| leaf_hash(h))
+        .collect();
+    assert_eq!(leaves.len(), 40);
+    let head = root(&leaves);
+    for i in 0..leaves.len() {
+        let proof = inclusion_proof(&leaves, i).unwrap();
+        verify_inclusion(&leaves[i], i as u64, leaves.len() as u64, &proof, &head).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identity_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    stories(Arc::new(db.store.clone())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identity_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    stories(Arc::new(db.store.clone())).await;
+}
