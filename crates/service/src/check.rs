@@ -1,0 +1,182 @@
+//! The checks of every call, and the accountability log they write to.
+
+use pqbank_db::{Backend, IdentityStore};
+use pqbank_pki::chain::{ChainInput, ValidChain, validate};
+use pqbank_pki::{Action, Certificate, Crl, Fingerprint, Role};
+use sha3::{Digest, Sha3_256};
+
+use crate::service::at;
+use crate::{Device, Service, ServiceError, SessionToken};
+
+/// Longest issuer chain walked from the database.
+const CHAIN_LEN_MAX: usize = pqbank_pki::chain::CHAIN_LEN_MAX;
+
+/// What a call that passed every check may act as.
+#[derive(Debug, Clone)]
+pub(crate) struct Authorised {
+    pub staff_id: i64,
+    pub certificate: Fingerprint,
+    pub role: Role,
+}
+
+impl<S: Backend + IdentityStore> Service<S> {
+    /// Loads the leaf's chain from storage and validates it now, with the newest CRL of
+    /// every issuer and the given CRL pins.
+    pub(crate) async fn validate_chain(
+        &self,
+        leaf: &Fingerprint,
+        device_id: &[u8],
+        action: Option<Action>,
+        pins: &std::collections::BTreeMap<Fingerprint, u64>,
+    ) -> Result<(Certificate, ValidChain), ServiceError> {
+        let mut certs = Vec::new();
+        let mut crls = Vec::new();
+        let mut next = Some(*leaf.as_bytes());
+        while let Some(fp) = next {
+            if certs.len() > CHAIN_LEN_MAX {
+                return Err(ServiceError::Certificate(pqbank_pki::Error::ChainTooLong));
+            }
+            let record = self
+                .store
+                .certificate(&fp)
+                .await?
+                .ok_or(ServiceError::UnknownCertificate)?;
+            certs.push(Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?);
+            if let Some(issuer) = record.issuer
+                && let Some(crl) = self.store.latest_crl(&issuer).await?
+            {
+                crls.push(Crl::from_der(&crl.der).map_err(ServiceError::Certificate)?);
+            }
+            next = record.issuer;
+        }
+        let (Some(root), Some(leaf_cert)) = (certs.last(), certs.first()) else {
+            return Err(ServiceError::UnknownCertificate);
+        };
+        let intermediates = certs
+            .get(1..certs.len().saturating_sub(1))
+            .unwrap_or_default();
+        let valid = validate(&ChainInput {
+            leaf: leaf_cert,
+            intermediates,
+            root,
+            pinned_root: self.config.pinned_root,
+            at: at(self.now()),
+            crls: &crls,
+            crl_pins: pins,
+            require_crl: true,
+            require_staff: true,
+            action,
+            device_id: Some(device_id),
+        });
+        match valid {
+            Ok(v) => Ok((leaf_cert.clone(), v)),
+            Err(
+                e @ (pqbank_pki::Error::ActionNotAllowed { .. }
+                | pqbank_pki::Error::RoleNotAllowed { .. }),
+            ) => Err(ServiceError::Forbidden(e)),
+            Err(e) => Err(ServiceError::Certificate(e)),
+        }
+    }
+
+    /// Every call's gate: session alive and not idle, chain valid now under the pinned
+    /// and newest CRLs, device bound, action listed and permitted by the role.
+    pub(crate) async fn authorise(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        action: Action,
+    ) -> Result<Authorised, ServiceError> {
+        let id: [u8; 32] = Sha3_256::digest(token.as_bytes()).into();
+        let session = self
+            .store
+            .session(&id)
+            .await?
+            .ok_or(ServiceError::SessionEnded)?;
+        let now = self.now();
+        if session.ended_at.is_some() {
+            return Err(ServiceError::SessionEnded);
+        }
+        if now - session.last_seen_at > session.idle_timeout_secs {
+            self.store.end_session(&id, now, "idle").await?;
+            return Err(ServiceError::SessionEnded);
+        }
+        let certificate = Fingerprint::from_bytes(session.certificate);
+        let record = self
+            .store
+            .certificate(&session.certificate)
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        let pins = Self::pins(
+            record.issuer.map(Fingerprint::from_bytes),
+            session.pinned_crl_number,
+        );
+        let auth = Authorised {
+            staff_id: session.staff_id,
+            certificate,
+            role: record.role.parse().unwrap_or(Role::Teller),
+        };
+        match self
+            .validate_chain(&certificate, &device.id, Some(action), &pins)
+            .await
+        {
+            Ok(_) => {}
+            Err(ServiceError::Forbidden(e)) => {
+                return Err(self.refuse(&auth, device, action, e).await);
+            }
+            Err(ServiceError::Certificate(e)) => {
+                // Revoked, expired, rolled back: this session is over.
+                self.store.end_session(&id, now, e.code()).await?;
+                let _ = self
+                    .log(
+                        &auth,
+                        device,
+                        "refused",
+                        format!("{action}: {}", e.code()).as_bytes(),
+                    )
+                    .await;
+                return Err(ServiceError::Certificate(e));
+            }
+            Err(other) => return Err(other),
+        }
+        if !self.store.touch_session(&id, now).await? {
+            return Err(ServiceError::SessionEnded);
+        }
+        Ok(auth)
+    }
+
+    /// Logs a refusal on the certificate's chain and returns the error to give.
+    pub(crate) async fn refuse(
+        &self,
+        auth: &Authorised,
+        device: &Device,
+        action: Action,
+        e: pqbank_pki::Error,
+    ) -> ServiceError {
+        let payload = format!("{action}: {}", e.code());
+        match self.log(auth, device, "refused", payload.as_bytes()).await {
+            Ok(()) => ServiceError::Forbidden(e),
+            Err(log_failure) => log_failure,
+        }
+    }
+
+    /// Appends an event, signed by the device, to the certificate's chain.
+    pub(crate) async fn log(
+        &self,
+        auth: &Authorised,
+        device: &Device,
+        kind: &str,
+        payload: &[u8],
+    ) -> Result<(), ServiceError> {
+        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        self.store
+            .append_event(
+                auth.certificate.as_bytes(),
+                kind,
+                payload,
+                self.now(),
+                &sign,
+            )
+            .await?;
+        Ok(())
+    }
+}

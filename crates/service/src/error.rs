@@ -1,0 +1,50 @@
+//! The service's errors: a stable code for the UI, and a message for people.
+
+use pqbank_db::StoreError;
+
+/// Why the service refused or failed a call.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The session is unknown, ended, or idle too long.
+    #[error("the session has ended; log in again")]
+    SessionEnded,
+    /// The certificate chain no longer validates (revoked, expired, rollback, ...).
+    #[error("certificate refused: {0}")]
+    Certificate(pqbank_pki::Error),
+    /// The login transcript or challenge does not hold.
+    #[error("login refused: {0}")]
+    Login(pqbank_pki::Error),
+    /// The nonce was already used, has expired, or was never issued.
+    #[error("the login challenge is unknown, expired or already used")]
+    ChallengeUsed,
+    /// The certificate's purpose or role does not allow the action.
+    #[error("not allowed: {0}")]
+    Forbidden(pqbank_pki::Error),
+    /// The certificate is not stored, or its issuer chain is incomplete.
+    #[error("unknown certificate")]
+    UnknownCertificate,
+    /// The ledger or storage refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The device's keys or the OS randomness failed.
+    #[error("device: {0}")]
+    Device(String),
+}
+
+impl ServiceError {
+    /// A stable machine-readable code: the UI branches on this, never on the message.
+    #[must_use]
+    pub fn code(&self) -> String {
+        match self {
+            Self::SessionEnded => "session_ended".into(),
+            Self::Certificate(e) => format!("certificate.{}", e.code()),
+            Self::Login(e) => format!("login.{}", e.code()),
+            Self::ChallengeUsed => "challenge_used".into(),
+            Self::Forbidden(e) => format!("forbidden.{}", e.code()),
+            Self::UnknownCertificate => "unknown_certificate".into(),
+            Self::Store(e) => format!("store.{}", e.code()),
+            Self::Device(_) => "device".into(),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! pqbank's service API: the one API the desktop app, the CLI and the tests call.
+//!
+//! Every call re-checks, in Rust, what DESIGN.md lists: the session is alive and not
+//! idle-expired; the certificate chain validates against the pinned root at this moment,
+//! under the newest CRL of every issuer (never older than the number the session
+//! pinned); the certificate is bound to this device and lists the action; the role
+//! permits it. Only then is the act signed with the device key and written, together
+//! with its accountability event. A refusal is logged on the certificate's chain too.
+#![forbid(unsafe_code)]
+
+mod check;
+mod device;
+mod error;
+mod login;
+mod service;
+
+pub use device::Device;
+pub use error::ServiceError;
+pub use login::SessionToken;
+pub use service::{Config, Service};

@@ -1,0 +1,165 @@
+//! Login: a single-use server nonce, a transcript signed by the device key, all seven
+//! layers checked, the nonce consumed exactly once, a session, and the signed intent on
+//! the certificate's chain.
+
+use pqbank_db::{Backend, Challenge, IdentityStore, SessionRecord};
+use pqbank_pki::Fingerprint;
+use pqbank_pki::composite::CompositeVerifyingKey;
+use pqbank_pki::ext::device_id_hash;
+use pqbank_pki::transcript::{Expected, SignedTranscript, Transcript};
+use sha3::{Digest, Sha3_256};
+use zeroize::Zeroizing;
+
+use crate::check::Authorised;
+use crate::service::{at, random};
+use crate::{Device, Service, ServiceError};
+
+/// A session's bearer token: only its SHA3-256 is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(Zeroizing<[u8; 32]>);
+
+impl core::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+impl SessionToken {
+    /// The token's bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl<S: Backend + IdentityStore> Service<S> {
+    /// Issues a login challenge for a certificate on a device.
+    pub async fn challenge(
+        &self,
+        certificate: Fingerprint,
+        device_id: &[u8],
+        origin: &str,
+    ) -> Result<[u8; 32], ServiceError> {
+        let nonce = random::<32>()?;
+        let now = self.now();
+        self.store
+            .insert_challenge(&Challenge {
+                nonce,
+                certificate: *certificate.as_bytes(),
+                device_id_hash: device_id_hash(device_id),
+                origin: origin.to_owned(),
+                issued_at: now,
+                expires_at: now + self.config.challenge_ttl_secs,
+                consumed_at: None,
+            })
+            .await?;
+        Ok(nonce)
+    }
+
+    /// The device side: signs the login transcript for a challenge.
+    pub fn sign_transcript(
+        &self,
+        device: &Device,
+        nonce: [u8; 32],
+        certificate: Fingerprint,
+        origin: &str,
+    ) -> Result<SignedTranscript, ServiceError> {
+        let transcript = Transcript {
+            nonce,
+            certificate,
+            device_id: device.id.clone(),
+            time: self.now(),
+            origin: origin.to_owned(),
+        };
+        transcript
+            .sign(device.key(), &random()?)
+            .map_err(|e| ServiceError::Device(e.to_string()))
+    }
+
+    /// Checks a signed login and opens a session.
+    pub async fn login(
+        &self,
+        certificate: Fingerprint,
+        device: &Device,
+        origin: &str,
+        signed: &SignedTranscript,
+    ) -> Result<SessionToken, ServiceError> {
+        let (cert, valid) = self
+            .validate_chain(&certificate, &device.id, None, &Default::default())
+            .await?;
+        let claimed = Transcript::from_bytes(&signed.transcript).map_err(ServiceError::Login)?;
+        let now = self.now();
+        let challenge = self
+            .store
+            .consume_challenge(&claimed.nonce, now)
+            .await?
+            .ok_or(ServiceError::ChallengeUsed)?;
+        if challenge.certificate != *certificate.as_bytes() {
+            return Err(ServiceError::Login(pqbank_pki::Error::CertificateMismatch));
+        }
+        if challenge.device_id_hash != device_id_hash(&device.id) {
+            return Err(ServiceError::Login(
+                pqbank_pki::Error::TranscriptDeviceMismatch,
+            ));
+        }
+        let key =
+            CompositeVerifyingKey::from_bytes(cert.public_key()).map_err(ServiceError::Login)?;
+        signed
+            .verify(
+                &key,
+                &Expected {
+                    nonce: &challenge.nonce,
+                    certificate,
+                    device_id: &device.id,
+                    origin: Some(&challenge.origin),
+                    issued_at: at(challenge.issued_at),
+                    expires_at: at(challenge.expires_at),
+                    now: at(now),
+                },
+            )
+            .map_err(ServiceError::Login)?;
+        if origin != challenge.origin {
+            return Err(ServiceError::Login(pqbank_pki::Error::OriginMismatch));
+        }
+        let record = self
+            .store
+            .certificate(certificate.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        let staff_id = record.staff_id.ok_or(ServiceError::UnknownCertificate)?;
+        let issuer = record.issuer.map(Fingerprint::from_bytes);
+        let pinned = issuer
+            .and_then(|i| valid.crl_numbers.get(&i).copied())
+            .unwrap_or(0);
+        let token = SessionToken(Zeroizing::new(random::<32>()?));
+        let id: [u8; 32] = Sha3_256::digest(token.as_bytes()).into();
+        self.store
+            .insert_session(&SessionRecord {
+                id,
+                certificate: *certificate.as_bytes(),
+                staff_id,
+                pinned_crl_number: i64::try_from(pinned).unwrap_or(i64::MAX),
+                created_at: now,
+                last_seen_at: now,
+                idle_timeout_secs: self.config.idle_timeout_secs,
+                ended_at: None,
+                end_reason: None,
+            })
+            .await?;
+        let auth = Authorised {
+            staff_id,
+            certificate,
+            role: record.role.parse().unwrap_or(pqbank_pki::Role::Teller),
+        };
+        // The intent: the signed transcript (certificate, device, time, origin) and the
+        // lineage and authority the chain validated with.
+        let lineage: Vec<u8> = valid
+            .path
+            .iter()
+            .flat_map(|f| f.as_bytes().to_vec())
+            .collect();
+        let payload = [signed.to_bytes(), lineage].concat();
+        self.log(&auth, device, "login", &payload).await?;
+        Ok(token)
+    }
+}

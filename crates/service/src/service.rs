@@ -1,0 +1,338 @@
+//! The service: configuration, clock, the PKI records it keeps, and the acts.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use pqbank_db::flows::{post_transfer, resolve_pending};
+use pqbank_db::{
+    ApprovalRequest, Backend, CertificateRecord, CrlRecord, IdentityStore, RetryPolicy,
+    SignedApproval, SignedBy, SignedTransfer, TransferOutcome,
+};
+use pqbank_ledger::{Policy, Resolution, TransferRequest, TransferStatus};
+use pqbank_pki::crl::{CrlBuilder, RevokedEntry};
+use pqbank_pki::{Action, Certificate, Crl, Fingerprint, RevocationReason, Role};
+use time::OffsetDateTime;
+
+use crate::{Device, ServiceError, SessionToken};
+
+/// The installation's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SHA3-256 fingerprint of the root certificate: trust starts here, never at the database.
+    pub pinned_root: Fingerprint,
+    /// The four-eyes threshold and pending lifetime.
+    pub policy: Policy,
+    /// Retries on transient database conflicts.
+    pub retry: RetryPolicy,
+    /// How long a login challenge lives.
+    pub challenge_ttl_secs: i64,
+    /// A session idle longer than this is ended.
+    pub idle_timeout_secs: i64,
+    /// Days until the nextUpdate of the CRLs this service signs.
+    pub crl_days: i64,
+}
+
+impl Config {
+    /// Defaults around a pinned root.
+    #[must_use]
+    pub fn new(pinned_root: Fingerprint) -> Self {
+        Self {
+            pinned_root,
+            policy: Policy::default(),
+            retry: RetryPolicy::default(),
+            challenge_ttl_secs: 60,
+            idle_timeout_secs: 15 * 60,
+            crl_days: 7,
+        }
+    }
+}
+
+/// The clock, UNIX seconds; replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The service over a storage backend.
+pub struct Service<S> {
+    pub(crate) store: S,
+    pub(crate) config: Config,
+    clock: Clock,
+}
+
+/// Fresh bytes from the operating system.
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], ServiceError> {
+    let mut out = [0u8; N];
+    getrandom::fill(&mut out).map_err(|e| ServiceError::Device(format!("no randomness: {e}")))?;
+    Ok(out)
+}
+
+pub(crate) fn at(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl<S: Backend + IdentityStore> Service<S> {
+    /// A service with the system clock.
+    pub fn new(store: S, config: Config) -> Self {
+        let clock: Clock = Arc::new(|| OffsetDateTime::now_utc().unix_timestamp());
+        Self {
+            store,
+            config,
+            clock,
+        }
+    }
+
+    /// Replaces the clock (tests move time forward with it).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, UNIX seconds.
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The storage backend.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Stores the root certificate; it must be the pinned one.
+    pub async fn install_root(&self, root: &Certificate) -> Result<(), ServiceError> {
+        if root.fingerprint() != self.config.pinned_root {
+            return Err(ServiceError::Certificate(pqbank_pki::Error::RootNotPinned));
+        }
+        self.record(root, None).await
+    }
+
+    /// Stores an issued certificate for a staff member; its issuer must be stored already.
+    pub async fn record_certificate(
+        &self,
+        cert: &Certificate,
+        staff_id: i64,
+    ) -> Result<(), ServiceError> {
+        let issuer = cert
+            .claims()
+            .lineage
+            .map(|l| l.issuer)
+            .ok_or(ServiceError::UnknownCertificate)?;
+        if self.store.certificate(issuer.as_bytes()).await?.is_none() {
+            return Err(ServiceError::UnknownCertificate);
+        }
+        self.record(cert, Some(staff_id)).await
+    }
+
+    async fn record(&self, cert: &Certificate, staff_id: Option<i64>) -> Result<(), ServiceError> {
+        let claims = cert.claims();
+        let record = CertificateRecord {
+            fingerprint: *cert.fingerprint().as_bytes(),
+            der: cert.der().to_vec(),
+            serial: cert.serial().to_vec(),
+            issuer: claims.lineage.map(|l| *l.issuer.as_bytes()),
+            replaces: claims
+                .lineage
+                .and_then(|l| l.replaces)
+                .map(|f| *f.as_bytes()),
+            staff_id,
+            role: claims.role.map_or("none", Role::as_str).to_owned(),
+            not_before: cert.not_before().unix_timestamp(),
+            not_after: cert.not_after().unix_timestamp(),
+            created_at: self.now(),
+        };
+        self.store.insert_certificate(&record).await?;
+        Ok(())
+    }
+
+    /// Publishes a CRL signed by a stored CA certificate; its number must be higher than
+    /// every CRL of that issuer before.
+    pub async fn publish_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<(), ServiceError> {
+        let record = self
+            .store
+            .certificate(issuer.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        let issuer_cert = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
+        crl.verify_signed_by(&issuer_cert)
+            .map_err(|_| ServiceError::Certificate(pqbank_pki::Error::CrlSignature))?;
+        if let Some(latest) = self.store.latest_crl(issuer.as_bytes()).await? {
+            let pinned = u64::try_from(latest.number).unwrap_or(u64::MAX);
+            if crl.number() <= pinned {
+                return Err(ServiceError::Certificate(pqbank_pki::Error::CrlRollback {
+                    found: crl.number(),
+                    pinned,
+                }));
+            }
+        }
+        let record = CrlRecord {
+            issuer: *issuer.as_bytes(),
+            number: i64::try_from(crl.number()).unwrap_or(i64::MAX),
+            fingerprint: *crl.fingerprint().as_bytes(),
+            der: crl.der().to_vec(),
+            this_update: crl.this_update().unix_timestamp(),
+            next_update: crl.next_update().map_or(i64::MAX, |t| t.unix_timestamp()),
+            created_at: self.now(),
+        };
+        self.store.insert_crl(&record).await?;
+        Ok(())
+    }
+
+    /// A teller posts a transfer: checked, signed with the device key, written, and
+    /// logged on the certificate's chain.
+    pub async fn post_transfer(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        request: TransferRequest,
+    ) -> Result<TransferOutcome, ServiceError> {
+        let auth = self.authorise(token, device, Action::TransferPost).await?;
+        if request.maker != auth.staff_id {
+            return Err(self
+                .refuse(
+                    &auth,
+                    device,
+                    Action::TransferPost,
+                    pqbank_pki::Error::ActionNotAllowed {
+                        action: "transfer.post for another maker".into(),
+                    },
+                )
+                .await);
+        }
+        let bytes = request.canonical_bytes();
+        let signed = SignedTransfer {
+            request,
+            signed: SignedBy {
+                signature: device.sign_act(&bytes)?,
+                signer: *auth.certificate.as_bytes(),
+            },
+        };
+        let outcome = post_transfer(
+            &self.store,
+            &self.config.retry,
+            &signed,
+            &self.config.policy,
+            self.now(),
+        )
+        .await?;
+        self.log(
+            &auth,
+            device,
+            "transfer.post",
+            &[&bytes[..], &outcome.id.to_be_bytes()].concat(),
+        )
+        .await?;
+        Ok(outcome)
+    }
+
+    /// A manager posts or voids a pending transfer (never their own).
+    pub async fn resolve_transfer(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        transfer_id: i64,
+        transfer_hash: [u8; 32],
+        post: bool,
+    ) -> Result<TransferStatus, ServiceError> {
+        let auth = self
+            .authorise(token, device, Action::TransferApprove)
+            .await?;
+        let request = ApprovalRequest {
+            transfer_id,
+            transfer_hash,
+            approver: auth.staff_id,
+            approver_is_manager: auth.role == Role::Manager,
+            decision: if post {
+                Resolution::Post
+            } else {
+                Resolution::Void
+            },
+            created_at: self.now(),
+        };
+        let bytes = request.canonical_bytes();
+        let signed = SignedApproval {
+            request,
+            signed: SignedBy {
+                signature: device.sign_act(&bytes)?,
+                signer: *auth.certificate.as_bytes(),
+            },
+        };
+        let status = resolve_pending(&self.store, &self.config.retry, &signed, self.now()).await?;
+        self.log(&auth, device, "transfer.approve", &bytes).await?;
+        Ok(status)
+    }
+
+    /// A manager revokes a certificate they issued: the next CRL, one number higher,
+    /// signed with the manager's device key, is published.
+    pub async fn revoke(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        target: Fingerprint,
+        reason: RevocationReason,
+    ) -> Result<u64, ServiceError> {
+        let auth = self.authorise(token, device, Action::CertRevoke).await?;
+        let record = self
+            .store
+            .certificate(target.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        if record.issuer != Some(*auth.certificate.as_bytes()) {
+            return Err(self
+                .refuse(
+                    &auth,
+                    device,
+                    Action::CertRevoke,
+                    pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
+                )
+                .await);
+        }
+        let manager = self.certificate(&auth.certificate).await?;
+        let (mut entries, number) = match self.store.latest_crl(auth.certificate.as_bytes()).await?
+        {
+            Some(latest) => {
+                let crl = Crl::from_der(&latest.der).map_err(ServiceError::Certificate)?;
+                (crl.entries(), crl.number().saturating_add(1))
+            }
+            None => (Vec::new(), 1),
+        };
+        let now = self.now();
+        entries.push(RevokedEntry {
+            serial: record.serial.clone(),
+            revoked_at: at(now),
+            reason,
+        });
+        let crl = CrlBuilder {
+            number,
+            this_update: at(now),
+            next_update: at(now + self.config.crl_days * 86_400),
+            entries,
+        }
+        .sign(&manager, device.key(), &random()?)
+        .map_err(ServiceError::Certificate)?;
+        self.publish_crl(auth.certificate, &crl).await?;
+        self.log(
+            &auth,
+            device,
+            "cert.revoke",
+            &[target.as_bytes().as_slice(), &number.to_be_bytes()].concat(),
+        )
+        .await?;
+        Ok(number)
+    }
+
+    pub(crate) async fn certificate(&self, fp: &Fingerprint) -> Result<Certificate, ServiceError> {
+        let record = self
+            .store
+            .certificate(fp.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        Certificate::from_der(&record.der).map_err(ServiceError::Certificate)
+    }
+
+    /// The newest CRL number per issuer, for pinning.
+    pub(crate) fn pins(issuer: Option<Fingerprint>, pinned: i64) -> BTreeMap<Fingerprint, u64> {
+        issuer
+            .map(|i| (i, u64::try_from(pinned).unwrap_or(0)))
+            .into_iter()
+            .collect()
+    }
+}

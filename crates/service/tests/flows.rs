@@ -1,0 +1,382 @@
+//! The service end to end on both backends: login with every layer checked, a teller
+//! posts, a teller cannot approve, an auditor cannot post, a manager approves a pending
+//! transfer made by someone else, a revoked teller is refused at the next call and its
+//! session ends, and a nonce is consumed exactly once even by concurrent logins.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use pqbank_db::{Backend, IdentityStore};
+use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind, TransferRequest, TransferStatus};
+use pqbank_pki::cert::Issuer;
+use pqbank_pki::crl::CrlBuilder;
+use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
+use pqbank_pki::{
+    Certificate, CertificateBuilder, CompositeSigningKey, DistinguishedName, Layer, Lineage,
+    RevocationReason, Role, StaffClaims,
+};
+use pqbank_service::{Config, Device, Service, ServiceError};
+use pqbank_tests::{account, minor};
+use time::OffsetDateTime;
+
+const START: i64 = 1_800_000_000;
+
+struct Person {
+    staff_id: i64,
+    cert: Certificate,
+    device: Device,
+}
+
+fn t(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap()
+}
+
+fn issue(
+    name: &str,
+    key: &CompositeSigningKey,
+    role: Role,
+    issuer: Option<(&Certificate, &CompositeSigningKey)>,
+    device: &[u8],
+    serial: u8,
+) -> Certificate {
+    let claims = StaffClaims {
+        layers: Layer::ALL.to_vec(),
+        role: Some(role),
+        actions: role.actions().to_vec(),
+        device_id_hash: (role != Role::Root).then(|| device_id_hash(device)),
+        lineage: issuer.map(|(c, _)| Lineage {
+            issuer: c.fingerprint(),
+            replaces: None,
+        }),
+        defence_version: Some(DEFENCE_VERSION),
+        staff_id: (role != Role::Root).then(|| format!("{role}-{serial}")),
+    };
+    let builder = CertificateBuilder {
+        serial: [serial; 16],
+        subject: DistinguishedName::new("pqbank test", name).to_der(),
+        subject_key: key.verifying_key().clone(),
+        not_before: t(START - 86_400),
+        not_after: t(START + 365 * 86_400),
+        ca_path_len: match role {
+            Role::Root => Some(1),
+            Role::Manager => Some(0),
+            _ => None,
+        },
+        claims,
+    };
+    let issuer = match issuer {
+        Some((certificate, key)) => Issuer::Ca { certificate, key },
+        None => Issuer::SelfSigned(key),
+    };
+    builder.sign(issuer, &[0; 32]).unwrap()
+}
+
+struct Bank<S> {
+    service: Service<S>,
+    clock: Arc<AtomicI64>,
+    manager: Person,
+    teller: Person,
+    auditor: Person,
+    drawer: i64,
+    customer: i64,
+}
+
+async fn bank<S: Backend + IdentityStore>(store: S) -> Bank<S> {
+    let root_key = CompositeSigningKey::from_seed(&[1; 64]);
+    let root = issue("Root", &root_key, Role::Root, None, b"", 1);
+    let clock = Arc::new(AtomicI64::new(START));
+    let c = clock.clone();
+    let mut config = Config::new(root.fingerprint());
+    config.policy = Policy {
+        approval_threshold_minor: 100_000,
+        pending_ttl_secs: 3_600,
+    };
+    let service =
+        Service::new(store, config).with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+    service.install_root(&root).await.unwrap();
+    let root_crl = CrlBuilder {
+        number: 1,
+        this_update: t(START - 60),
+        next_update: t(START + 30 * 86_400),
+        entries: vec![],
+    }
+    .sign(&root, &root_key, &[0; 32])
+    .unwrap();
+    service
+        .publish_crl(root.fingerprint(), &root_crl)
+        .await
+        .unwrap();
+
+    let person =
+        |name: &str, role: Role, seed: u8, issuer: Option<(&Certificate, &CompositeSigningKey)>| {
+            let key = CompositeSigningKey::from_seed(&[seed; 64]);
+            let device_id = format!("device-{seed}").into_bytes();
+            let cert = issue(name, &key, role, issuer, &device_id, seed);
+            (cert, Device::new(&device_id, key))
+        };
+    let (mcert, mdev) = person("Mary Manager", Role::Manager, 2, Some((&root, &root_key)));
+    let manager_key = CompositeSigningKey::from_seed(&[2; 64]);
+    let (tcert, tdev) = person("Tom Teller", Role::Teller, 3, Some((&mcert, &manager_key)));
+    let (acert, adev) = person(
+        "Ann Auditor",
+        Role::Auditor,
+        4,
+        Some((&mcert, &manager_key)),
+    );
+    let mut people = Vec::new();
+    for (cert, device, role) in [
+        (mcert, mdev, "manager"),
+        (tcert, tdev, "teller"),
+        (acert, adev, "auditor"),
+    ] {
+        let staff = pqbank_tests::staff(service.store(), role, role, 0).await;
+        service.record_certificate(&cert, staff.id).await.unwrap();
+        people.push(Person {
+            staff_id: staff.id,
+            cert,
+            device,
+        });
+    }
+    let auditor = people.pop().unwrap();
+    let teller = people.pop().unwrap();
+    let manager = people.pop().unwrap();
+    let mgr_crl = CrlBuilder {
+        number: 1,
+        this_update: t(START - 60),
+        next_update: t(START + 7 * 86_400),
+        entries: vec![],
+    }
+    .sign(&manager.cert, manager.device.key(), &[0; 32])
+    .unwrap();
+    service
+        .publish_crl(manager.cert.fingerprint(), &mgr_crl)
+        .await
+        .unwrap();
+    let store = service.store();
+    let drawer = account(
+        store,
+        "DRAWER",
+        None,
+        AccountKind::CashDrawer,
+        Currency::EUR,
+        None,
+    )
+    .await;
+    let customer = account(
+        store,
+        "CUST",
+        None,
+        AccountKind::Customer,
+        Currency::EUR,
+        Some(0),
+    )
+    .await;
+    Bank {
+        service,
+        clock,
+        manager,
+        teller,
+        auditor,
+        drawer,
+        customer,
+    }
+}
+
+async fn login<S: Backend + IdentityStore>(
+    bank: &Bank<S>,
+    who: &Person,
+) -> Result<pqbank_service::SessionToken, ServiceError> {
+    let fp = who.cert.fingerprint();
+    let nonce = bank
+        .service
+        .challenge(fp, &who.device.id, "127.0.0.1 branch-1")
+        .await?;
+    let signed = bank
+        .service
+        .sign_transcript(&who.device, nonce, fp, "127.0.0.1 branch-1")?;
+    bank.service
+        .login(fp, &who.device, "127.0.0.1 branch-1", &signed)
+        .await
+}
+
+fn deposit(b: &Bank<impl Sized>, key: &str, amount: i64) -> TransferRequest {
+    TransferRequest {
+        maker: b.teller.staff_id,
+        idempotency_key: key.into(),
+        kind: TransferKind::Deposit,
+        debit: b.drawer,
+        credit: b.customer,
+        amount: minor(amount, Currency::EUR),
+        memo: String::new(),
+        created_at: b.clock.load(Ordering::SeqCst),
+    }
+}
+
+async fn story<S: Backend + IdentityStore + 'static>(store: S) {
+    let b = bank(store).await;
+    let s = &b.service;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let posted = s
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "d1", 5_000))
+        .await
+        .unwrap();
+    assert_eq!(posted.status, TransferStatus::Posted);
+
+    // A teller cannot approve; an auditor cannot post; both refusals are logged.
+    let refused = s
+        .resolve_transfer(&teller, &b.teller.device, posted.id, [0; 32], true)
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("forbidden.action_not_allowed".to_string())
+    );
+    let auditor = login(&b, &b.auditor).await.unwrap();
+    let mut as_auditor = deposit(&b, "a1", 100);
+    as_auditor.maker = b.auditor.staff_id;
+    let refused = s
+        .post_transfer(&auditor, &b.auditor.device, as_auditor)
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("forbidden.action_not_allowed".to_string())
+    );
+
+    // Four eyes: a large deposit waits; the manager (not its maker) posts it.
+    let big = deposit(&b, "big", 500_000);
+    let hash = big.request_hash();
+    let pending = s
+        .post_transfer(&teller, &b.teller.device, big)
+        .await
+        .unwrap();
+    assert_eq!(pending.status, TransferStatus::Pending);
+    let manager = login(&b, &b.manager).await.unwrap();
+    assert_eq!(
+        s.resolve_transfer(&manager, &b.manager.device, pending.id, hash, true)
+            .await,
+        Ok(TransferStatus::Posted)
+    );
+
+    // The teller's key on another device is refused.
+    let thief = Device::new(b"stolen-laptop", CompositeSigningKey::from_seed(&[3; 64]));
+    let refused = s
+        .post_transfer(&teller, &thief, deposit(&b, "d2", 100))
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("certificate.device_mismatch".to_string())
+    );
+
+    // Revocation: the teller is refused at the very next call, and the session is over.
+    let teller = login(&b, &b.teller).await.unwrap();
+    b.clock.fetch_add(10, Ordering::SeqCst);
+    s.revoke(
+        &manager,
+        &b.manager.device,
+        b.teller.cert.fingerprint(),
+        RevocationReason::KeyCompromise,
+    )
+    .await
+    .unwrap();
+    let refused = s
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "d3", 100))
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("certificate.revoked".to_string())
+    );
+    let again = s
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "d4", 100))
+        .await;
+    assert_eq!(again, Err(ServiceError::SessionEnded));
+    assert!(matches!(
+        login(&b, &b.teller).await,
+        Err(ServiceError::Certificate(_))
+    ));
+
+    // Idle sessions end.
+    b.clock.fetch_add(16 * 60, Ordering::SeqCst);
+    let late = s
+        .resolve_transfer(&manager, &b.manager.device, 1, [0; 32], true)
+        .await;
+    assert_eq!(late, Err(ServiceError::SessionEnded));
+
+    // The teller's chain holds the logins, acts and refusals, linked and signed.
+    let chain = s
+        .store()
+        .events(b.teller.cert.fingerprint().as_bytes())
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = chain.iter().map(|e| e.event.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "login",
+            "transfer.post",
+            "refused",
+            "transfer.post",
+            "refused",
+            "login",
+            "refused"
+        ]
+    );
+    let pairs: Vec<_> = chain.iter().map(|e| (e.event.clone(), e.hash)).collect();
+    pqbank_audit::chain::verify_chain(b.teller.cert.fingerprint().as_bytes(), &pairs).unwrap();
+}
+
+/// A nonce is consumed by exactly one of eight concurrent logins.
+async fn one_nonce_one_login<S: Backend + IdentityStore + 'static>(store: S) {
+    let b = Arc::new(bank(store).await);
+    let fp = b.teller.cert.fingerprint();
+    let nonce = b
+        .service
+        .challenge(fp, &b.teller.device.id, "127.0.0.1 branch-1")
+        .await
+        .unwrap();
+    let signed = Arc::new(
+        b.service
+            .sign_transcript(&b.teller.device, nonce, fp, "127.0.0.1 branch-1")
+            .unwrap(),
+    );
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (b, signed) = (b.clone(), signed.clone());
+            tokio::spawn(async move {
+                b.service
+                    .login(fp, &b.teller.device, "127.0.0.1 branch-1", &signed)
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e, ServiceError::ChallengeUsed),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_story_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    story(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_story_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    story(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_nonce_one_login_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    one_nonce_one_login(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_nonce_one_login_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    one_nonce_one_login(db.store.clone()).await;
+}
