@@ -394,6 +394,11 @@ async fn run<B: Backend + 'static>(db: B, workers: usize) {
         refused > 0 && pending > 0,
         "the mix must include refusals and pending transfers"
     );
+    // Busy is allowed by design (reported, nothing applied), but must stay rare.
+    assert!(
+        busy * 100 <= workers * OPS_PER_WORKER,
+        "{busy} operations stayed busy after retries"
+    );
     println!(
         "{workers} workers x {OPS_PER_WORKER}: {accepted} accepted ({pending} pending, resolved), {refused} refused, {busy} busy after retries; invariants hold"
     );

@@ -613,3 +613,72 @@ async fn append_only_on_mysql() {
     let db = pqbank_tests::mysql().await;
     append_only_mysql(&db.store).await;
 }
+
+/// Proves two managers approving the same pending transfer at the same moment: exactly
+/// one resolution is written, the other is told it is no longer pending, and the
+/// amount moves once.
+async fn racing_approvals<B: Backend + Clone + 'static>(db: &B) {
+    let b = bank(db).await;
+    let other = staff(db, "M-2", "manager", 3).await;
+    let r = RetryPolicy::default();
+    let p = Policy {
+        approval_threshold_minor: 100,
+        pending_ttl_secs: 3_600,
+    };
+    let big = b.teller.transfer(
+        "race",
+        TransferKind::Deposit,
+        b.drawer,
+        b.bob,
+        minor(10_000, EUR),
+        1,
+    );
+    let pending = post_transfer(db, &r, &big, &p, 1).await.unwrap();
+    let tasks: Vec<_> = [b.manager.clone(), other]
+        .into_iter()
+        .map(|m| {
+            let db = db.clone();
+            let request = ApprovalRequest {
+                transfer_id: pending.id,
+                transfer_hash: big.request.request_hash(),
+                approver: m.id,
+                approver_is_manager: true,
+                decision: Resolution::Post,
+                created_at: 2,
+            };
+            let approval = SignedApproval {
+                signed: m.sign(&request.canonical_bytes()),
+                request,
+            };
+            tokio::spawn(async move {
+                resolve_pending(&db, &RetryPolicy::default(), &approval, 2).await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    results.sort_by_key(|r| r.is_err());
+    assert_eq!(
+        results,
+        vec![
+            Ok(TransferStatus::Posted),
+            Err(StoreError::Ledger(LedgerError::NotPending))
+        ]
+    );
+    assert_eq!(balance(db, b.bob).await, 10_000);
+    assert!(check_invariants(db).await.unwrap().is_sound());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_approvals_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    racing_approvals(&db.store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_approvals_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    racing_approvals(&db.store).await;
+}

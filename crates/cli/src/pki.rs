@@ -35,7 +35,7 @@ pub struct CaInit {
     #[arg(long, default_value = "pqbank Root CA")]
     name: String,
     /// Validity in days.
-    #[arg(long, default_value_t = 3650)]
+    #[arg(long, default_value_t = 3650, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     days: i64,
 }
 
@@ -84,7 +84,7 @@ pub struct CertIssue {
     #[arg(long, value_delimiter = ',')]
     actions: Vec<Action>,
     /// Validity in days.
-    #[arg(long, default_value_t = 365)]
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     days: i64,
     /// The certificate this one renews (recorded in the lineage).
     #[arg(long)]
@@ -154,10 +154,14 @@ pub struct CrlNew {
     #[arg(long)]
     ca_key: PathBuf,
     /// The previous CRL to carry forward; its number plus one is used.
-    #[arg(long)]
+    #[arg(long, required_unless_present = "first")]
     previous: Option<PathBuf>,
+    /// This is the CA's first CRL (number 1). Without it, --previous is required, so a
+    /// CA's CRL numbers never start over.
+    #[arg(long, conflicts_with = "previous")]
+    first: bool,
     /// Days until nextUpdate.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(i64).range(1..=366))]
     days: i64,
     /// Where to write the CRL (PEM).
     #[arg(long)]
@@ -182,9 +186,9 @@ pub struct CrlRevoke {
     reason: RevocationReason,
     /// The previous CRL; its entries are kept and its number plus one is used.
     #[arg(long)]
-    previous: Option<PathBuf>,
+    previous: PathBuf,
     /// Days until nextUpdate.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(i64).range(1..=366))]
     days: i64,
     /// Where to write the new CRL (PEM).
     #[arg(long)]
@@ -556,7 +560,7 @@ pub fn crl_revoke(args: &CrlRevoke) -> Result<ExitCode, CliError> {
     if target.issuer_der() != ca.subject_der() || target.verify_signed_by(&ca).is_err() {
         return Err(CliError("the certificate was not issued by this CA".into()));
     }
-    let (mut entries, number) = carry_forward(args.previous.as_ref(), &ca)?;
+    let (mut entries, number) = carry_forward(Some(&args.previous), &ca)?;
     if entries.iter().any(|e| e.serial == target.serial()) {
         return Err(CliError("the certificate is already revoked".into()));
     }

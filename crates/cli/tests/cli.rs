@@ -115,6 +115,7 @@ fn offline_pki_end_to_end() {
         &[
             "crl",
             "new",
+            "--first",
             "--ca-cert",
             "ca/root.crt",
             "--ca-key",
@@ -128,6 +129,7 @@ fn offline_pki_end_to_end() {
         &[
             "crl",
             "new",
+            "--first",
             "--ca-cert",
             "mgr.crt",
             "--ca-key",
@@ -214,6 +216,21 @@ fn offline_pki_end_to_end() {
         (Some(1), "crl_rollback".into())
     );
 
+    // A CA's CRL numbers never start over: without --previous, --first is required.
+    let out = pqbank(
+        d,
+        &[
+            "crl",
+            "new",
+            "--ca-cert",
+            "mgr.crt",
+            "--ca-key",
+            "mgr.key",
+            "--out",
+            "again.crl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
     // Outputs are never overwritten.
     let out = pqbank(d, &["ca", "init", "--out", "ca"]);
     assert_eq!(out.status.code(), Some(2));
@@ -225,6 +242,7 @@ fn offline_pki_end_to_end() {
         &[
             "crl",
             "new",
+            "--first",
             "--ca-cert",
             "mgr.crt",
             "--ca-key",

@@ -45,9 +45,15 @@ impl MySqlStore {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "SET SESSION innodb_lock_wait_timeout = {seconds}"
                     )))
-                    .execute(conn)
-                    .await
-                    .map(|_| ())
+                    .execute(&mut *conn)
+                    .await?;
+                    // Every read in a flow sees the latest committed rows, so the re-read
+                    // after the account locks sees a concurrent winner; REPEATABLE READ
+                    // would keep the snapshot of the transaction's first read.
+                    sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                        .execute(&mut *conn)
+                        .await
+                        .map(|_| ())
                 })
             })
             .connect_with(options)

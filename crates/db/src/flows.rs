@@ -99,7 +99,7 @@ async fn apply_transfer<T: LedgerTx>(
     let credit = locked
         .get(&request.credit)
         .ok_or(StoreError::NotFound("account"))?;
-    let decision = decide(request, &debit.state(), &credit.state(), policy)?;
+    let decision = decide(request, &debit.state(), &credit.state(), policy, now)?;
     let id = tx
         .insert_transfer(&NewTransferRow {
             transfer,
@@ -321,7 +321,12 @@ pub async fn open_drawer<B: Backend>(
         if drawer.balance() != 0 || pending {
             return Err(StoreError::Drawer("a closed drawer must be empty"));
         }
-        apply_transfer(&mut tx, &mut locked, float, policy, now).await?;
+        if apply_transfer(&mut tx, &mut locked, float, policy, now)
+            .await?
+            .replayed
+        {
+            return Err(StoreError::Drawer("the float transfer was already used"));
+        }
         let id = tx.insert_drawer_event(event, None, now).await?;
         tx.commit().await?;
         Ok(id)
@@ -378,7 +383,12 @@ pub async fn close_drawer<B: Backend>(
             .map_err(|_| StoreError::Drawer("balance out of range"))?;
         check_close_transfers(e, expected, variance, close)?;
         for t in variance.into_iter().chain(close) {
-            apply_transfer(&mut tx, &mut locked, t, policy, now).await?;
+            if apply_transfer(&mut tx, &mut locked, t, policy, now)
+                .await?
+                .replayed
+            {
+                return Err(StoreError::Drawer("a closing transfer was already used"));
+            }
         }
         let id = tx.insert_drawer_event(event, Some(expected), now).await?;
         tx.commit().await?;
@@ -390,7 +400,7 @@ pub async fn close_drawer<B: Backend>(
             idempotency_key: e.idempotency_key.clone(),
             counted_minor: e.counted_minor,
             expected_minor: Some(expected),
-            variance_minor: Some(e.counted_minor - expected),
+            variance_minor: e.counted_minor.checked_sub(expected),
             created_at: e.created_at,
         })
     })
@@ -404,7 +414,10 @@ fn check_close_transfers(
     variance: Option<&SignedTransfer>,
     close: Option<&SignedTransfer>,
 ) -> Result<()> {
-    let diff = e.counted_minor - expected;
+    let diff = e
+        .counted_minor
+        .checked_sub(expected)
+        .ok_or(StoreError::Drawer("count out of range"))?;
     let want_variance = match diff {
         0 => None,
         d if d > 0 => Some((TransferKind::VarianceOver, e.drawer, e.variance_account, d)),

@@ -97,7 +97,9 @@ pub struct SessionRecord {
 /// A stored event of a certificate's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord {
-    /// Position in the global log (storage order): the Merkle leaf index plus one.
+    /// Storage order (auto-increment). Not yet a stable log index: ids are handed out at
+    /// insert, not at commit, so a checkpoint must sequence leaves itself (see the
+    /// service-layer issue's notes) before relying on this order.
     pub id: i64,
     /// The event.
     pub event: Event,
@@ -160,7 +162,8 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<EventRecord>> + Send;
     /// A certificate's chain, in order.
     fn events(&self, certificate: &Hash) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
-    /// Every event hash in storage order: the leaves of the checkpoint tree.
+    /// Every event hash in storage order (see [`EventRecord::id`] on why checkpoints must
+    /// sequence these before folding them).
     fn event_hashes(&self) -> impl Future<Output = Result<Vec<Hash>>> + Send;
 }
 

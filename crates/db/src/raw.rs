@@ -162,7 +162,9 @@ impl RawDrawerEvent {
             idempotency_key: self.idempotency_key,
             counted_minor: self.counted_minor,
             expected_minor: self.expected_minor,
-            variance_minor: self.expected_minor.map(|e| self.counted_minor - e),
+            variance_minor: self
+                .expected_minor
+                .and_then(|e| self.counted_minor.checked_sub(e)),
             created_at: self.created_at,
         })
     }

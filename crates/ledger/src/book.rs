@@ -51,6 +51,7 @@ impl Book {
         &mut self,
         request: &TransferRequest,
         policy: &Policy,
+        now: i64,
     ) -> Result<(usize, TransferStatus), LedgerError> {
         let key = (request.maker, request.idempotency_key.clone());
         if let Some(&index) = self.keys.get(&key) {
@@ -68,7 +69,7 @@ impl Book {
             expires_at,
             debit_after,
             credit_after,
-        } = decide(request, debit, credit, policy)?;
+        } = decide(request, debit, credit, policy, now)?;
         self.set_balances(request.debit, request.credit, debit_after, credit_after);
         self.transfers.push(Entry {
             request: request.clone(),

@@ -151,11 +151,27 @@ pub enum MoneyError {
     CurrencyMismatch,
 }
 
-/// A positive amount of money in integer minor units.
+/// A positive amount of money in integer minor units. Deserialising goes through
+/// [`Amount::from_minor`], so zero and negatives never get in that way either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "AmountFields")]
 pub struct Amount {
     minor: i64,
     currency: Currency,
+}
+
+/// The serialised shape of an [`Amount`], checked on the way in.
+#[derive(Deserialize)]
+struct AmountFields {
+    minor: i64,
+    currency: Currency,
+}
+
+impl TryFrom<AmountFields> for Amount {
+    type Error = MoneyError;
+    fn try_from(f: AmountFields) -> Result<Self, MoneyError> {
+        Self::from_minor(f.minor, f.currency)
+    }
 }
 
 impl Amount {

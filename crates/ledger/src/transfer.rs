@@ -330,14 +330,19 @@ pub struct Decision {
     pub credit_after: Balances,
 }
 
-/// Decides a transfer against the two locked accounts.
+/// Decides a transfer against the two locked accounts at `now` (the ledger's clock, not
+/// the maker's: a pending transfer's expiry runs from when the ledger accepted it).
 pub fn decide(
     request: &TransferRequest,
     debit: &AccountState,
     credit: &AccountState,
     policy: &Policy,
+    now: i64,
 ) -> Result<Decision, LedgerError> {
     request.validate()?;
+    if request.amount.minor() <= 0 {
+        return Err(LedgerError::Money(crate::MoneyError::Zero));
+    }
     if debit.id != request.debit || credit.id != request.credit {
         return Err(LedgerError::InvalidRequest(
             "accounts do not match the request",
@@ -368,7 +373,7 @@ pub fn decide(
         } else {
             TransferStatus::Posted
         },
-        expires_at: pending.then(|| request.created_at.saturating_add(policy.pending_ttl_secs)),
+        expires_at: pending.then(|| now.saturating_add(policy.pending_ttl_secs)),
         debit_after: debit.balances.add(Side::Debit, pending, amount)?,
         credit_after: credit.balances.add(Side::Credit, pending, amount)?,
     })

@@ -103,11 +103,25 @@ proptest! {
                         memo: String::new(),
                         created_at: now,
                     };
-                    let before = book.transfers().len();
-                    let result = book.transfer(&request, &policy);
-                    // A refused transfer changes nothing; a retry adds nothing.
-                    if result.is_err() || book.transfers().len() == before {
-                        prop_assert_eq!(book.transfers().len(), before);
+                    let before = book.clone();
+                    let first = book
+                        .transfers()
+                        .iter()
+                        .position(|e| e.request.maker == request.maker && e.request.idempotency_key == request.idempotency_key);
+                    match (book.transfer(&request, &policy, now), first) {
+                        // A retry of an accepted key returns the first result and changes nothing.
+                        (Ok((index, _)), Some(i)) => {
+                            prop_assert_eq!(index, i);
+                            prop_assert_eq!(book.transfers(), before.transfers());
+                        }
+                        (Ok((index, _)), None) => prop_assert_eq!(index, before.transfers().len()),
+                        // A refusal changes nothing at all.
+                        (Err(_), _) => {
+                            prop_assert_eq!(book.transfers(), before.transfers());
+                            for id in 1..=6 {
+                                prop_assert_eq!(book.account(id), before.account(id));
+                            }
+                        }
                     }
                 }
                 Op::Approve { index, approver, manager, post } => {
@@ -141,7 +155,7 @@ proptest! {
             amount: Amount::from_minor(50, Currency::EUR).map_err(|e| TestCaseError::fail(e.to_string()))?,
             memo: String::new(), created_at: 0,
         };
-        let (index, status) = book.transfer(&request, &policy).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (index, status) = book.transfer(&request, &policy, 0).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(status, TransferStatus::Pending);
         let result = book.approve(index, approver, manager, true, 1);
         prop_assert_eq!(result.is_ok(), maker != approver && manager);

@@ -50,7 +50,7 @@ fn main() {
             kem: [7; 32],
             x25519: [8; 32],
         };
-        let sealed = bundle::seal(&secret.public(), "fuzz", b"seed plaintext", &rnd)
+        let sealed = bundle::seal(&secret.public(), "fuzz", b"seed plaintext", rnd)
             .unwrap_or_else(|e| panic!("{e}"));
         write("bundle", suite.name(), &sealed);
         write("recipient", suite.name(), &secret.public().to_bytes());

@@ -110,7 +110,8 @@ pub struct RecipientPublic {
     x25519: [u8; 32],
 }
 
-/// The randomness one seal consumes.
+/// The randomness one seal consumes. Taken by value and not `Clone`: reusing it would
+/// repeat the bundle key under the fixed nonce.
 pub struct SealRandomness {
     /// ML-KEM encapsulation randomness m.
     pub kem: [u8; 32],
@@ -213,7 +214,7 @@ pub fn seal(
     recipient: &RecipientPublic,
     purpose: &str,
     plaintext: &[u8],
-    randomness: &SealRandomness,
+    randomness: SealRandomness,
 ) -> Result<Vec<u8>, Error> {
     if plaintext.len() > PLAINTEXT_LEN_MAX {
         return Err(Error::InvalidRequest("plaintext too large"));

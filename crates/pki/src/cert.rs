@@ -216,6 +216,13 @@ impl Certificate {
             ));
         }
         let (key_algorithm, public_key) = spki(x509.public_key())?;
+        let signature = signature_bits(&x509.signature_value)?;
+        // x509-parser tolerates non-minimal lengths outside the signed part; the SHA3
+        // fingerprint must name one encoding, so the outer layer must be exactly DER.
+        require_canonical(der, tbs.as_ref(), signature_algorithm, &signature)?;
+        if x509.extensions_map().is_err() {
+            return Err(Error::Malformed("repeated extension"));
+        }
         let mut cert = Self {
             der: der.to_vec(),
             fingerprint: Fingerprint::of(der),
@@ -230,7 +237,7 @@ impl Certificate {
             signature_algorithm,
             key_algorithm,
             public_key,
-            signature: signature_bits(&x509.signature_value)?,
+            signature,
             ski: None,
             aki: None,
             ca: false,
@@ -443,6 +450,27 @@ pub(crate) fn spki(
         return Err(Error::InvalidKey);
     }
     Ok((alg, key))
+}
+
+/// Refuses an object whose outer SEQUENCE, algorithm identifier or signature BIT
+/// STRING is not encoded exactly as DER requires: a re-encoded wrapper keeps the
+/// signature valid but would change the fingerprint.
+pub(crate) fn require_canonical(
+    input: &[u8],
+    signed: &[u8],
+    algorithm: SignatureAlgorithm,
+    signature: &[u8],
+) -> Result<(), Error> {
+    let canonical = der::seq(&[
+        signed,
+        &der::seq(&[&der::oid(algorithm.oid())]),
+        &der::bits(signature),
+    ]);
+    if canonical == input {
+        Ok(())
+    } else {
+        Err(Error::Malformed("not in canonical DER"))
+    }
 }
 
 /// The bytes of a signature BIT STRING, which must have no unused bits.

@@ -200,7 +200,9 @@ fn check_revocation(
                 pinned,
             });
         }
-        if crl.next_update().is_some_and(|next| next < input.at) {
+        // RFC 5280 5.1.2.5: conforming CRLs carry nextUpdate; one without never expires,
+        // so it is treated as stale.
+        if crl.next_update().is_none_or(|next| next < input.at) {
             return Err(Error::CrlStale);
         }
         if let Some((_, reason)) = crl.lookup(child.serial()) {
@@ -211,7 +213,9 @@ fn check_revocation(
         }
         applied = applied.max(Some(crl.number()));
     }
-    if applied.is_none() && input.require_crl {
+    // Withholding the CRL must not un-revoke: once a number is pinned for this issuer,
+    // a CRL is required even where the caller did not ask for one.
+    if applied.is_none() && (input.require_crl || pinned.is_some()) {
         return Err(Error::CrlMissing { depth });
     }
     Ok(applied)
@@ -222,6 +226,16 @@ fn check_leaf(input: &ChainInput<'_>) -> Result<(), Error> {
     let claims = input.leaf.claims();
     if input.require_staff && !claims.is_staff() {
         return Err(Error::NotStaffCertificate);
+    }
+    // A staff chain is hybrid end to end: no certificate in it may rest on one algorithm.
+    if input.require_staff {
+        let composite = crate::composite::SignatureAlgorithm::MlDsa65Ed25519;
+        let hybrid = |c: &Certificate| {
+            c.signature_algorithm() == composite && c.key_algorithm() == composite
+        };
+        if !hybrid(input.leaf) || !input.intermediates.iter().all(hybrid) || !hybrid(input.root) {
+            return Err(Error::UnsupportedAlgorithm);
+        }
     }
     if let Some(action) = input.action {
         if !claims.actions.contains(&action) {

@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use crate::cert::{OID_AKI, algorithm, algorithm_identifier, extension, signature_bits};
+use crate::cert::{
+    OID_AKI, algorithm, algorithm_identifier, extension, require_canonical, signature_bits,
+};
 use crate::composite::{CompositeSigningKey, SignatureAlgorithm};
 use crate::der::{self, Reader};
 use crate::{Certificate, Error, Fingerprint};
@@ -254,6 +256,11 @@ impl Crl {
                 "inner and outer signature algorithms differ",
             ));
         }
+        let signature = signature_bits(&crl.signature_value)?;
+        require_canonical(der, tbs.as_ref(), signature_algorithm, &signature)?;
+        if tbs.extensions_map().is_err() {
+            return Err(Error::Malformed("repeated CRL extension"));
+        }
         let mut number = None;
         let mut authority_key_id = None;
         for ext in tbs.extensions() {
@@ -296,7 +303,7 @@ impl Crl {
             der: der.to_vec(),
             tbs: tbs.as_ref().to_vec(),
             signature_algorithm,
-            signature: signature_bits(&crl.signature_value)?,
+            signature,
             issuer: tbs.issuer.as_raw().to_vec(),
             issuer_text: tbs.issuer.to_string(),
             this_update: tbs.this_update.to_datetime(),

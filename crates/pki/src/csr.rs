@@ -8,7 +8,8 @@ use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::prelude::FromDer;
 
 use crate::cert::{
-    algorithm, algorithm_identifier, extension, signature_bits, spki, subject_public_key_info,
+    algorithm, algorithm_identifier, extension, require_canonical, signature_bits, spki,
+    subject_public_key_info,
 };
 use crate::composite::{CompositeSigningKey, CompositeVerifyingKey, SignatureAlgorithm};
 use crate::der::{self, Reader, tag};
@@ -92,7 +93,14 @@ impl CertificateRequest {
             return Err(Error::UnsupportedAlgorithm);
         }
         let public_key = CompositeVerifyingKey::from_bytes(&key)?;
-        public_key.verify(info.raw, &[], &signature_bits(&csr.signature_value)?)?;
+        let signature = signature_bits(&csr.signature_value)?;
+        require_canonical(
+            der,
+            info.raw,
+            SignatureAlgorithm::MlDsa65Ed25519,
+            &signature,
+        )?;
+        public_key.verify(info.raw, &[], &signature)?;
         let mut device_id_hash = None;
         for attr in info.attributes() {
             if attr.oid.as_bytes() == OID_EXTENSION_REQUEST {

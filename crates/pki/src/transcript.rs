@@ -138,7 +138,8 @@ impl SignedTranscript {
     /// Wire form: u32 transcript length || transcript || signature.
     #[must_use]
     pub fn to_bytes(&self) -> Vec<u8> {
-        let len = u32::try_from(self.transcript.len()).unwrap_or(u32::MAX);
+        // Transcripts are built by `Transcript::to_bytes`: at most a few hundred bytes.
+        let len = u32::try_from(self.transcript.len()).unwrap_or(0);
         let mut out = Vec::with_capacity(4 + self.transcript.len() + self.signature.len());
         out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(&self.transcript);
@@ -186,6 +187,7 @@ impl SignedTranscript {
         if signed_at < expected.issued_at.unix_timestamp()
             || signed_at > expected.expires_at.unix_timestamp()
             || expected.now > expected.expires_at
+            || expected.now < expected.issued_at
         {
             return Err(Error::TranscriptExpired);
         }

@@ -361,6 +361,18 @@ fn crl_stale() {
     assert_eq!(err(case.run()), Error::CrlStale);
 }
 
+/// Proves withholding the CRL does not un-revoke: with a number pinned for the issuer, a
+/// CRL is required even when the caller did not ask for one.
+#[test]
+fn pinned_issuer_without_crl() {
+    let pki = Pki::new();
+    let mut case = Case::new(&pki, &pki.teller);
+    case.require_crl = false;
+    case.crls = vec![pki.root_crl(1)];
+    case.pins.insert(pki.manager.fingerprint(), 2);
+    assert_eq!(err(case.run()), Error::CrlMissing { depth: 0 });
+}
+
 /// Proves a missing CRL is refused where one is required.
 #[test]
 fn crl_missing() {

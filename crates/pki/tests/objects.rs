@@ -230,7 +230,7 @@ fn sealed_bundles() {
             &public,
             "certificate-delivery",
             b"the certificate",
-            &randomness(),
+            randomness(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(sealed[8], suite.id(), "the format names its suite");
@@ -267,7 +267,7 @@ fn sealed_bundles() {
         &recipient(Suite::MlKem512X25519, 1).public(),
         "p",
         b"x",
-        &randomness(),
+        randomness(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
@@ -288,4 +288,41 @@ fn recipient_key_checks() {
         Some(Error::InvalidKey)
     );
     assert!(RecipientPublic::from_bytes(&bytes[..50]).is_err());
+}
+
+/// Stretches the outer SEQUENCE's length to a non-minimal long form: still parseable by
+/// lenient readers, signature still valid, but a different byte string.
+fn non_minimal(der: &[u8]) -> Vec<u8> {
+    assert_eq!(der[0], 0x30);
+    let count = usize::from(der[1] & 0x7f);
+    let mut out = vec![0x30, 0x80 | (count as u8 + 1), 0x00];
+    out.extend_from_slice(&der[2..]);
+    out
+}
+
+/// Proves a certificate, CRL or request whose outer encoding is not canonical DER is
+/// refused, so one object has exactly one SHA3 fingerprint (layer 2).
+#[test]
+fn non_canonical_encodings_are_refused() {
+    let pki = Pki::new();
+    let cert = non_minimal(pki.teller.der());
+    assert_eq!(
+        pqbank_pki::Certificate::from_der(&cert).err(),
+        Some(Error::Malformed("not in canonical DER"))
+    );
+    let crl = pki.manager_crl(3, &[], 0);
+    assert_eq!(
+        Crl::from_der(&non_minimal(crl.der())).err(),
+        Some(Error::Malformed("not in canonical DER"))
+    );
+    let csr = CsrBuilder {
+        subject: DistinguishedName::new("pqbank test bank", "Someone").to_der(),
+        device_id_hash: None,
+    }
+    .sign(&key(8), &[0; 32])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        CertificateRequest::from_der(&non_minimal(csr.der())).err(),
+        Some(Error::Malformed("not in canonical DER"))
+    );
 }
