@@ -233,6 +233,22 @@ impl IdentityStore for SqliteStore {
         raw.into_iter().map(RawEvent::decode).collect()
     }
 
+    async fn event_certificates(&self) -> Result<Vec<Hash>> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT DISTINCT certificate_fingerprint FROM accountability_events ORDER BY certificate_fingerprint",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|h| {
+                h.as_slice()
+                    .try_into()
+                    .map_err(|_| pqbank_db::StoreError::Database("fingerprint length".into()))
+            })
+            .collect()
+    }
+
     async fn event_hashes(&self) -> Result<Vec<Hash>> {
         let rows: Vec<Vec<u8>> =
             sqlx::query_scalar("SELECT event_hash FROM accountability_events ORDER BY id")

@@ -162,6 +162,8 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<EventRecord>> + Send;
     /// A certificate's chain, in order.
     fn events(&self, certificate: &Hash) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
+    /// Every certificate that has events.
+    fn event_certificates(&self) -> impl Future<Output = Result<Vec<Hash>>> + Send;
     /// Every event hash in storage order (see [`EventRecord::id`] on why checkpoints must
     /// sequence these before folding them).
     fn event_hashes(&self) -> impl Future<Output = Result<Vec<Hash>>> + Send;

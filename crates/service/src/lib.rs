@@ -13,8 +13,10 @@ mod device;
 mod error;
 mod login;
 mod service;
+mod verify;
 
 pub use device::Device;
 pub use error::ServiceError;
 pub use login::SessionToken;
 pub use service::{Config, Service};
+pub use verify::{LogReport, Problem};

@@ -380,3 +380,114 @@ async fn one_nonce_one_login_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     one_nonce_one_login(db.store.clone()).await;
 }
+
+const FORGED_TRANSFER: &str = "INSERT INTO transfers (maker_staff_id, idempotency_key, request_hash, kind, \
+     debit_account_id, credit_account_id, amount_minor, currency, memo, status, expires_at, created_at, \
+     recorded_at, signed_bytes, signature, signer_fingerprint) \
+     VALUES (?, 'forged', ?, 'deposit', ?, ?, 99999, 'EUR', '', 'posted', NULL, 0, 0, ?, ?, ?)";
+
+/// Proves `verify_log` passes a log the service wrote, and names a transfer row that was
+/// inserted directly into the database with a made-up signature.
+async fn log_verification<S, F, Fut>(store: S, forge: F)
+where
+    S: Backend + IdentityStore + Clone + 'static,
+    F: FnOnce(S, i64, i64, i64, [u8; 32]) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let b = bank(store.clone()).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    for n in 0..3 {
+        b.service
+            .post_transfer(
+                &teller,
+                &b.teller.device,
+                deposit(&b, &format!("v{n}"), 100 + n),
+            )
+            .await
+            .unwrap();
+    }
+    let seen = std::sync::Mutex::new(Vec::new());
+    let report = b
+        .service
+        .verify_log(&|done, total| seen.lock().unwrap().push((done, total)))
+        .await
+        .unwrap();
+    assert_eq!(report.problems, vec![]);
+    assert_eq!((report.transfers, report.events), (3, 4));
+    assert_eq!(
+        seen.lock().unwrap().last().copied(),
+        Some((4, 4)),
+        "progress reaches the total"
+    );
+
+    forge(
+        store,
+        b.teller.staff_id,
+        b.drawer,
+        b.customer,
+        *b.teller.cert.fingerprint().as_bytes(),
+    )
+    .await;
+    let report = b.service.verify_log(&|_, _| {}).await.unwrap();
+    let rows: Vec<(&str, &str)> = report
+        .problems
+        .iter()
+        .map(|p| (p.table, p.reason.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("transfers", "the signed bytes are not the row's contents"),
+            ("transfers", "the maker's signature does not verify"),
+            (
+                "transfers",
+                "no matching act on the maker's accountability chain"
+            ),
+        ]
+    );
+    assert!(report.problems.iter().all(|p| p.row == "#4"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_transfer_reported_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    log_verification(
+        db.store.clone(),
+        |store, maker, debit, credit, signer| async move {
+            sqlx::query(FORGED_TRANSFER)
+                .bind(maker)
+                .bind(vec![0u8; 32])
+                .bind(debit)
+                .bind(credit)
+                .bind(vec![1u8; 40])
+                .bind(vec![2u8; 3373])
+                .bind(signer.to_vec())
+                .execute(store.pool())
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_transfer_reported_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    log_verification(
+        db.store.clone(),
+        |store, maker, debit, credit, signer| async move {
+            sqlx::query(FORGED_TRANSFER)
+                .bind(maker)
+                .bind(vec![0u8; 32])
+                .bind(debit)
+                .bind(credit)
+                .bind(vec![1u8; 40])
+                .bind(vec![2u8; 3373])
+                .bind(signer.to_vec())
+                .execute(store.pool())
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+}

@@ -1,0 +1,149 @@
+//! Verification of the whole log: every transfer's stored signature against the journal
+//! row it sits on and the certificate that signed it; every certificate's event chain,
+//! link by link, with every event signature; every transfer matched by the act on its
+//! maker's chain. Any row edited, inserted or removed directly in the database is named.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pqbank_audit::chain::verify_chain;
+use pqbank_db::{Backend, IdentityStore};
+use pqbank_pki::Certificate;
+use pqbank_pki::composite::CompositeVerifyingKey;
+
+use crate::device::ACT_CONTEXT;
+use crate::{Service, ServiceError};
+
+/// One bad row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The table.
+    pub table: &'static str,
+    /// The row: a transfer id, or an event's position in its chain.
+    pub row: String,
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogReport {
+    /// Transfers checked.
+    pub transfers: usize,
+    /// Events checked.
+    pub events: usize,
+    /// Every bad row; empty when the log proves itself.
+    pub problems: Vec<Problem>,
+}
+
+impl<S: Backend + IdentityStore> Service<S> {
+    /// Verifies the whole log; `progress` is told (done, total) as it goes.
+    pub async fn verify_log(
+        &self,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<LogReport, ServiceError> {
+        let transfers = self.store.transfers().await?;
+        let chains = self.store.event_certificates().await?;
+        let total = transfers.len() + chains.len();
+        let mut report = LogReport::default();
+        let mut keys: BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>> =
+            BTreeMap::new();
+        let mut acts: BTreeSet<(i64, Vec<u8>)> = BTreeSet::new();
+        for (done, certificate) in chains.iter().enumerate() {
+            let events = self.store.events(certificate).await?;
+            report.events += events.len();
+            let key = self.signer_key(&mut keys, certificate).await?;
+            let name = hex(certificate);
+            let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
+            if let Err(e) = verify_chain(certificate, &pairs) {
+                report.problems.push(Problem {
+                    table: "accountability_events",
+                    row: name.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            for e in &events {
+                let signed = key
+                    .as_ref()
+                    .is_some_and(|(k, _)| k.verify(&e.hash, ACT_CONTEXT, &e.signature).is_ok());
+                if !signed {
+                    report.problems.push(Problem {
+                        table: "accountability_events",
+                        row: format!("{name} #{}", e.event.seq),
+                        reason: "the signature is not the certificate's".into(),
+                    });
+                }
+                if e.event.kind == "transfer.post" && e.event.payload.len() > 8 {
+                    let (bytes, id) = e.event.payload.split_at(e.event.payload.len() - 8);
+                    let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
+                    acts.insert((id, bytes.to_vec()));
+                }
+            }
+            progress(done + 1, total);
+        }
+        for (done, t) in transfers.iter().enumerate() {
+            report.transfers += 1;
+            let row = format!("#{}", t.id);
+            let mut bad = |reason: &str| {
+                report.problems.push(Problem {
+                    table: "transfers",
+                    row: row.clone(),
+                    reason: reason.into(),
+                })
+            };
+            let canonical = t.request.canonical_bytes();
+            if t.signed_bytes != canonical {
+                bad("the signed bytes are not the row's contents");
+            }
+            match self.signer_key(&mut keys, &t.signed.signer).await? {
+                None => bad("signed by an unknown certificate"),
+                Some((key, staff)) => {
+                    if key
+                        .verify(&t.signed_bytes, ACT_CONTEXT, &t.signed.signature)
+                        .is_err()
+                    {
+                        bad("the maker's signature does not verify");
+                    }
+                    if staff != Some(t.request.maker) {
+                        bad("the signing certificate is not the maker's");
+                    }
+                }
+            }
+            if !acts.remove(&(t.id, canonical)) {
+                bad("no matching act on the maker's accountability chain");
+            }
+            progress(chains.len() + done + 1, total);
+        }
+        for (id, _) in acts {
+            report.problems.push(Problem {
+                table: "transfers",
+                row: format!("#{id}"),
+                reason: "logged on a chain but missing or changed in the journal".into(),
+            });
+        }
+        Ok(report)
+    }
+
+    /// The public key and staff member of a stored certificate, cached.
+    async fn signer_key(
+        &self,
+        cache: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
+        fingerprint: &[u8; 32],
+    ) -> Result<Option<(CompositeVerifyingKey, Option<i64>)>, ServiceError> {
+        if let Some(hit) = cache.get(fingerprint) {
+            return Ok(hit.clone());
+        }
+        let found = match self.store.certificate(fingerprint).await? {
+            Some(record) => Certificate::from_der(&record.der)
+                .ok()
+                .and_then(|c| CompositeVerifyingKey::from_bytes(c.public_key()).ok())
+                .map(|k| (k, record.staff_id)),
+            None => None,
+        };
+        cache.insert(*fingerprint, found.clone());
+        Ok(found)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
