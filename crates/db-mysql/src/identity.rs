@@ -186,37 +186,10 @@ impl IdentityStore for MySqlStore {
     ) -> Result<EventRecord> {
         with_retry(&RetryPolicy::default(), || async {
             let mut tx = self.pool.begin().await.map_err(map_err)?;
-            let head: Option<RawEvent> = sqlx::query_as(
-                "SELECT id, certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, \
-                 created_at, signature FROM accountability_events WHERE certificate_fingerprint = ? \
-                 ORDER BY seq DESC LIMIT 1 FOR UPDATE",
-            )
-            .bind(&certificate[..])
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            let head = head.map(RawEvent::decode).transpose()?;
-            let event = Event::next(*certificate, head.as_ref().map(|h| (&h.event, &h.hash)), kind, payload.to_vec(), created_at);
-            let hash = event.hash();
-            let signature = sign(&hash);
-            let id = sqlx::query(
-                "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, event_hash, \
-                 kind, payload, created_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&certificate[..])
-            .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
-            .bind(&event.prev_hash[..])
-            .bind(&hash[..])
-            .bind(kind)
-            .bind(payload)
-            .bind(created_at)
-            .bind(&signature)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .last_insert_id() as i64;
+            let record =
+                append_event_in(&mut tx, certificate, kind, payload, created_at, sign).await?;
             tx.commit().await.map_err(map_err)?;
-            Ok(EventRecord { id, event, hash, signature })
+            Ok(record)
         })
         .await
     }
@@ -264,4 +237,58 @@ impl IdentityStore for MySqlStore {
             })
             .collect()
     }
+}
+
+/// Appends the next event of a certificate's chain inside an open transaction: reads the
+/// head (locking it where the backend locks rows), builds and signs the next event,
+/// writes it.
+pub(crate) async fn append_event_in(
+    conn: &mut sqlx::MySqlConnection,
+    certificate: &Hash,
+    kind: &str,
+    payload: &[u8],
+    created_at: i64,
+    sign: Signer<'_>,
+) -> Result<EventRecord> {
+    let head: Option<RawEvent> = sqlx::query_as(
+        "SELECT id, certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, \
+             created_at, signature FROM accountability_events WHERE certificate_fingerprint = ? \
+             ORDER BY seq DESC LIMIT 1 FOR UPDATE",
+    )
+    .bind(&certificate[..])
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let head = head.map(RawEvent::decode).transpose()?;
+    let event = Event::next(
+        *certificate,
+        head.as_ref().map(|h| (&h.event, &h.hash)),
+        kind,
+        payload.to_vec(),
+        created_at,
+    );
+    let hash = event.hash();
+    let signature = sign(&hash);
+    let id = sqlx::query(
+        "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, event_hash, \
+             kind, payload, created_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&certificate[..])
+    .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
+    .bind(&event.prev_hash[..])
+    .bind(&hash[..])
+    .bind(kind)
+    .bind(payload)
+    .bind(created_at)
+    .bind(&signature)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .last_insert_id() as i64;
+    Ok(EventRecord {
+        id,
+        event,
+        hash,
+        signature,
+    })
 }

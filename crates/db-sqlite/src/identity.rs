@@ -185,37 +185,15 @@ impl IdentityStore for SqliteStore {
         sign: Signer<'_>,
     ) -> Result<EventRecord> {
         with_retry(&RetryPolicy::default(), || async {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-            let head: Option<RawEvent> = sqlx::query_as(
-                "SELECT id, certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, \
-                 created_at, signature FROM accountability_events WHERE certificate_fingerprint = ? \
-                 ORDER BY seq DESC LIMIT 1",
-            )
-            .bind(&certificate[..])
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            let head = head.map(RawEvent::decode).transpose()?;
-            let event = Event::next(*certificate, head.as_ref().map(|h| (&h.event, &h.hash)), kind, payload.to_vec(), created_at);
-            let hash = event.hash();
-            let signature = sign(&hash);
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, event_hash, \
-                 kind, payload, created_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&certificate[..])
-            .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
-            .bind(&event.prev_hash[..])
-            .bind(&hash[..])
-            .bind(kind)
-            .bind(payload)
-            .bind(created_at)
-            .bind(&signature)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(map_err)?;
+            let record =
+                append_event_in(&mut tx, certificate, kind, payload, created_at, sign).await?;
             tx.commit().await.map_err(map_err)?;
-            Ok(EventRecord { id, event, hash, signature })
+            Ok(record)
         })
         .await
     }
@@ -263,4 +241,57 @@ impl IdentityStore for SqliteStore {
             })
             .collect()
     }
+}
+
+/// Appends the next event of a certificate's chain inside an open transaction: reads the
+/// head (locking it where the backend locks rows), builds and signs the next event,
+/// writes it.
+pub(crate) async fn append_event_in(
+    conn: &mut sqlx::SqliteConnection,
+    certificate: &Hash,
+    kind: &str,
+    payload: &[u8],
+    created_at: i64,
+    sign: Signer<'_>,
+) -> Result<EventRecord> {
+    let head: Option<RawEvent> = sqlx::query_as(
+        "SELECT id, certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, \
+             created_at, signature FROM accountability_events WHERE certificate_fingerprint = ? \
+             ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&certificate[..])
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let head = head.map(RawEvent::decode).transpose()?;
+    let event = Event::next(
+        *certificate,
+        head.as_ref().map(|h| (&h.event, &h.hash)),
+        kind,
+        payload.to_vec(),
+        created_at,
+    );
+    let hash = event.hash();
+    let signature = sign(&hash);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, event_hash, \
+             kind, payload, created_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&certificate[..])
+    .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
+    .bind(&event.prev_hash[..])
+    .bind(&hash[..])
+    .bind(kind)
+    .bind(payload)
+    .bind(created_at)
+    .bind(&signature)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(EventRecord {
+        id,
+        event,
+        hash,
+        signature,
+    })
 }

@@ -279,6 +279,17 @@ impl LedgerTx for SqliteTx {
         journal_totals(&mut self.0).await
     }
 
+    async fn append_event(
+        &mut self,
+        certificate: &[u8; 32],
+        kind: &str,
+        payload: &[u8],
+        created_at: i64,
+        sign: pqbank_db::Signer<'_>,
+    ) -> Result<pqbank_db::EventRecord> {
+        identity::append_event_in(&mut self.0, certificate, kind, payload, created_at, sign).await
+    }
+
     async fn commit(self) -> Result<()> {
         self.0.commit().await.map_err(map_err)
     }

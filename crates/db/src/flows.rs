@@ -35,6 +35,17 @@ where
     })
 }
 
+/// The accountability event an act writes in its own transaction: on the acting
+/// certificate's chain, signed by the acting device.
+pub struct Act<'a> {
+    /// Fingerprint of the acting certificate.
+    pub certificate: [u8; 32],
+    /// Event kind, e.g. "transfer.post".
+    pub kind: &'a str,
+    /// Signs the event hash with the device key.
+    pub sign: crate::Signer<'a>,
+}
+
 /// Posts a transfer, or reserves it pending approval; a retry with the same key and
 /// content returns the first result.
 pub async fn post_transfer<B: Backend>(
@@ -44,12 +55,37 @@ pub async fn post_transfer<B: Backend>(
     policy: &Policy,
     now: i64,
 ) -> Result<TransferOutcome> {
+    post_transfer_logged(db, retry, transfer, policy, now, None).await
+}
+
+/// [`post_transfer`], with the act's accountability event (payload: the transfer's
+/// canonical bytes then its id) committed in the same transaction. A retry that returns
+/// the first result writes no second event.
+pub async fn post_transfer_logged<B: Backend>(
+    db: &B,
+    retry: &RetryPolicy,
+    transfer: &SignedTransfer,
+    policy: &Policy,
+    now: i64,
+    act: Option<&Act<'_>>,
+) -> Result<TransferOutcome> {
     transfer.request.validate()?;
     with_retry(retry, || async {
         let mut tx = db.begin().await?;
         let ids = [transfer.request.debit, transfer.request.credit];
         let mut locked = lock(&mut tx, &ids).await?;
         let outcome = apply_transfer(&mut tx, &mut locked, transfer, policy, now).await?;
+        if let Some(act) = act
+            && !outcome.replayed
+        {
+            let payload = [
+                transfer.request.canonical_bytes(),
+                outcome.id.to_be_bytes().to_vec(),
+            ]
+            .concat();
+            tx.append_event(&act.certificate, act.kind, &payload, now, act.sign)
+                .await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     })
@@ -142,6 +178,18 @@ pub async fn resolve_pending<B: Backend>(
     approval: &SignedApproval,
     now: i64,
 ) -> Result<TransferStatus> {
+    resolve_pending_logged(db, retry, approval, now, None).await
+}
+
+/// [`resolve_pending`], with the approver's accountability event (payload: the
+/// approval's canonical bytes) committed in the same transaction.
+pub async fn resolve_pending_logged<B: Backend>(
+    db: &B,
+    retry: &RetryPolicy,
+    approval: &SignedApproval,
+    now: i64,
+    act: Option<&Act<'_>>,
+) -> Result<TransferStatus> {
     let request = &approval.request;
     if request.decision == Resolution::Expire {
         return Err(StoreError::Ledger(
@@ -194,6 +242,18 @@ pub async fn resolve_pending<B: Backend>(
             now,
         )
         .await?;
+        if let Some(act) = act
+            && !expired
+        {
+            tx.append_event(
+                &act.certificate,
+                act.kind,
+                &request.canonical_bytes(),
+                now,
+                act.sign,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(expired)
     })

@@ -401,6 +401,16 @@ pub trait LedgerTx: Send {
     ) -> impl Future<Output = Result<Option<(DrawerEventRow, bool)>>> + Send;
     /// Totals per account recomputed from the journal (transfers and resolutions).
     fn journal_totals(&mut self) -> impl Future<Output = Result<Vec<(i64, Balances)>>> + Send;
+    /// Appends the next event of a certificate's chain in this transaction, so an act
+    /// and its accountability event commit or fail together.
+    fn append_event(
+        &mut self,
+        certificate: &[u8; 32],
+        kind: &str,
+        payload: &[u8],
+        created_at: i64,
+        sign: crate::Signer<'_>,
+    ) -> impl Future<Output = Result<crate::EventRecord>> + Send;
     /// Commits.
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
 }

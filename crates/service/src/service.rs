@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use pqbank_db::flows::{post_transfer, resolve_pending};
+use pqbank_db::flows::{Act, post_transfer_logged, resolve_pending_logged};
 use pqbank_db::{
     ApprovalRequest, Backend, CertificateRecord, CrlRecord, IdentityStore, RetryPolicy,
     SignedApproval, SignedBy, SignedTransfer, TransferOutcome,
@@ -205,19 +205,19 @@ impl<S: Backend + IdentityStore> Service<S> {
                 signer: *auth.certificate.as_bytes(),
             },
         };
-        let outcome = post_transfer(
+        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let act = Act {
+            certificate: *auth.certificate.as_bytes(),
+            kind: "transfer.post",
+            sign: &sign,
+        };
+        let outcome = post_transfer_logged(
             &self.store,
             &self.config.retry,
             &signed,
             &self.config.policy,
             self.now(),
-        )
-        .await?;
-        self.log(
-            &auth,
-            device,
-            "transfer.post",
-            &[&bytes[..], &outcome.id.to_be_bytes()].concat(),
+            Some(&act),
         )
         .await?;
         Ok(outcome)
@@ -255,8 +255,20 @@ impl<S: Backend + IdentityStore> Service<S> {
                 signer: *auth.certificate.as_bytes(),
             },
         };
-        let status = resolve_pending(&self.store, &self.config.retry, &signed, self.now()).await?;
-        self.log(&auth, device, "transfer.approve", &bytes).await?;
+        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let act = Act {
+            certificate: *auth.certificate.as_bytes(),
+            kind: "transfer.approve",
+            sign: &sign,
+        };
+        let status = resolve_pending_logged(
+            &self.store,
+            &self.config.retry,
+            &signed,
+            self.now(),
+            Some(&act),
+        )
+        .await?;
         Ok(status)
     }
 
