@@ -4,8 +4,9 @@ use pqbank_audit::Hash;
 use pqbank_audit::chain::Event;
 use pqbank_db::flows::with_retry;
 use pqbank_db::{
-    CertificateRecord, Challenge, CrlRecord, EventRecord, IdentityStore, RawCertificate,
-    RawChallenge, RawCrl, RawEvent, RawSession, Result, RetryPolicy, SessionRecord, Signer,
+    CertificateRecord, Challenge, CrlRecord, EnrolmentRecord, EventRecord, IdentityStore,
+    RawCertificate, RawChallenge, RawCrl, RawEnrolment, RawEvent, RawSession, Result, RetryPolicy,
+    SessionRecord, Signer,
 };
 
 use crate::{MySqlStore, map_err};
@@ -205,6 +206,63 @@ impl IdentityStore for MySqlStore {
         .await
         .map_err(map_err)?;
         raw.into_iter().map(RawEvent::decode).collect()
+    }
+
+    async fn insert_enrolment(&self, r: &EnrolmentRecord) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO enrolment_requests (csr_fingerprint, csr_der, kem_recipient, short_code, \
+             staff_id, requested_role, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+        )
+        .bind(&r.csr_fingerprint[..])
+        .bind(&r.csr_der)
+        .bind(&r.kem_recipient)
+        .bind(&r.short_code)
+        .bind(r.staff_id)
+        .bind(&r.requested_role)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map(|r| r.last_insert_id() as i64)
+        .map_err(map_err)
+    }
+
+    async fn enrolment(&self, id: i64) -> Result<Option<EnrolmentRecord>> {
+        let raw: Option<RawEnrolment> = sqlx::query_as(
+            "SELECT id, csr_fingerprint, csr_der, kem_recipient, short_code, staff_id, requested_role, \
+             status, decided_by, decided_at, certificate_fingerprint, bundle, created_at \
+             FROM enrolment_requests WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.map(RawEnrolment::decode).transpose()
+    }
+
+    async fn decide_enrolment(
+        &self,
+        id: i64,
+        status: &str,
+        decided_by: i64,
+        decided_at: i64,
+        certificate: Option<&Hash>,
+        bundle: Option<&[u8]>,
+    ) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE enrolment_requests SET status = ?, decided_by = ?, decided_at = ?, \
+             certificate_fingerprint = ?, bundle = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(status)
+        .bind(decided_by)
+        .bind(decided_at)
+        .bind(certificate.map(|h| h.to_vec()))
+        .bind(bundle)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     async fn event_certificates(&self) -> Result<Vec<Hash>> {

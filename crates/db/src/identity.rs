@@ -109,6 +109,37 @@ pub struct EventRecord {
     pub signature: Vec<u8>,
 }
 
+/// A device's request for a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentRecord {
+    /// Identifier.
+    pub id: i64,
+    /// SHA3-256 of the CSR DER.
+    pub csr_fingerprint: Hash,
+    /// The CSR.
+    pub csr_der: Vec<u8>,
+    /// The device's sealed-bundle recipient key.
+    pub kem_recipient: Vec<u8>,
+    /// The short code the manager compares.
+    pub short_code: String,
+    /// The staff member it is for.
+    pub staff_id: i64,
+    /// The role asked for.
+    pub requested_role: String,
+    /// "pending", "approved" or "rejected".
+    pub status: String,
+    /// The manager who decided.
+    pub decided_by: Option<i64>,
+    /// When.
+    pub decided_at: Option<i64>,
+    /// The issued certificate.
+    pub certificate: Option<Hash>,
+    /// The sealed delivery bundle.
+    pub bundle: Option<Vec<u8>>,
+    /// When requested.
+    pub created_at: i64,
+}
+
 /// Signs an event hash with the acting device's key.
 pub type Signer<'a> = &'a (dyn Fn(&Hash) -> Vec<u8> + Send + Sync);
 
@@ -162,6 +193,23 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<EventRecord>> + Send;
     /// A certificate's chain, in order.
     fn events(&self, certificate: &Hash) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
+    /// Stores a new enrolment request; returns its id.
+    fn insert_enrolment(
+        &self,
+        record: &EnrolmentRecord,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// An enrolment request.
+    fn enrolment(&self, id: i64) -> impl Future<Output = Result<Option<EnrolmentRecord>>> + Send;
+    /// Records a decision on a pending request (once: false if it was no longer pending).
+    fn decide_enrolment(
+        &self,
+        id: i64,
+        status: &str,
+        decided_by: i64,
+        decided_at: i64,
+        certificate: Option<&Hash>,
+        bundle: Option<&[u8]>,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Every certificate that has events.
     fn event_certificates(&self) -> impl Future<Output = Result<Vec<Hash>>> + Send;
     /// Every event hash in storage order (see [`EventRecord::id`] on why checkpoints must
@@ -344,6 +392,51 @@ impl RawEvent {
             },
             hash: hash(&self.event_hash, "event hash")?,
             signature: self.signature,
+        })
+    }
+}
+
+/// An enrolment_requests row.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(
+    missing_docs,
+    reason = "the fields are the columns of the enrolment_requests table"
+)]
+pub struct RawEnrolment {
+    pub id: i64,
+    pub csr_fingerprint: Vec<u8>,
+    pub csr_der: Vec<u8>,
+    pub kem_recipient: Vec<u8>,
+    pub short_code: String,
+    pub staff_id: Option<i64>,
+    pub requested_role: String,
+    pub status: String,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<i64>,
+    pub certificate_fingerprint: Option<Vec<u8>>,
+    pub bundle: Option<Vec<u8>>,
+    pub created_at: i64,
+}
+
+impl RawEnrolment {
+    /// Decodes into a record.
+    pub fn decode(self) -> Result<EnrolmentRecord> {
+        Ok(EnrolmentRecord {
+            id: self.id,
+            csr_fingerprint: hash(&self.csr_fingerprint, "CSR fingerprint")?,
+            csr_der: self.csr_der,
+            kem_recipient: self.kem_recipient,
+            short_code: self.short_code,
+            staff_id: self
+                .staff_id
+                .ok_or_else(|| crate::StoreError::Database("enrolment without staff".into()))?,
+            requested_role: self.requested_role,
+            status: self.status,
+            decided_by: self.decided_by,
+            decided_at: self.decided_at,
+            certificate: opt_hash(self.certificate_fingerprint, "enrolled certificate")?,
+            bundle: self.bundle,
+            created_at: self.created_at,
         })
     }
 }

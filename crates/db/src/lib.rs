@@ -15,8 +15,9 @@ mod retry;
 mod rows;
 
 pub use identity::{
-    CertificateRecord, Challenge, CrlRecord, EventRecord, IdentityStore, RawCertificate,
-    RawChallenge, RawCrl, RawEvent, RawSession, SessionRecord, Signer,
+    CertificateRecord, Challenge, CrlRecord, EnrolmentRecord, EventRecord, IdentityStore,
+    RawCertificate, RawChallenge, RawCrl, RawEnrolment, RawEvent, RawSession, SessionRecord,
+    Signer,
 };
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;

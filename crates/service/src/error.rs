@@ -27,6 +27,9 @@ pub enum ServiceError {
     /// The ledger or storage refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An enrolment request cannot be decided or collected as asked.
+    #[error("enrolment: {0}")]
+    Enrolment(&'static str),
     /// The device's keys or the OS randomness failed.
     #[error("device: {0}")]
     Device(String),
@@ -44,6 +47,7 @@ impl ServiceError {
             Self::Forbidden(e) => format!("forbidden.{}", e.code()),
             Self::UnknownCertificate => "unknown_certificate".into(),
             Self::Store(e) => format!("store.{}", e.code()),
+            Self::Enrolment(_) => "enrolment".into(),
             Self::Device(_) => "device".into(),
         }
     }

@@ -10,12 +10,14 @@
 
 mod check;
 mod device;
+mod enrol;
 mod error;
 mod login;
 mod service;
 mod verify;
 
 pub use device::Device;
+pub use enrol::{DELIVERY_PURPOSE, short_code};
 pub use error::ServiceError;
 pub use login::SessionToken;
 pub use service::{Config, Service};

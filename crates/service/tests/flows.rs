@@ -491,3 +491,94 @@ async fn forged_transfer_reported_on_mariadb() {
     )
     .await;
 }
+
+/// Proves enrolment end to end: the device's request and short code, a refused wrong
+/// code, a teller refused as approver, the manager's approval, the sealed delivery that
+/// only this device opens, and the new teller's first login and act.
+async fn enrolment<S: Backend + IdentityStore + 'static>(store: S) {
+    use pqbank_pki::bundle::{RecipientSecret, Suite};
+    let b = bank(store).await;
+    let s = &b.service;
+    let new_staff = pqbank_tests::staff(s.store(), "T-NEW", "teller", 0).await;
+    let device = Device::new(b"device-new", CompositeSigningKey::from_seed(&[7; 64]));
+    let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[8; 64], &[9; 32]);
+    let (id, code) = s
+        .request_enrolment(&device, &recipient, "Nina New", new_staff.id, Role::Teller)
+        .await
+        .unwrap();
+    assert_eq!(code.len(), 14);
+    assert!(
+        code.chars()
+            .all(|c| c == '-' || "ABCDEFGHJKMNPQRSTUVWXYZ23456789".contains(c)),
+        "{code}"
+    );
+    assert!(matches!(
+        s.collect_enrolment(id, &device, &recipient).await,
+        Err(ServiceError::Enrolment(_))
+    ));
+
+    let teller = login(&b, &b.teller).await.unwrap();
+    let refused = s
+        .approve_enrolment(&teller, &b.teller.device, id, &code)
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("forbidden.action_not_allowed".to_string())
+    );
+    let manager = login(&b, &b.manager).await.unwrap();
+    let wrong = s
+        .approve_enrolment(&manager, &b.manager.device, id, "AAAA-BBBB-CCCC")
+        .await;
+    assert!(matches!(wrong, Err(ServiceError::Enrolment(_))));
+    let typed = code.to_lowercase().replace('-', " ");
+    let fp = s
+        .approve_enrolment(&manager, &b.manager.device, id, &typed)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.approve_enrolment(&manager, &b.manager.device, id, &code)
+            .await,
+        Err(ServiceError::Enrolment(_))
+    ));
+
+    let stranger = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[1; 64], &[2; 32]);
+    assert!(
+        s.collect_enrolment(id, &device, &stranger).await.is_err(),
+        "only the device opens the bundle"
+    );
+    let cert = s.collect_enrolment(id, &device, &recipient).await.unwrap();
+    assert_eq!(cert.fingerprint(), fp);
+    assert_eq!(cert.claims().role, Some(Role::Teller));
+
+    let nonce = s
+        .challenge(fp, &device.id, "127.0.0.1 branch-1")
+        .await
+        .unwrap();
+    let signed = s
+        .sign_transcript(&device, nonce, fp, "127.0.0.1 branch-1")
+        .unwrap();
+    let session = s
+        .login(fp, &device, "127.0.0.1 branch-1", &signed)
+        .await
+        .unwrap();
+    let mut first = deposit(&b, "new-1", 1_000);
+    first.maker = new_staff.id;
+    assert_eq!(
+        s.post_transfer(&session, &device, first)
+            .await
+            .map(|o| o.status),
+        Ok(TransferStatus::Posted)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolment_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    enrolment(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolment_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    enrolment(db.store.clone()).await;
+}
