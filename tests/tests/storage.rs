@@ -481,7 +481,7 @@ async fn append_only_sqlite(store: &pqbank_db_sqlite::SqliteStore) {
         assert_eq!(err.err(), Some(StoreError::AppendOnly), "{sql}");
     }
     assert_rows_intact(store).await;
-    assert_eq!(count_rows(store.pool()).await, vec![1; 5]);
+    assert_eq!(count_rows(store.pool()).await, vec![1; 6]);
 }
 
 async fn append_only_mysql(store: &pqbank_db_mysql::MySqlStore) {
@@ -501,6 +501,7 @@ async fn append_only_mysql(store: &pqbank_db_mysql::MySqlStore) {
         assert_eq!(err.err(), Some(StoreError::AppendOnly), "{sql}");
     }
     assert_rows_intact(store).await;
+    assert_eq!(count_rows(store.pool()).await, vec![1; 6]);
 }
 
 const APPEND_ONLY_STATEMENTS: &[&str] = &[
@@ -520,6 +521,8 @@ const APPEND_ONLY_STATEMENTS: &[&str] = &[
     "DELETE FROM accountability_events",
     "UPDATE checkpoints SET tree_size = 0",
     "DELETE FROM checkpoints",
+    "UPDATE log_entries SET log_index = log_index + 1",
+    "DELETE FROM log_entries",
 ];
 
 /// One row in each append-only table that the ledger flows do not write yet, in SQL
@@ -535,6 +538,7 @@ const AUDIT_ROWS: &[&str] = &[
      VALUES (X'0101010101010101010101010101010101010101010101010101010101010101', 0, X'0000000000000000000000000000000000000000000000000000000000000000', X'0505050505050505050505050505050505050505050505050505050505050505', 'login', X'00', 0, X'00')",
     "INSERT INTO checkpoints (tree_size, root_hash, created_at, signed_bytes, signature, signer_fingerprint) \
      VALUES (1, X'0606060606060606060606060606060606060606060606060606060606060606', 0, X'00', X'00', X'0202020202020202020202020202020202020202020202020202020202020202')",
+    "INSERT INTO log_entries (log_index, event_id) SELECT 0, id FROM accountability_events",
 ];
 
 async fn seed_rows<B: Backend>(db: &B, b: &Bank) {
@@ -588,6 +592,7 @@ where
         "SELECT COUNT(*) FROM crls",
         "SELECT COUNT(*) FROM accountability_events",
         "SELECT COUNT(*) FROM checkpoints",
+        "SELECT COUNT(*) FROM log_entries",
     ] {
         let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
         out.push(n);

@@ -4,9 +4,9 @@ use pqbank_audit::Hash;
 use pqbank_audit::chain::Event;
 use pqbank_db::flows::with_retry;
 use pqbank_db::{
-    CertificateRecord, Challenge, CrlRecord, EnrolmentRecord, EventRecord, IdentityStore,
-    RawCertificate, RawChallenge, RawCrl, RawEnrolment, RawEvent, RawSession, Result, RetryPolicy,
-    SessionRecord, Signer,
+    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
+    IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
+    RawSession, Result, RetryPolicy, SessionRecord, Signer, hashes,
 };
 
 use crate::{MySqlStore, map_err};
@@ -263,6 +263,90 @@ impl IdentityStore for MySqlStore {
         .map_err(map_err)?
         .rows_affected();
         Ok(n == 1)
+    }
+
+    async fn sequence_events(&self) -> Result<u64> {
+        with_retry(&RetryPolicy::default(), || async {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            let size: i64 = sqlx::query_scalar("SELECT size FROM log_head WHERE id = 1 FOR UPDATE")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            let pending: Vec<i64> = sqlx::query_scalar(
+                "SELECT e.id FROM accountability_events e LEFT JOIN log_entries l ON l.event_id = e.id \
+                 WHERE l.event_id IS NULL ORDER BY e.id",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            for (i, event) in pending.iter().enumerate() {
+                sqlx::query("INSERT INTO log_entries (log_index, event_id) VALUES (?, ?)")
+                    .bind(size + i as i64)
+                    .bind(event)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            }
+            let new_size = size + pending.len() as i64;
+            sqlx::query("UPDATE log_head SET size = ? WHERE id = 1")
+                .bind(new_size)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            Ok(u64::try_from(new_size).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn log_leaves(&self, size: u64) -> Result<Vec<Hash>> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT e.event_hash FROM log_entries l JOIN accountability_events e ON e.id = l.event_id \
+             WHERE l.log_index < ? ORDER BY l.log_index",
+        )
+        .bind(i64::try_from(size).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        hashes(&rows)
+    }
+
+    async fn log_index(&self, event_id: i64) -> Result<Option<u64>> {
+        let index: Option<i64> =
+            sqlx::query_scalar("SELECT log_index FROM log_entries WHERE event_id = ?")
+                .bind(event_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        Ok(index.and_then(|i| u64::try_from(i).ok()))
+    }
+
+    async fn insert_checkpoint(&self, c: &CheckpointRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO checkpoints (tree_size, root_hash, created_at, signed_bytes, signature, \
+             signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.tree_size)
+        .bind(&c.root[..])
+        .bind(c.created_at)
+        .bind(&c.signed_bytes)
+        .bind(&c.signature)
+        .bind(&c.signer[..])
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<CheckpointRecord>> {
+        let raw: Vec<RawCheckpoint> = sqlx::query_as(
+            "SELECT tree_size, root_hash, created_at, signed_bytes, signature, signer_fingerprint \
+             FROM checkpoints ORDER BY tree_size",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.into_iter().map(RawCheckpoint::decode).collect()
     }
 
     async fn event_certificates(&self) -> Result<Vec<Hash>> {

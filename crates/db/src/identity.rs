@@ -140,6 +140,23 @@ pub struct EnrolmentRecord {
     pub created_at: i64,
 }
 
+/// A signed checkpoint of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    /// Leaves folded in.
+    pub tree_size: i64,
+    /// RFC 9162 root over the first `tree_size` leaves.
+    pub root: Hash,
+    /// When.
+    pub created_at: i64,
+    /// The signed bytes.
+    pub signed_bytes: Vec<u8>,
+    /// The signature.
+    pub signature: Vec<u8>,
+    /// The signer's certificate fingerprint.
+    pub signer: Hash,
+}
+
 /// Signs an event hash with the acting device's key.
 pub type Signer<'a> = &'a (dyn Fn(&Hash) -> Vec<u8> + Send + Sync);
 
@@ -210,6 +227,20 @@ pub trait IdentityStore: Send + Sync {
         certificate: Option<&Hash>,
         bundle: Option<&[u8]>,
     ) -> impl Future<Output = Result<bool>> + Send;
+    /// Gives every committed, unsequenced event the next log index, in one transaction
+    /// under the log head's lock; returns the new log size.
+    fn sequence_events(&self) -> impl Future<Output = Result<u64>> + Send;
+    /// The event hashes of the first `size` log positions, in log order.
+    fn log_leaves(&self, size: u64) -> impl Future<Output = Result<Vec<Hash>>> + Send;
+    /// The log index of a sequenced event.
+    fn log_index(&self, event_id: i64) -> impl Future<Output = Result<Option<u64>>> + Send;
+    /// Stores a checkpoint.
+    fn insert_checkpoint(
+        &self,
+        checkpoint: &CheckpointRecord,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Every checkpoint, by size.
+    fn checkpoints(&self) -> impl Future<Output = Result<Vec<CheckpointRecord>>> + Send;
     /// Every certificate that has events.
     fn event_certificates(&self) -> impl Future<Output = Result<Vec<Hash>>> + Send;
     /// Every event hash in storage order (see [`EventRecord::id`] on why checkpoints must
@@ -439,4 +470,38 @@ impl RawEnrolment {
             created_at: self.created_at,
         })
     }
+}
+
+/// A checkpoints row.
+#[derive(Debug, sqlx::FromRow)]
+#[allow(
+    missing_docs,
+    reason = "the fields are the columns of the checkpoints table"
+)]
+pub struct RawCheckpoint {
+    pub tree_size: i64,
+    pub root_hash: Vec<u8>,
+    pub created_at: i64,
+    pub signed_bytes: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub signer_fingerprint: Vec<u8>,
+}
+
+impl RawCheckpoint {
+    /// Decodes into a record.
+    pub fn decode(self) -> Result<CheckpointRecord> {
+        Ok(CheckpointRecord {
+            tree_size: self.tree_size,
+            root: hash(&self.root_hash, "checkpoint root")?,
+            created_at: self.created_at,
+            signed_bytes: self.signed_bytes,
+            signature: self.signature,
+            signer: hash(&self.signer_fingerprint, "checkpoint signer")?,
+        })
+    }
+}
+
+/// Decodes a list of 32-byte hashes read from storage.
+pub fn hashes(rows: &[Vec<u8>]) -> Result<Vec<Hash>> {
+    rows.iter().map(|h| hash(h, "hash")).collect()
 }

@@ -15,9 +15,9 @@ mod retry;
 mod rows;
 
 pub use identity::{
-    CertificateRecord, Challenge, CrlRecord, EnrolmentRecord, EventRecord, IdentityStore,
-    RawCertificate, RawChallenge, RawCrl, RawEnrolment, RawEvent, RawSession, SessionRecord,
-    Signer,
+    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
+    IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
+    RawSession, SessionRecord, Signer, hashes,
 };
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;

@@ -27,6 +27,9 @@ pub enum ServiceError {
     /// The ledger or storage refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A proof or checkpoint cannot be made as asked.
+    #[error("audit: {0}")]
+    Audit(&'static str),
     /// An enrolment request cannot be decided or collected as asked.
     #[error("enrolment: {0}")]
     Enrolment(&'static str),
@@ -47,6 +50,7 @@ impl ServiceError {
             Self::Forbidden(e) => format!("forbidden.{}", e.code()),
             Self::UnknownCertificate => "unknown_certificate".into(),
             Self::Store(e) => format!("store.{}", e.code()),
+            Self::Audit(_) => "audit".into(),
             Self::Enrolment(_) => "enrolment".into(),
             Self::Device(_) => "device".into(),
         }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod check;
+mod checkpoint;
 mod device;
 mod enrol;
 mod error;
@@ -16,6 +17,7 @@ mod login;
 mod service;
 mod verify;
 
+pub use checkpoint::{CHECKPOINT_LABEL, InclusionProof, checkpoint_bytes};
 pub use device::Device;
 pub use enrol::{DELIVERY_PURPOSE, short_code};
 pub use error::ServiceError;

@@ -113,6 +113,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             }
             progress(chains.len() + done + 1, total);
         }
+        self.verify_checkpoints(&mut keys, &mut report).await?;
         for (id, _) in acts {
             report.problems.push(Problem {
                 table: "transfers",
@@ -121,6 +122,53 @@ impl<S: Backend + IdentityStore> Service<S> {
             });
         }
         Ok(report)
+    }
+
+    /// Every checkpoint: signed by a stored certificate, and its root the root of the
+    /// sequenced log at its size (which also makes every pair of checkpoints consistent).
+    async fn verify_checkpoints(
+        &self,
+        keys: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
+        report: &mut LogReport,
+    ) -> Result<(), ServiceError> {
+        let checkpoints = self.store.checkpoints().await?;
+        let largest = checkpoints.iter().map(|c| c.tree_size).max().unwrap_or(0);
+        let hashes = self
+            .store
+            .log_leaves(u64::try_from(largest).unwrap_or(0))
+            .await?;
+        let leaves: Vec<[u8; 32]> = hashes
+            .iter()
+            .map(|h| pqbank_audit::merkle::leaf_hash(h))
+            .collect();
+        for c in &checkpoints {
+            let row = format!("size {}", c.tree_size);
+            let size = usize::try_from(c.tree_size).unwrap_or(usize::MAX);
+            let expected_bytes = crate::checkpoint_bytes(size as u64, &c.root, c.created_at);
+            let signed = self
+                .signer_key(keys, &c.signer)
+                .await?
+                .is_some_and(|(k, _)| {
+                    c.signed_bytes == expected_bytes
+                        && k.verify(&c.signed_bytes, ACT_CONTEXT, &c.signature).is_ok()
+                });
+            if !signed {
+                report.problems.push(Problem {
+                    table: "checkpoints",
+                    row: row.clone(),
+                    reason: "the signature does not verify".into(),
+                });
+            }
+            let recomputed = leaves.get(..size).map(pqbank_audit::merkle::root);
+            if recomputed != Some(c.root) {
+                report.problems.push(Problem {
+                    table: "checkpoints",
+                    row,
+                    reason: "the root is not the log's root at this size".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The public key and staff member of a stored certificate, cached.

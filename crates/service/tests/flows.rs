@@ -582,3 +582,98 @@ async fn enrolment_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     enrolment(db.store.clone()).await;
 }
+
+/// Proves checkpoints: an auditor signs two heads of the sequenced log; a teller's act
+/// has an inclusion proof against the later one; the two are consistent; a teller cannot
+/// checkpoint; and a forged checkpoint inserted directly is named by `verify_log`.
+async fn checkpoints<S, F, Fut>(store: S, forge: F)
+where
+    S: Backend + IdentityStore + Clone + 'static,
+    F: FnOnce(S) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use pqbank_audit::merkle::{verify_consistency, verify_inclusion};
+    let b = bank(store.clone()).await;
+    let s = &b.service;
+    let teller = login(&b, &b.teller).await.unwrap();
+    s.post_transfer(&teller, &b.teller.device, deposit(&b, "c1", 100))
+        .await
+        .unwrap();
+    let refused = s.checkpoint(&teller, &b.teller.device).await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("forbidden.action_not_allowed".to_string())
+    );
+    let auditor = login(&b, &b.auditor).await.unwrap();
+    let first = s.checkpoint(&auditor, &b.auditor.device).await.unwrap();
+    s.post_transfer(&teller, &b.teller.device, deposit(&b, "c2", 200))
+        .await
+        .unwrap();
+    let second = s.checkpoint(&auditor, &b.auditor.device).await.unwrap();
+    assert!(second.tree_size > first.tree_size);
+
+    let act = s
+        .store()
+        .events(b.teller.cert.fingerprint().as_bytes())
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let (old, new) = (first.tree_size as u64, second.tree_size as u64);
+    let proof = s.inclusion_proof(act.id, new).await.unwrap();
+    assert_eq!(proof.root, second.root);
+    verify_inclusion(&proof.leaf, proof.index, new, &proof.path, &second.root).unwrap();
+    let consistency = s.consistency_proof(old, new).await.unwrap();
+    verify_consistency(old, new, &first.root, &second.root, &consistency).unwrap();
+    assert!(
+        s.inclusion_proof(act.id, old).await.is_err(),
+        "the act came after the first checkpoint"
+    );
+    assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
+
+    forge(store).await;
+    let report = s.verify_log(&|_, _| {}).await.unwrap();
+    let reasons: Vec<&str> = report.problems.iter().map(|p| p.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "the signature does not verify",
+            "the root is not the log's root at this size"
+        ]
+    );
+}
+
+const FORGED_CHECKPOINT: &str = "INSERT INTO checkpoints (tree_size, root_hash, created_at, signed_bytes, \
+     signature, signer_fingerprint) VALUES (1, ?, 0, ?, ?, ?)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    checkpoints(db.store.clone(), |store| async move {
+        sqlx::query(FORGED_CHECKPOINT)
+            .bind(vec![7u8; 32])
+            .bind(vec![1u8; 10])
+            .bind(vec![2u8; 3373])
+            .bind(vec![3u8; 32])
+            .execute(store.pool())
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    checkpoints(db.store.clone(), |store| async move {
+        sqlx::query(FORGED_CHECKPOINT)
+            .bind(vec![7u8; 32])
+            .bind(vec![1u8; 10])
+            .bind(vec![2u8; 3373])
+            .bind(vec![3u8; 32])
+            .execute(store.pool())
+            .await
+            .unwrap();
+    })
+    .await;
+}
