@@ -347,6 +347,20 @@ pub async fn open_drawer<B: Backend>(
     policy: &Policy,
     now: i64,
 ) -> Result<i64> {
+    open_drawer_logged(db, retry, event, float, policy, now, None).await
+}
+
+/// [`open_drawer`], with the teller's accountability event (payload: the float
+/// transfer's canonical bytes then its id) committed in the same transaction.
+pub async fn open_drawer_logged<B: Backend>(
+    db: &B,
+    retry: &RetryPolicy,
+    event: &SignedDrawerEvent,
+    float: &SignedTransfer,
+    policy: &Policy,
+    now: i64,
+    act: Option<&Act<'_>>,
+) -> Result<i64> {
     let e = &event.request;
     let f = &float.request;
     if e.kind != DrawerEventKind::Open
@@ -381,11 +395,14 @@ pub async fn open_drawer<B: Backend>(
         if drawer.balance() != 0 || pending {
             return Err(StoreError::Drawer("a closed drawer must be empty"));
         }
-        if apply_transfer(&mut tx, &mut locked, float, policy, now)
-            .await?
-            .replayed
-        {
+        let outcome = apply_transfer(&mut tx, &mut locked, float, policy, now).await?;
+        if outcome.replayed {
             return Err(StoreError::Drawer("the float transfer was already used"));
+        }
+        if let Some(act) = act {
+            let payload = [f.canonical_bytes(), outcome.id.to_be_bytes().to_vec()].concat();
+            tx.append_event(&act.certificate, act.kind, &payload, now, act.sign)
+                .await?;
         }
         let id = tx.insert_drawer_event(event, None, now).await?;
         tx.commit().await?;

@@ -10,6 +10,7 @@
 
 mod check;
 mod checkpoint;
+pub mod demo;
 mod device;
 mod enrol;
 mod error;

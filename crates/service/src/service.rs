@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use pqbank_db::flows::{Act, post_transfer_logged, resolve_pending_logged};
+use pqbank_db::flows::{Act, open_drawer_logged, post_transfer_logged, resolve_pending_logged};
 use pqbank_db::{
-    ApprovalRequest, Backend, CertificateRecord, CrlRecord, IdentityStore, RetryPolicy,
-    SignedApproval, SignedBy, SignedTransfer, TransferOutcome,
+    ApprovalRequest, Backend, CertificateRecord, CrlRecord, DrawerEventKind, DrawerEventRequest,
+    IdentityStore, RetryPolicy, SignedApproval, SignedBy, SignedDrawerEvent, SignedTransfer,
+    TransferOutcome,
 };
-use pqbank_ledger::{Policy, Resolution, TransferRequest, TransferStatus};
+use pqbank_ledger::{Amount, Policy, Resolution, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::crl::{CrlBuilder, RevokedEntry};
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, RevocationReason, Role};
 use time::OffsetDateTime;
@@ -221,6 +222,78 @@ impl<S: Backend + IdentityStore> Service<S> {
         )
         .await?;
         Ok(outcome)
+    }
+
+    /// A teller opens their cash drawer with the counted float from the vault: the signed
+    /// open event, the float transfer and its act commit together. Returns the event id.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the drawer, its two counter-accounts and the count are all needed"
+    )]
+    pub async fn open_drawer(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        drawer: i64,
+        vault: i64,
+        variance_account: i64,
+        counted: Amount,
+        key: &str,
+    ) -> Result<i64, ServiceError> {
+        let auth = self.authorise(token, device, Action::DrawerOperate).await?;
+        let now = self.now();
+        let signer = *auth.certificate.as_bytes();
+        let request = DrawerEventRequest {
+            teller: auth.staff_id,
+            drawer,
+            vault,
+            variance_account,
+            kind: DrawerEventKind::Open,
+            counted_minor: counted.minor(),
+            idempotency_key: key.to_owned(),
+            created_at: now,
+        };
+        let event = SignedDrawerEvent {
+            signed: SignedBy {
+                signature: device.sign_act(&request.canonical_bytes())?,
+                signer,
+            },
+            request,
+        };
+        let float = TransferRequest {
+            maker: auth.staff_id,
+            idempotency_key: format!("{key}/float"),
+            kind: TransferKind::DrawerOpen,
+            debit: drawer,
+            credit: vault,
+            amount: counted,
+            memo: "opening float".into(),
+            created_at: now,
+        };
+        let float = SignedTransfer {
+            signed: SignedBy {
+                signature: device.sign_act(&float.canonical_bytes())?,
+                signer,
+            },
+            request: float,
+        };
+        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let act = Act {
+            certificate: signer,
+            kind: "drawer.open",
+            sign: &sign,
+        };
+        let id = open_drawer_logged(
+            &self.store,
+            &self.config.retry,
+            &event,
+            &float,
+            &self.config.policy,
+            now,
+            Some(&act),
+        )
+        .await?;
+        Ok(id)
     }
 
     /// A manager posts or voids a pending transfer (never their own).

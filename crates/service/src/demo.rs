@@ -1,0 +1,383 @@
+//! A demo bank for training, benchmarks and tests: a root, two managers, three tellers
+//! and an auditor with their devices, customers with accounts, open drawers, and signed
+//! transfers made through the service like any other. Keys are derived from a seed so a
+//! demo can be rebuilt; a real installation never uses this.
+
+use pqbank_db::{Backend, IdentityStore, NewAccount, NewCustomer, NewStaff};
+use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest};
+use pqbank_pki::cert::Issuer;
+use pqbank_pki::crl::CrlBuilder;
+use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
+use pqbank_pki::{
+    Certificate, CertificateBuilder, CompositeSigningKey, DistinguishedName, Layer, Lineage, Role,
+    StaffClaims,
+};
+use sha3::{Digest, Sha3_512};
+
+use crate::service::at;
+use crate::{Config, Device, Service, ServiceError};
+
+/// Customers' names for the demo, combined into 50 and more.
+const FIRST: &[&str] = &[
+    "Ada", "Ben", "Cleo", "Dev", "Eva", "Finn", "Gaia", "Hugo", "Iris", "Jon",
+];
+const LAST: &[&str] = &["Archer", "Baker", "Carter", "Dalton", "Ellis"];
+/// Opening float of every demo drawer, in cents.
+const FLOAT_MINOR: i64 = 2_000_000;
+
+/// A demo staff member with the device that holds their key.
+pub struct DemoPerson {
+    /// Staff id.
+    pub staff_id: i64,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Certificate.
+    pub cert: Certificate,
+    /// Device.
+    pub device: Device,
+}
+
+/// What the demo made.
+pub struct DemoBank {
+    /// The root certificate (its fingerprint is the installation's pin).
+    pub root: Certificate,
+    /// Managers (CA certificates).
+    pub managers: Vec<DemoPerson>,
+    /// Tellers.
+    pub tellers: Vec<DemoPerson>,
+    /// The auditor.
+    pub auditor: DemoPerson,
+    /// One open cash drawer per teller.
+    pub drawers: Vec<i64>,
+    /// Customer accounts.
+    pub accounts: Vec<i64>,
+}
+
+fn seed_for(seed: &[u8; 32], label: &str) -> [u8; 64] {
+    Sha3_512::new()
+        .chain_update(b"pqbank/demo/v1")
+        .chain_update(seed)
+        .chain_update(label)
+        .finalize()
+        .into()
+}
+
+fn certificate(
+    name: &str,
+    key: &CompositeSigningKey,
+    role: Role,
+    issuer: Option<(&Certificate, &CompositeSigningKey)>,
+    device: &[u8],
+    serial: [u8; 16],
+    now: i64,
+) -> Result<Certificate, ServiceError> {
+    let staff = role != Role::Root;
+    let builder = CertificateBuilder {
+        serial,
+        subject: DistinguishedName::new("pqbank demo bank", name).to_der(),
+        subject_key: key.verifying_key().clone(),
+        not_before: at(now - 3_600),
+        not_after: at(now + 365 * 86_400),
+        ca_path_len: match role {
+            Role::Root => Some(1),
+            Role::Manager => Some(0),
+            _ => None,
+        },
+        claims: StaffClaims {
+            layers: Layer::ALL.to_vec(),
+            role: Some(role),
+            actions: role.actions().to_vec(),
+            device_id_hash: staff.then(|| device_id_hash(device)),
+            lineage: issuer.map(|(c, _)| Lineage {
+                issuer: c.fingerprint(),
+                replaces: None,
+            }),
+            defence_version: Some(DEFENCE_VERSION),
+            staff_id: staff.then(|| name.to_lowercase().replace(' ', ".")),
+        },
+    };
+    let issuer = match issuer {
+        Some((certificate, key)) => Issuer::Ca { certificate, key },
+        None => Issuer::SelfSigned(key),
+    };
+    builder
+        .sign(issuer, &[0; 32])
+        .map_err(ServiceError::Certificate)
+}
+
+/// Builds the demo bank in an empty, migrated store and returns the service over it;
+/// `now` should be the system clock's (the service runs on it).
+pub async fn build<S: Backend + IdentityStore>(
+    store: S,
+    seed: [u8; 32],
+    customers: usize,
+    transfers: usize,
+    now: i64,
+) -> Result<(Service<S>, DemoBank), ServiceError> {
+    let root_key = CompositeSigningKey::from_seed(&seed_for(&seed, "root"));
+    let root = certificate(
+        "pqbank demo root",
+        &root_key,
+        Role::Root,
+        None,
+        b"",
+        [1; 16],
+        now,
+    )?;
+    let service = Service::new(store, Config::new(root.fingerprint()));
+    service.install_root(&root).await?;
+    publish_empty_crl(&service, &root, &root_key, now).await?;
+
+    let mut serial = 1u8;
+    let mut person =
+        |name: &str, role: Role, issuer: Option<(&Certificate, &CompositeSigningKey)>| {
+            serial += 1;
+            let key = CompositeSigningKey::from_seed(&seed_for(&seed, name));
+            let device_id =
+                format!("demo-device-{}", name.to_lowercase().replace(' ', "-")).into_bytes();
+            let cert = certificate(name, &key, role, issuer, &device_id, [serial; 16], now)?;
+            Ok::<_, ServiceError>((name.to_owned(), role, cert, Device::new(&device_id, key)))
+        };
+    let mut managers = Vec::new();
+    for name in ["Maria Manager", "Marco Manager"] {
+        let made = person(name, Role::Manager, Some((&root, &root_key)))?;
+        managers.push(enrol(&service, made, now).await?);
+    }
+    for m in &managers {
+        publish_empty_crl(&service, &m.cert, m.device.key(), now).await?;
+    }
+    let first = &managers[0];
+    let mut tellers = Vec::new();
+    for name in ["Tom Teller", "Tara Teller", "Theo Teller"] {
+        let made = person(name, Role::Teller, Some((&first.cert, first.device.key())))?;
+        tellers.push(enrol(&service, made, now).await?);
+    }
+    let made = person(
+        "Audrey Auditor",
+        Role::Auditor,
+        Some((&first.cert, first.device.key())),
+    )?;
+    let auditor = enrol(&service, made, now).await?;
+    let (drawers, accounts) = accounts(&service, &tellers, customers, now).await?;
+    let bank = DemoBank {
+        root,
+        managers,
+        tellers,
+        auditor,
+        drawers,
+        accounts,
+    };
+    demo_transfers(&service, &bank, transfers).await?;
+    Ok((service, bank))
+}
+
+async fn publish_empty_crl<S: Backend + IdentityStore>(
+    service: &Service<S>,
+    issuer: &Certificate,
+    key: &CompositeSigningKey,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let crl = CrlBuilder {
+        number: 1,
+        this_update: at(now - 60),
+        next_update: at(now + 7 * 86_400),
+        entries: vec![],
+    }
+    .sign(issuer, key, &[0; 32])
+    .map_err(ServiceError::Certificate)?;
+    service.publish_crl(issuer.fingerprint(), &crl).await
+}
+
+async fn enrol<S: Backend + IdentityStore>(
+    service: &Service<S>,
+    (name, role, cert, device): (String, Role, Certificate, Device),
+    now: i64,
+) -> Result<DemoPerson, ServiceError> {
+    let staff = NewStaff {
+        number: cert.claims().staff_id.clone().unwrap_or_default(),
+        display_name: name.clone(),
+        role: role.as_str().into(),
+    };
+    let staff_id = service.store.create_staff(&staff, now).await?;
+    service.record_certificate(&cert, staff_id).await?;
+    Ok(DemoPerson {
+        staff_id,
+        name,
+        role,
+        cert,
+        device,
+    })
+}
+
+async fn accounts<S: Backend + IdentityStore>(
+    service: &Service<S>,
+    tellers: &[DemoPerson],
+    customers: usize,
+    now: i64,
+) -> Result<(Vec<i64>, Vec<i64>), ServiceError> {
+    let store = &service.store;
+    let account = |number: String, customer: Option<i64>, kind, floor| NewAccount {
+        number: number.clone(),
+        customer_id: customer,
+        kind,
+        currency: Currency::EUR,
+        floor_minor: floor,
+        label: number,
+    };
+    let vault = store
+        .create_account(
+            &account("VAULT-EUR".into(), None, AccountKind::BankInternal, None),
+            now,
+        )
+        .await?;
+    let variance = store
+        .create_account(
+            &account("VARIANCE-EUR".into(), None, AccountKind::BankInternal, None),
+            now,
+        )
+        .await?;
+    let mut drawers = Vec::new();
+    for (i, t) in tellers.iter().enumerate() {
+        let drawer = store
+            .create_account(
+                &account(
+                    format!("DRAWER-{}", i + 1),
+                    None,
+                    AccountKind::CashDrawer,
+                    Some(0),
+                ),
+                now,
+            )
+            .await?;
+        open(service, t, drawer, vault, variance, now).await?;
+        drawers.push(drawer);
+    }
+    let mut accounts = Vec::new();
+    for c in 0..customers {
+        let name = format!(
+            "{} {}",
+            FIRST[c % FIRST.len()],
+            LAST[(c / FIRST.len()) % LAST.len()]
+        );
+        let customer = store
+            .create_customer(
+                &NewCustomer {
+                    number: format!("C-{:05}", c + 1),
+                    full_name: name,
+                },
+                now,
+            )
+            .await?;
+        let overdraft = if c % 3 == 0 { Some(-50_000) } else { Some(0) };
+        accounts.push(
+            store
+                .create_account(
+                    &account(
+                        format!("DE{:020}", c + 1),
+                        Some(customer),
+                        AccountKind::Customer,
+                        overdraft,
+                    ),
+                    now,
+                )
+                .await?,
+        );
+    }
+    Ok((drawers, accounts))
+}
+
+async fn open<S: Backend + IdentityStore>(
+    service: &Service<S>,
+    teller: &DemoPerson,
+    drawer: i64,
+    vault: i64,
+    variance: i64,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let session = login(service, teller).await?;
+    let float = Amount::from_minor(FLOAT_MINOR, Currency::EUR)
+        .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?;
+    service
+        .open_drawer(
+            &session,
+            &teller.device,
+            drawer,
+            vault,
+            variance,
+            float,
+            &format!("demo-open-{drawer}-{now}"),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Deposits, then transfers between customers, made by the tellers through the service.
+async fn demo_transfers<S: Backend + IdentityStore>(
+    service: &Service<S>,
+    bank: &DemoBank,
+    count: usize,
+) -> Result<(), ServiceError> {
+    let mut sessions = Vec::new();
+    for t in &bank.tellers {
+        sessions.push(crate::demo::login(service, t).await?);
+    }
+    let n = bank.accounts.len();
+    for i in 0..count {
+        let t = i % bank.tellers.len();
+        let teller = &bank.tellers[t];
+        let (kind, debit, credit, minor) = if i < n {
+            (
+                TransferKind::Deposit,
+                bank.drawers[t],
+                bank.accounts[i],
+                50_000 + (i as i64 % 7) * 10_000,
+            )
+        } else {
+            (
+                TransferKind::Transfer,
+                bank.accounts[i % n],
+                bank.accounts[(i * 7 + 3) % n],
+                100 + (i as i64 % 13) * 250,
+            )
+        };
+        if debit == credit {
+            continue;
+        }
+        let request = TransferRequest {
+            maker: teller.staff_id,
+            idempotency_key: format!("demo-{i}"),
+            kind,
+            debit,
+            credit,
+            amount: Amount::from_minor(minor, Currency::EUR)
+                .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?,
+            memo: format!("demo {kind}"),
+            created_at: service.now(),
+        };
+        match service
+            .post_transfer(&sessions[t], &teller.device, request)
+            .await
+        {
+            Ok(_)
+            | Err(ServiceError::Store(pqbank_db::StoreError::Ledger(
+                pqbank_ledger::LedgerError::InsufficientFunds { .. },
+            ))) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Logs a demo person in (challenge, signed transcript, checks, session).
+pub async fn login<S: Backend + IdentityStore>(
+    service: &Service<S>,
+    who: &DemoPerson,
+) -> Result<crate::SessionToken, ServiceError> {
+    let fp = who.cert.fingerprint();
+    let origin = "127.0.0.1 demo";
+    let nonce = service.challenge(fp, &who.device.id, origin).await?;
+    let signed = service.sign_transcript(&who.device, nonce, fp, origin)?;
+    service.login(fp, &who.device, origin, &signed).await
+}
