@@ -173,6 +173,42 @@ impl<S: Backend + IdentityStore> Service<S> {
         Ok(())
     }
 
+    /// True if the stored certificate's issuer links, each signature verified, end at the
+    /// pinned root: a certificate planted in the database by someone without a CA key
+    /// signs nothing that verification accepts. (Time and revocation are not applied:
+    /// acts signed before a revocation stay attributable.)
+    async fn issued_under_pin(&self, fingerprint: &[u8; 32]) -> Result<bool, ServiceError> {
+        let mut current = match self.store.certificate(fingerprint).await? {
+            Some(r) => r,
+            None => return Ok(false),
+        };
+        for _ in 0..pqbank_pki::chain::CHAIN_LEN_MAX {
+            let Ok(cert) = Certificate::from_der(&current.der) else {
+                return Ok(false);
+            };
+            if cert.fingerprint().as_bytes() != &current.fingerprint {
+                return Ok(false);
+            }
+            let Some(issuer_fp) = current.issuer else {
+                return Ok(cert.fingerprint() == self.config.pinned_root
+                    && cert.verify_signed_by(&cert).is_ok());
+            };
+            let Some(issuer) = self.store.certificate(&issuer_fp).await? else {
+                return Ok(false);
+            };
+            let Ok(issuer_cert) = Certificate::from_der(&issuer.der) else {
+                return Ok(false);
+            };
+            if cert.verify_signed_by(&issuer_cert).is_err()
+                || cert.issuer_der() != issuer_cert.subject_der()
+            {
+                return Ok(false);
+            }
+            current = issuer;
+        }
+        Ok(false)
+    }
+
     /// The public key and staff member of a stored certificate, cached.
     async fn signer_key(
         &self,
@@ -183,11 +219,13 @@ impl<S: Backend + IdentityStore> Service<S> {
             return Ok(hit.clone());
         }
         let found = match self.store.certificate(fingerprint).await? {
-            Some(record) => Certificate::from_der(&record.der)
-                .ok()
-                .and_then(|c| CompositeVerifyingKey::from_bytes(c.public_key()).ok())
-                .map(|k| (k, record.staff_id)),
-            None => None,
+            Some(record) if self.issued_under_pin(fingerprint).await? => {
+                Certificate::from_der(&record.der)
+                    .ok()
+                    .and_then(|c| CompositeVerifyingKey::from_bytes(c.public_key()).ok())
+                    .map(|k| (k, record.staff_id))
+            }
+            _ => None,
         };
         cache.insert(*fingerprint, found.clone());
         Ok(found)

@@ -677,3 +677,85 @@ async fn checkpoints_on_mariadb() {
     })
     .await;
 }
+
+/// Proves a certificate planted in the database under a root other than the pinned one
+/// lends no authority: a transfer it signed is reported as signed by an unknown
+/// certificate.
+async fn planted_certificate<S: Backend + IdentityStore + 'static>(store: S) {
+    use pqbank_db::{CertificateRecord, RetryPolicy, SignedBy, SignedTransfer};
+    let b = bank(store).await;
+    let s = &b.service;
+    let fake_root_key = CompositeSigningKey::from_seed(&[66; 64]);
+    let fake_root = issue("Root", &fake_root_key, Role::Root, None, b"", 66);
+    let fake_key = CompositeSigningKey::from_seed(&[67; 64]);
+    let fake = issue(
+        "Tom Teller",
+        &fake_key,
+        Role::Teller,
+        Some((&fake_root, &fake_root_key)),
+        b"device-3",
+        67,
+    );
+    for (cert, issuer) in [
+        (&fake_root, None),
+        (&fake, Some(*fake_root.fingerprint().as_bytes())),
+    ] {
+        s.store()
+            .insert_certificate(&CertificateRecord {
+                fingerprint: *cert.fingerprint().as_bytes(),
+                der: cert.der().to_vec(),
+                serial: cert.serial().to_vec(),
+                issuer,
+                replaces: None,
+                staff_id: Some(b.teller.staff_id),
+                role: "teller".into(),
+                not_before: 0,
+                not_after: i64::MAX,
+                created_at: 0,
+            })
+            .await
+            .unwrap();
+    }
+    let request = deposit(&b, "planted", 777);
+    let signature = Device::new(b"device-3", fake_key)
+        .sign_act(&request.canonical_bytes())
+        .unwrap();
+    let signed = SignedTransfer {
+        request,
+        signed: SignedBy {
+            signature,
+            signer: *fake.fingerprint().as_bytes(),
+        },
+    };
+    let id = pqbank_db::flows::post_transfer(
+        s.store(),
+        &RetryPolicy::default(),
+        &signed,
+        &Policy::default(),
+        START,
+    )
+    .await
+    .unwrap()
+    .id;
+    let report = s.verify_log(&|_, _| {}).await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.row == format!("#{id}") && p.reason == "signed by an unknown certificate"),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_certificate_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    planted_certificate(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_certificate_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    planted_certificate(db.store.clone()).await;
+}
