@@ -9,6 +9,7 @@
 mod bench;
 mod files;
 mod pki;
+mod service_cmds;
 
 use std::process::ExitCode;
 
@@ -39,12 +40,27 @@ enum Command {
     /// Benchmarks that print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Build a demo bank (fixed demo keys: never for real money) and remember it.
+    Demo(service_cmds::DemoArgs),
+    /// The accountability log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Verify every signature, link and checkpoint; exit 1 naming every bad row.
+    Verify(service_cmds::LogVerify),
 }
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Transfers per second and posting latency, application beside bare SQL.
     Ledger(bench::BenchLedger),
+    /// Full logins: p50 and p99.
+    Login(service_cmds::BenchService),
+    /// Log verification rate beside the raw composite-verify rate.
+    Verify(service_cmds::BenchService),
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +117,10 @@ fn main() -> ExitCode {
         Command::Crl(CrlCommand::Revoke(args)) => pki::crl_revoke(&args),
         Command::Crl(CrlCommand::Show(args)) => pki::crl_show(&args),
         Command::Bench(BenchCommand::Ledger(args)) => bench::bench_ledger(&args),
+        Command::Bench(BenchCommand::Login(args)) => service_cmds::bench_login(&args),
+        Command::Bench(BenchCommand::Verify(args)) => service_cmds::bench_verify(&args),
+        Command::Demo(args) => service_cmds::demo(&args),
+        Command::Log(LogCommand::Verify(args)) => service_cmds::log_verify(&args),
     };
     match result {
         Ok(code) => code,

@@ -326,6 +326,13 @@ fn help_on_every_command() {
         &["crl", "new"],
         &["crl", "revoke"],
         &["crl", "show"],
+        &["bench"],
+        &["bench", "ledger"],
+        &["bench", "login"],
+        &["bench", "verify"],
+        &["demo"],
+        &["log"],
+        &["log", "verify"],
     ];
     let tmp = std::env::temp_dir();
     for command in commands {
@@ -349,4 +356,39 @@ fn garbage_input_is_a_clear_error() {
     let out = pqbank(d, &["cert", "inspect", "junk.crt"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("junk.crt"));
+}
+
+/// Proves `pqbank demo` builds the demo bank in the embedded SQLite file of the user's
+/// data folder, remembers the pinned root, and `pqbank log verify` then exits 0.
+#[test]
+fn demo_then_log_verify() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pqbank"))
+            .env("XDG_DATA_HOME", tmp.path())
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = run(&["demo", "--customers", "5", "--transfers", "20"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tmp.path().join("pqbank/pqbank.db").exists());
+    let out = run(&["log", "verify", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(report["problems"], serde_json::json!([]));
+    assert!(report["transfers"].as_u64().unwrap_or(0) >= 20);
+    // A wrong pin: every signer is unknown, and the command says so with exit 1.
+    let out = run(&["log", "verify", "--pin", &"00".repeat(32)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signed by an unknown certificate"));
 }
