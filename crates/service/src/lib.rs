@@ -15,13 +15,15 @@ mod device;
 mod enrol;
 mod error;
 mod login;
+mod report;
 mod service;
 mod verify;
 
 pub use checkpoint::{CHECKPOINT_LABEL, InclusionProof, checkpoint_bytes};
-pub use device::Device;
+pub use device::{ACT_CONTEXT, Device};
 pub use enrol::{DELIVERY_PURPOSE, short_code};
 pub use error::ServiceError;
 pub use login::SessionToken;
+pub use report::SignedReport;
 pub use service::{Config, Service};
 pub use verify::{LogReport, Problem};

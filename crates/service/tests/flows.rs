@@ -759,3 +759,66 @@ async fn planted_certificate_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     planted_certificate(db.store.clone()).await;
 }
+
+/// Proves the accountability report: auditors only; the teller's metadata, first intent
+/// (time and origin), chain with hash commitments, and acts; signed by the auditor.
+async fn report<S: Backend + IdentityStore + 'static>(store: S) {
+    let b = bank(store).await;
+    let s = &b.service;
+    let teller = login(&b, &b.teller).await.unwrap();
+    s.post_transfer(&teller, &b.teller.device, deposit(&b, "r1", 1_234))
+        .await
+        .unwrap();
+    let subject = b.teller.cert.fingerprint();
+    let refused = s
+        .accountability_report(&teller, &b.teller.device, subject)
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("forbidden.action_not_allowed".to_string())
+    );
+    let auditor = login(&b, &b.auditor).await.unwrap();
+    let signed = s
+        .accountability_report(&auditor, &b.auditor.device, subject)
+        .await
+        .unwrap();
+    b.auditor
+        .device
+        .key()
+        .verifying_key()
+        .verify(&signed.json, pqbank_service::ACT_CONTEXT, &signed.signature)
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&signed.json).unwrap();
+    assert_eq!(report["certificate"]["role"], "teller");
+    assert_eq!(report["firstIntent"]["origin"], "127.0.0.1 branch-1");
+    let kinds: Vec<&str> = report["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["login", "transfer.post", "refused"]);
+    assert_eq!(report["acts"][0]["amount"], "12.34 EUR");
+    // Producing the report is logged on the auditor's own chain.
+    let audit_chain = s
+        .store()
+        .events(b.auditor.cert.fingerprint().as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_chain.last().map(|e| e.event.kind.as_str()),
+        Some("audit.report")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    report(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    report(db.store.clone()).await;
+}

@@ -1,0 +1,124 @@
+//! The accountability report of a certificate (auditors only): its metadata, the time
+//! and origin of its first intent, its signed event chain with the hash commitments, and
+//! every act done under it; as JSON, signed by the auditor's device. Producing one is
+//! itself logged on the auditor's chain.
+
+use pqbank_db::{Backend, IdentityStore};
+use pqbank_pki::transcript::{SignedTranscript, Transcript};
+use pqbank_pki::{Action, Fingerprint};
+use serde_json::{Value, json};
+
+use crate::{Device, Service, ServiceError, SessionToken};
+
+/// A report and the auditor's signature over its exact bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedReport {
+    /// The report, JSON, as signed.
+    pub json: Vec<u8>,
+    /// The auditor's composite signature (context "pqbank/act/v1").
+    pub signature: Vec<u8>,
+    /// The auditor's certificate fingerprint.
+    pub signer: Fingerprint,
+}
+
+fn rfc3339(unix: i64) -> String {
+    crate::service::at(unix)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| unix.to_string())
+}
+
+impl<S: Backend + IdentityStore> Service<S> {
+    /// The accountability report of `subject`.
+    pub async fn accountability_report(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        subject: Fingerprint,
+    ) -> Result<SignedReport, ServiceError> {
+        let auth = self.authorise(token, device, Action::AuditReport).await?;
+        let cert = self.certificate(&subject).await?;
+        let claims = cert.claims();
+        let events = self.store.events(subject.as_bytes()).await?;
+        let first_intent = events
+            .iter()
+            .find(|e| e.event.kind == "login")
+            .and_then(|e| {
+                let signed = first_transcript(&e.event.payload)?;
+                let t = Transcript::from_bytes(&signed.transcript).ok()?;
+                Some(json!({ "time": rfc3339(t.time), "origin": t.origin, "event": e.event.seq }))
+            });
+        let chain: Vec<Value> = events
+            .iter()
+            .map(|e| {
+                json!({
+                    "seq": e.event.seq,
+                    "kind": e.event.kind,
+                    "time": rfc3339(e.event.created_at),
+                    "prevHash": hex::encode(e.event.prev_hash),
+                    "hash": hex::encode(e.hash),
+                    "signature": hex::encode(&e.signature[..16.min(e.signature.len())]) + "…",
+                })
+            })
+            .collect();
+        let acts: Vec<Value> = self
+            .store
+            .transfers()
+            .await?
+            .into_iter()
+            .filter(|t| t.signed.signer == *subject.as_bytes())
+            .map(|t| {
+                json!({
+                    "transfer": t.id,
+                    "kind": t.request.kind.as_str(),
+                    "amount": t.request.amount.to_string(),
+                    "debit": t.request.debit,
+                    "credit": t.request.credit,
+                    "status": t.status.as_str(),
+                    "time": rfc3339(t.recorded_at),
+                    "requestHash": hex::encode(t.request_hash),
+                })
+            })
+            .collect();
+        let report = json!({
+            "report": "pqbank accountability report",
+            "generatedAt": rfc3339(self.now()),
+            "certificate": {
+                "fingerprint": subject.to_hex(),
+                "subject": cert.subject_text(),
+                "issuer": cert.issuer_text(),
+                "role": claims.role.map(|r| r.as_str()),
+                "staffId": claims.staff_id,
+                "allowedActions": claims.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+                "defenceVersion": claims.defence_version,
+                "lineage": claims.lineage.map(|l| json!({
+                    "issuer": l.issuer.to_hex(),
+                    "replaces": l.replaces.map(|r| r.to_hex()),
+                })),
+                "notBefore": rfc3339(cert.not_before().unix_timestamp()),
+                "notAfter": rfc3339(cert.not_after().unix_timestamp()),
+            },
+            "firstIntent": first_intent,
+            "chainHead": events.last().map(|e| hex::encode(e.hash)),
+            "chain": chain,
+            "acts": acts,
+        });
+        let bytes =
+            serde_json::to_vec_pretty(&report).map_err(|e| ServiceError::Device(e.to_string()))?;
+        let signature = device.sign_act(&bytes)?;
+        self.log(&auth, device, "audit.report", subject.as_bytes())
+            .await?;
+        Ok(SignedReport {
+            json: bytes,
+            signature,
+            signer: auth.certificate,
+        })
+    }
+}
+
+/// The signed transcript at the start of a login event's payload (transcript length
+/// prefix, transcript, signature; the validated path follows).
+fn first_transcript(payload: &[u8]) -> Option<SignedTranscript> {
+    let len = u32::from_be_bytes(payload.get(..4)?.try_into().ok()?) as usize;
+    let end = 4 + len + pqbank_pki::composite::SIGNATURE_LEN;
+    SignedTranscript::from_bytes(payload.get(..end)?).ok()
+}
