@@ -39,7 +39,7 @@ pub struct BenchLedger {
 }
 
 /// The bare baseline each backend offers.
-trait Bare: Backend + 'static {
+pub(crate) trait Bare: Backend + 'static {
     fn bare(
         &self,
         maker: i64,

@@ -61,6 +61,8 @@ enum BenchCommand {
     Login(service_cmds::BenchService),
     /// Log verification rate beside the raw composite-verify rate.
     Verify(service_cmds::BenchService),
+    /// Transfers through the service: whole path, database side alone, bare SQL.
+    Transfers(service_cmds::BenchTransfers),
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Ledger(args)) => bench::bench_ledger(&args),
         Command::Bench(BenchCommand::Login(args)) => service_cmds::bench_login(&args),
         Command::Bench(BenchCommand::Verify(args)) => service_cmds::bench_verify(&args),
+        Command::Bench(BenchCommand::Transfers(args)) => service_cmds::bench_transfers(&args),
         Command::Demo(args) => service_cmds::demo(&args),
         Command::Log(LogCommand::Verify(args)) => service_cmds::log_verify(&args),
     };

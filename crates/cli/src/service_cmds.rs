@@ -261,3 +261,218 @@ pub fn bench_login(args: &BenchService) -> Result<ExitCode, CliError> {
         })
     })
 }
+
+/// Transfers each worker signs beforehand for phase (b), per second of the phase: more
+/// than a worker posts through the checks on this kind of machine.
+const PRESIGNED_PER_SECOND: usize = 400;
+
+/// Arguments of `pqbank bench transfers`.
+#[derive(Debug, Args)]
+pub struct BenchTransfers {
+    /// `sqlite` or a `mysql://user@host:port` server (scratch database).
+    #[arg(long, default_value = "sqlite")]
+    db: String,
+    /// Concurrent tellers.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    workers: u32,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
+}
+
+struct Figures {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn figures(mut latencies: Vec<std::time::Duration>, elapsed: f64) -> Figures {
+    latencies.sort_unstable();
+    let pick = |q: usize| {
+        latencies
+            .get(latencies.len().saturating_sub(1) * q / 100)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Figures {
+        per_second: latencies.len() as f64 / elapsed,
+        p50_ms: pick(50),
+        p99_ms: pick(99),
+    }
+}
+
+pub fn bench_transfers(args: &BenchTransfers) -> Result<ExitCode, CliError> {
+    runtime()?
+        .block_on(async { with_scratch!(&args.db, store => transfers_phases(store, args).await) })
+}
+
+/// Three phases on one demo bank: (a) the whole path, device signatures included;
+/// (b) the database side alone: transfers signed beforehand, then checked, written and
+/// chained (the act's event signature is a placeholder here, since in a branch each
+/// teller's device makes it); (c) the bare SQL baseline.
+async fn transfers_phases<S: crate::bench::Bare + IdentityStoreBound>(
+    store: S,
+    args: &BenchTransfers,
+) -> Result<ExitCode, CliError> {
+    let (service, bank) = demo::build(store, demo_seed(), 64, 64, now()).await?;
+    let service = std::sync::Arc::new(service);
+    let bank = std::sync::Arc::new(bank);
+    let mut sessions = Vec::new();
+    for t in &bank.tellers {
+        sessions.push(demo::login(&service, t).await?);
+    }
+    let sessions = std::sync::Arc::new(sessions);
+    let duration = std::time::Duration::from_secs(args.seconds);
+    let mut results = Vec::new();
+    for phase in 0..3u8 {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Phase (b)'s transfers are signed before the clock starts.
+        let ready = std::sync::Arc::new(tokio::sync::Barrier::new(args.workers as usize + 1));
+        let budget = usize::try_from(args.seconds)
+            .unwrap_or(1)
+            .saturating_mul(PRESIGNED_PER_SECOND);
+        let mut handles = Vec::new();
+        for w in 0..args.workers as usize {
+            let (service, bank, sessions, stop, ready) = (
+                service.clone(),
+                bank.clone(),
+                sessions.clone(),
+                stop.clone(),
+                ready.clone(),
+            );
+            handles.push(tokio::spawn(async move {
+                let t = w % bank.tellers.len();
+                let teller = &bank.tellers[t];
+                let placeholder = vec![0u8; pqbank_pki::composite::SIGNATURE_LEN];
+                let event_sign = move |_: &[u8; 32]| placeholder.clone();
+                let make = |n: usize| -> Result<
+                    Option<(pqbank_ledger::TransferRequest, i64, i64)>,
+                    CliError,
+                > {
+                    let a = bank.accounts[(w * 7 + n) % bank.accounts.len()];
+                    let b = bank.accounts[(w * 7 + n * 3 + 1) % bank.accounts.len()];
+                    if a == b {
+                        return Ok(None);
+                    }
+                    Ok(Some((
+                        pqbank_ledger::TransferRequest {
+                            maker: teller.staff_id,
+                            idempotency_key: format!("p{phase}-w{w}-{n}"),
+                            kind: pqbank_ledger::TransferKind::Transfer,
+                            debit: a,
+                            credit: b,
+                            amount: pqbank_ledger::Amount::from_minor(
+                                1,
+                                pqbank_ledger::Currency::EUR,
+                            )?,
+                            memo: String::new(),
+                            created_at: now(),
+                        },
+                        a,
+                        b,
+                    )))
+                };
+                let mut presigned = Vec::new();
+                if phase == 1 {
+                    for n in 0..budget {
+                        if let Some((request, _, _)) = make(n)? {
+                            presigned.push(pqbank_db::SignedTransfer {
+                                signed: pqbank_db::SignedBy {
+                                    signature: teller
+                                        .device
+                                        .sign_act(&request.canonical_bytes())?,
+                                    signer: *teller.cert.fingerprint().as_bytes(),
+                                },
+                                request,
+                            });
+                        }
+                    }
+                }
+                ready.wait().await;
+                let mut latencies = Vec::new();
+                let mut n = 0usize;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let t0 = Instant::now();
+                    match phase {
+                        0 => {
+                            let Some((request, _, _)) = make(n)? else {
+                                continue;
+                            };
+                            let t0 = Instant::now();
+                            service
+                                .post_transfer(&sessions[t], &teller.device, request)
+                                .await?;
+                            latencies.push(t0.elapsed());
+                            continue;
+                        }
+                        1 => {
+                            let Some(signed) = presigned.get(n - 1) else {
+                                break;
+                            };
+                            service
+                                .post_presigned_transfer(
+                                    &sessions[t],
+                                    &teller.device,
+                                    signed,
+                                    &event_sign,
+                                )
+                                .await?;
+                        }
+                        _ => {
+                            let Some((_, a, b)) = make(n)? else { continue };
+                            let key = format!("bare-w{w}-{n}");
+                            let retry = pqbank_db::RetryPolicy::default();
+                            pqbank_db::flows::with_retry(&retry, || {
+                                service.store().bare(teller.staff_id, &key, a, b)
+                            })
+                            .await?;
+                        }
+                    }
+                    latencies.push(t0.elapsed());
+                }
+                Ok::<_, CliError>(latencies)
+            }));
+        }
+        ready.wait().await;
+        let started = Instant::now();
+        tokio::time::sleep(duration).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.map_err(|e| CliError(e.to_string()))??);
+        }
+        results.push(figures(all, started.elapsed().as_secs_f64()));
+    }
+    println!(
+        "pqbank bench transfers: {}, {} workers, {} s per phase",
+        args.db, args.workers, args.seconds
+    );
+    println!(
+        "{:<44} {:>12} {:>9} {:>9}",
+        "", "transfers/s", "p50 ms", "p99 ms"
+    );
+    let names = [
+        "(a) whole path, device signatures included",
+        "(b) database side: checked, written, chained",
+        "bare SQL baseline",
+    ];
+    for (name, f) in names.iter().zip(&results) {
+        println!(
+            "{name:<44} {:>12.1} {:>9.2} {:>9.2}",
+            f.per_second, f.p50_ms, f.p99_ms
+        );
+    }
+    println!(
+        "ratio bare / (a): {:.2}",
+        results[2].per_second / results[0].per_second
+    );
+    println!(
+        "ratio bare / (b): {:.2}",
+        results[2].per_second / results[1].per_second
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The identity tables, which the service needs beside the ledger.
+pub(crate) trait IdentityStoreBound: pqbank_db::IdentityStore {}
+impl<T: pqbank_db::IdentityStore> IdentityStoreBound for T {}

@@ -224,6 +224,42 @@ impl<S: Backend + IdentityStore> Service<S> {
         Ok(outcome)
     }
 
+    /// A transfer its maker's device signed beforehand: the same checks as
+    /// [`Service::post_transfer`], then written and chained with `event_sign` signing the
+    /// act's event. `pqbank bench transfers` uses it to time the database side alone.
+    pub async fn post_presigned_transfer(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        signed: &SignedTransfer,
+        event_sign: pqbank_db::Signer<'_>,
+    ) -> Result<TransferOutcome, ServiceError> {
+        let auth = self.authorise(token, device, Action::TransferPost).await?;
+        if signed.request.maker != auth.staff_id
+            || signed.signed.signer != *auth.certificate.as_bytes()
+        {
+            let e = pqbank_pki::Error::ActionNotAllowed {
+                action: "transfer.post for another maker".into(),
+            };
+            return Err(self.refuse(&auth, device, Action::TransferPost, e).await);
+        }
+        let act = Act {
+            certificate: *auth.certificate.as_bytes(),
+            kind: "transfer.post",
+            sign: event_sign,
+        };
+        let outcome = post_transfer_logged(
+            &self.store,
+            &self.config.retry,
+            signed,
+            &self.config.policy,
+            self.now(),
+            Some(&act),
+        )
+        .await?;
+        Ok(outcome)
+    }
+
     /// A teller opens their cash drawer with the counted float from the vault: the signed
     /// open event, the float transfer and its act commit together. Returns the event id.
     #[allow(
