@@ -29,11 +29,12 @@ impl<S: Backend + IdentityStore> Service<S> {
         action: Option<Action>,
         pins: &std::collections::BTreeMap<Fingerprint, u64>,
     ) -> Result<(Certificate, ValidChain), ServiceError> {
-        let mut certs = Vec::new();
-        let mut crls = Vec::new();
+        // Read the current records every call: a new CRL must be seen at once.
+        let mut records = Vec::new();
+        let mut crl_records = Vec::new();
         let mut next = Some(*leaf.as_bytes());
         while let Some(fp) = next {
-            if certs.len() > CHAIN_LEN_MAX {
+            if records.len() > CHAIN_LEN_MAX {
                 return Err(ServiceError::Certificate(pqbank_pki::Error::ChainTooLong));
             }
             let record = self
@@ -41,14 +42,33 @@ impl<S: Backend + IdentityStore> Service<S> {
                 .certificate(&fp)
                 .await?
                 .ok_or(ServiceError::UnknownCertificate)?;
-            certs.push(Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?);
             if let Some(issuer) = record.issuer
                 && let Some(crl) = self.store.latest_crl(&issuer).await?
             {
-                crls.push(Crl::from_der(&crl.der).map_err(ServiceError::Certificate)?);
+                crl_records.push(crl);
             }
             next = record.issuer;
+            records.push(record);
         }
+        let now = self.now();
+        let key = ChainKey {
+            certificates: records.iter().map(|r| r.fingerprint).collect(),
+            crls: crl_records.iter().map(|c| c.fingerprint).collect(),
+            device_id: device_id.to_vec(),
+            action,
+            pins: pins.iter().map(|(k, v)| (*k, *v)).collect(),
+        };
+        if let Some(hit) = self.chains.lookup(&key, now) {
+            return Ok(hit);
+        }
+        let certs = records
+            .iter()
+            .map(|r| Certificate::from_der(&r.der).map_err(ServiceError::Certificate))
+            .collect::<Result<Vec<_>, _>>()?;
+        let crls = crl_records
+            .iter()
+            .map(|c| Crl::from_der(&c.der).map_err(ServiceError::Certificate))
+            .collect::<Result<Vec<_>, _>>()?;
         let (Some(root), Some(leaf_cert)) = (certs.last(), certs.first()) else {
             return Err(ServiceError::UnknownCertificate);
         };
@@ -60,7 +80,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             intermediates,
             root,
             pinned_root: self.config.pinned_root,
-            at: at(self.now()),
+            at: at(now),
             crls: &crls,
             crl_pins: pins,
             require_crl: true,
@@ -69,7 +89,21 @@ impl<S: Backend + IdentityStore> Service<S> {
             device_id: Some(device_id),
         });
         match valid {
-            Ok(v) => Ok((leaf_cert.clone(), v)),
+            Ok(v) => {
+                // The same inputs stay valid until a certificate or a CRL runs out.
+                let until = certs
+                    .iter()
+                    .map(|c| c.not_after().unix_timestamp())
+                    .chain(
+                        crls.iter()
+                            .filter_map(|c| c.next_update().map(|t| t.unix_timestamp())),
+                    )
+                    .min()
+                    .unwrap_or(now);
+                self.chains
+                    .insert(key, (leaf_cert.clone(), v.clone()), now, until);
+                Ok((leaf_cert.clone(), v))
+            }
             Err(
                 e @ (pqbank_pki::Error::ActionNotAllowed { .. }
                 | pqbank_pki::Error::RoleNotAllowed { .. }),
@@ -178,5 +212,46 @@ impl<S: Backend + IdentityStore> Service<S> {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// What a validated chain depended on: the exact certificates and CRLs (by SHA3
+/// fingerprint, so any change is a different key), the device, the action and the pins.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ChainKey {
+    certificates: Vec<[u8; 32]>,
+    crls: Vec<[u8; 32]>,
+    device_id: Vec<u8>,
+    action: Option<Action>,
+    pins: Vec<(Fingerprint, u64)>,
+}
+
+/// Chains that passed validation, reused while their inputs are unchanged and the clock
+/// is inside the window they were valid for: the signatures of an unchanged chain need
+/// not be verified again on every call.
+#[derive(Debug, Default)]
+pub(crate) struct ChainCache {
+    entries: std::sync::Mutex<std::collections::HashMap<ChainKey, CachedChain>>,
+}
+
+type CachedChain = ((Certificate, ValidChain), i64, i64);
+
+/// Most chains cached; the cache starts over when full.
+const CHAIN_CACHE_MAX: usize = 4096;
+
+impl ChainCache {
+    fn lookup(&self, key: &ChainKey, now: i64) -> Option<(Certificate, ValidChain)> {
+        let entries = self.entries.lock().ok()?;
+        let (hit, from, until) = entries.get(key)?;
+        (*from <= now && now <= *until).then(|| hit.clone())
+    }
+
+    fn insert(&self, key: ChainKey, value: (Certificate, ValidChain), from: i64, until: i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CHAIN_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(key, (value, from, until));
+        }
     }
 }

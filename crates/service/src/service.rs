@@ -56,6 +56,7 @@ pub struct Service<S> {
     pub(crate) store: S,
     pub(crate) config: Config,
     clock: Clock,
+    pub(crate) chains: crate::check::ChainCache,
 }
 
 /// Fresh bytes from the operating system.
@@ -77,6 +78,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             store,
             config,
             clock,
+            chains: crate::check::ChainCache::default(),
         }
     }
 
