@@ -415,6 +415,42 @@ impl Backend for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn find_customers(&self, query: &str, limit: u32) -> Result<Vec<pqbank_db::CustomerRow>> {
+        // LIKE with the wildcards in the query escaped: a search is never a pattern.
+        let escaped: String = query
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '!' => vec!['!', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        sqlx::query_as(
+            "SELECT id, customer_number AS number, full_name FROM customers \
+             WHERE full_name LIKE ? ESCAPE '!' OR customer_number LIKE ? ESCAPE '!' \
+             ORDER BY full_name, id LIMIT ?",
+        )
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn customer_accounts(&self, customer: i64) -> Result<Vec<AccountRow>> {
+        let raw: Vec<RawAccount> = sqlx::query_as(
+            "SELECT a.id, a.account_number, a.customer_id, a.kind, a.currency, a.floor_minor, a.closed, \
+             a.label, b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending \
+             FROM accounts a JOIN account_balances b ON b.account_id = a.id WHERE a.customer_id = ? ORDER BY a.id",
+        )
+        .bind(customer)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.into_iter().map(RawAccount::decode).collect()
+    }
+
     async fn transfers(&self) -> Result<Vec<TransferRow>> {
         let raw: Vec<RawTransfer> = sqlx::query_as(transfer_select!("ORDER BY t.id"))
             .fetch_all(&self.pool)

@@ -251,7 +251,7 @@ pub struct NewCustomer {
 }
 
 /// A stored customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct CustomerRow {
     /// Identifier.
     pub id: i64,
@@ -447,6 +447,17 @@ pub trait Backend: Send + Sync {
     fn journal_totals(&self) -> impl Future<Output = Result<Vec<(i64, Balances)>>> + Send;
     /// Number of transfers per (maker, idempotency key) that occur more than once.
     fn duplicate_keys(&self) -> impl Future<Output = Result<u64>> + Send;
+    /// Customers whose name or number contains `query` (case-insensitive), by name.
+    fn find_customers(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<CustomerRow>>> + Send;
+    /// A customer's accounts.
+    fn customer_accounts(
+        &self,
+        customer: i64,
+    ) -> impl Future<Output = Result<Vec<AccountRow>>> + Send;
     /// Every transfer, in id order.
     fn transfers(&self) -> impl Future<Output = Result<Vec<TransferRow>>> + Send;
 }

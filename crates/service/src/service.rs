@@ -48,6 +48,11 @@ impl Config {
     }
 }
 
+/// Shortest customer search: no listing the whole bank by searching for "a".
+const SEARCH_LEN_MIN: usize = 2;
+/// Most customers one search returns.
+const SEARCH_RESULTS_MAX: u32 = 50;
+
 /// The clock, UNIX seconds; replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
@@ -260,6 +265,38 @@ impl<S: Backend + IdentityStore> Service<S> {
         )
         .await?;
         Ok(outcome)
+    }
+
+    /// Finds customers by name or number, with their accounts. A bank must know who
+    /// looked: the search is logged on the reader's chain.
+    pub async fn find_customers(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        query: &str,
+    ) -> Result<Vec<(pqbank_db::CustomerRow, Vec<pqbank_db::AccountRow>)>, ServiceError> {
+        let auth = self.authorise(token, device, Action::CustomerRead).await?;
+        let query = query.trim();
+        if query.chars().count() < SEARCH_LEN_MIN {
+            return Err(ServiceError::Forbidden(pqbank_pki::Error::InvalidRequest(
+                "type at least two characters to search",
+            )));
+        }
+        let customers = self.store.find_customers(query, SEARCH_RESULTS_MAX).await?;
+        let mut out = Vec::with_capacity(customers.len());
+        for c in customers {
+            let accounts = self.store.customer_accounts(c.id).await?;
+            out.push((c, accounts));
+        }
+        let ids: Vec<u8> = out.iter().flat_map(|(c, _)| c.id.to_be_bytes()).collect();
+        self.log(
+            &auth,
+            device,
+            "customer.read",
+            &[query.as_bytes(), &[0], &ids].concat(),
+        )
+        .await?;
+        Ok(out)
     }
 
     /// A teller opens their cash drawer with the counted float from the vault: the signed

@@ -822,3 +822,60 @@ async fn report_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     report(db.store.clone()).await;
 }
+
+/// Proves customer searches are permission-checked, escape wildcards, and are logged on
+/// the reader's chain (who looked, for what, and which customers were shown).
+async fn customer_reads<S: Backend + IdentityStore + 'static>(store: S) {
+    let b = bank(store).await;
+    let s = &b.service;
+    for (n, name) in ["Alice Archer", "Alan Turing", "Bob 100% Baker"]
+        .iter()
+        .enumerate()
+    {
+        pqbank_tests::customer(s.store(), &format!("C-{n}"), name).await;
+    }
+    let teller = login(&b, &b.teller).await.unwrap();
+    let found = s
+        .find_customers(&teller, &b.teller.device, "al")
+        .await
+        .unwrap();
+    let names: Vec<&str> = found.iter().map(|(c, _)| c.full_name.as_str()).collect();
+    assert_eq!(names, ["Alan Turing", "Alice Archer"]);
+    let literal = s
+        .find_customers(&teller, &b.teller.device, "0%")
+        .await
+        .unwrap();
+    assert_eq!(literal.len(), 1, "% is searched for, not a wildcard");
+    assert!(
+        s.find_customers(&teller, &b.teller.device, "a")
+            .await
+            .is_err(),
+        "too short"
+    );
+    let chain = s
+        .store()
+        .events(b.teller.cert.fingerprint().as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        chain
+            .iter()
+            .filter(|e| e.event.kind == "customer.read")
+            .count(),
+        2
+    );
+    let thief = Device::new(b"stolen-laptop", CompositeSigningKey::from_seed(&[3; 64]));
+    assert!(s.find_customers(&teller, &thief, "alice").await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_reads_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    customer_reads(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_reads_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    customer_reads(db.store.clone()).await;
+}
