@@ -47,6 +47,23 @@ pub fn short_code(csr_der: &[u8], recipient: &[u8]) -> String {
     code
 }
 
+/// The QR code (SVG) a device shows beside its short code: the request id, the code and
+/// the CSR's SHA3-256 fingerprint, so a manager's scanner can check all three.
+pub fn enrolment_qr_svg(
+    request_id: i64,
+    code: &str,
+    csr_fingerprint: &Fingerprint,
+) -> Result<String, ServiceError> {
+    let text = format!("pqbank-enrol:{request_id}:{code}:{csr_fingerprint}");
+    let qr = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| ServiceError::Device(e.to_string()))?;
+    Ok(qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build())
+}
+
 /// Upper-cases and drops separators, so "abcd efgh-jkmn" matches "ABCD-EFGH-JKMN".
 fn normalise(code: &str) -> Vec<u8> {
     code.bytes()

@@ -15,15 +15,17 @@ mod device;
 mod enrol;
 mod error;
 mod login;
+mod pdf;
 mod report;
 mod service;
 mod verify;
 
 pub use checkpoint::{CHECKPOINT_LABEL, InclusionProof, checkpoint_bytes};
 pub use device::{ACT_CONTEXT, Device};
-pub use enrol::{DELIVERY_PURPOSE, short_code};
+pub use enrol::{DELIVERY_PURPOSE, enrolment_qr_svg, short_code};
 pub use error::ServiceError;
 pub use login::SessionToken;
+pub use pdf::report_pdf;
 pub use report::SignedReport;
 pub use service::{Config, Service};
 pub use verify::{LogReport, Problem};

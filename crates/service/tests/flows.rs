@@ -516,6 +516,12 @@ async fn enrolment<S: Backend + IdentityStore + 'static>(store: S) {
         s.collect_enrolment(id, &device, &recipient).await,
         Err(ServiceError::Enrolment(_))
     ));
+    let svg =
+        pqbank_service::enrolment_qr_svg(id, &code, &pqbank_pki::Fingerprint::of(b"csr")).unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("<path"),
+        "a QR code in SVG"
+    );
 
     let teller = login(&b, &b.teller).await.unwrap();
     let refused = s
@@ -799,6 +805,38 @@ async fn report<S: Backend + IdentityStore + 'static>(store: S) {
         .collect();
     assert_eq!(kinds, ["login", "transfer.post", "refused"]);
     assert_eq!(report["acts"][0]["amount"], "12.34 EUR");
+    // The PDF rendering: a well-formed file whose cross-reference table points at every
+    // object, carrying the SHA-256 of the signed JSON.
+    let pdf = pqbank_service::report_pdf(&signed);
+    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
+    // Offsets are byte offsets: read the file as bytes (its second line is binary).
+    let ascii = |range: std::ops::Range<usize>| String::from_utf8_lossy(&pdf[range]).into_owned();
+    let start = pdf.windows(10).rposition(|w| w == b"startxref\n").unwrap() + 10;
+    let xref: usize = ascii(start..pdf.len())
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let table = ascii(xref..start);
+    let entries: Vec<&str> = table
+        .lines()
+        .skip(3)
+        .take_while(|l| l.ends_with(" n "))
+        .collect();
+    assert!(entries.len() >= 5, "{table}");
+    for (i, entry) in entries.iter().enumerate() {
+        let offset: usize = entry[..10].parse().unwrap();
+        assert!(
+            ascii(offset..offset + 12).starts_with(&format!("{} 0 obj", i + 1)),
+            "object {}",
+            i + 1
+        );
+    }
+    let text = String::from_utf8_lossy(&pdf);
+    use sha2::Digest as _;
+    assert!(text.contains(&hex::encode(sha2::Sha256::digest(&signed.json))));
+    assert!(text.contains("Tom Teller"));
     // Producing the report is logged on the auditor's own chain.
     let audit_chain = s
         .store()
