@@ -45,6 +45,15 @@ enum Command {
     /// The accountability log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Auditor reports.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// The accountability report of a certificate, signed by this machine's auditor device.
+    Report(service_cmds::AuditReport),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +133,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Transfers(args)) => service_cmds::bench_transfers(&args),
         Command::Demo(args) => service_cmds::demo(&args),
         Command::Log(LogCommand::Verify(args)) => service_cmds::log_verify(&args),
+        Command::Audit(AuditCommand::Report(args)) => service_cmds::audit_report(&args),
     };
     match result {
         Ok(code) => code,

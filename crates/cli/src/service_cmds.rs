@@ -92,22 +92,136 @@ pub struct DemoArgs {
 
 pub fn demo(args: &DemoArgs) -> Result<ExitCode, CliError> {
     let url = database_url(args.db.as_deref());
-    runtime()?.block_on(async {
+    let bank = runtime()?.block_on(async {
         with_store!(url.clone(), store => {
             let (_, bank) = demo::build(store, demo_seed(), args.customers as usize, args.transfers as usize, now()).await?;
-            let pin = bank.root.fingerprint();
-            std::fs::create_dir_all(data_dir())?;
-            let settings = json!({ "database": url, "pinnedRoot": pin.to_hex() });
-            std::fs::write(settings_path(), serde_json::to_vec_pretty(&settings)?)?;
-            println!("demo bank written to {url}");
-            println!("pinned root (SHA3-256): {pin}");
-            for p in bank.managers.iter().chain(&bank.tellers).chain([&bank.auditor]) {
-                println!("  {:<8} {:<16} staff {:<3} certificate {}", p.role, p.name, p.staff_id, p.cert.fingerprint());
-            }
-            println!("settings: {}", settings_path().display());
-            Ok(ExitCode::SUCCESS)
+            Ok::<_, CliError>(bank)
         })
-    })
+    })?;
+    // This machine acts as the demo auditor's device: its key goes to the OS keyring.
+    let auditor = &bank.auditor;
+    let device = match store_device_key(DEMO_AUDITOR_ITEM, auditor.device.key().seed()) {
+        Ok(()) => json!({
+            "keyring": DEMO_AUDITOR_ITEM,
+            "id": hex::encode(&auditor.device.id),
+            "certificate": auditor.cert.fingerprint().to_hex(),
+        }),
+        Err(e) => {
+            eprintln!(
+                "pqbank: warning: {}; the demo auditor's key was not stored, so `pqbank audit report` cannot sign here",
+                e.0
+            );
+            serde_json::Value::Null
+        }
+    };
+    let pin = bank.root.fingerprint();
+    std::fs::create_dir_all(data_dir())?;
+    let settings = json!({ "database": url, "pinnedRoot": pin.to_hex(), "device": device });
+    std::fs::write(settings_path(), serde_json::to_vec_pretty(&settings)?)?;
+    println!("demo bank written to {url}");
+    println!("pinned root (SHA3-256): {pin}");
+    for p in bank
+        .managers
+        .iter()
+        .chain(&bank.tellers)
+        .chain([&bank.auditor])
+    {
+        println!(
+            "  {:<8} {:<16} staff {:<3} certificate {}",
+            p.role,
+            p.name,
+            p.staff_id,
+            p.cert.fingerprint()
+        );
+    }
+    println!("settings: {}", settings_path().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The keyring item of the demo auditor's device key.
+const DEMO_AUDITOR_ITEM: &str = "demo-auditor";
+/// The keyring service name of pqbank's device keys.
+const KEYRING_SERVICE: &str = "pqbank";
+
+/// Stores a device's signing seed in the OS keyring (the sealed-bundle keys are derived
+/// from it for the demo; enrolled devices store their own).
+fn store_device_key(item: &str, seed: &[u8; 64]) -> Result<(), CliError> {
+    use pqbank_keystore::KeyStore;
+    let keyring = pqbank_keystore::OsKeyring::new(KEYRING_SERVICE)?;
+    let mut secrets = pqbank_keystore::DeviceSecrets::generate()?;
+    secrets.signing_seed = *seed;
+    keyring.store(item, &secrets)?;
+    Ok(())
+}
+
+/// This machine's device from the settings: its identifier, certificate and the key in
+/// the OS keyring.
+fn this_device() -> Result<(pqbank_service::Device, Fingerprint), CliError> {
+    use pqbank_keystore::KeyStore;
+    let settings: serde_json::Value = std::fs::read(settings_path())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| CliError("no settings: run `pqbank demo` first".into()))?;
+    let device = &settings["device"];
+    let (Some(item), Some(id), Some(cert)) = (
+        device["keyring"].as_str(),
+        device["id"].as_str(),
+        device["certificate"].as_str(),
+    ) else {
+        return Err(CliError(
+            "this machine has no device in the settings".into(),
+        ));
+    };
+    let secrets = pqbank_keystore::OsKeyring::new(KEYRING_SERVICE)?.load(item)?;
+    let key = CompositeSigningKey::from_seed(&zeroize::Zeroizing::new(secrets.signing_seed));
+    Ok((
+        pqbank_service::Device::new(&hex::decode(id)?, key),
+        Fingerprint::from_hex(cert)?,
+    ))
+}
+
+/// Arguments of `pqbank audit report`.
+#[derive(Debug, Args)]
+pub struct AuditReport {
+    /// Fingerprint of the certificate to report on.
+    #[arg(long)]
+    cert: String,
+    /// json (signed, with a .sig file beside it) or pdf.
+    #[arg(long, default_value = "json", value_parser = ["json", "pdf"])]
+    format: String,
+    /// Where to write the report.
+    #[arg(long)]
+    out: PathBuf,
+    /// Database URL; default: the configured or embedded database.
+    #[arg(long)]
+    db: Option<String>,
+}
+
+pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
+    let subject = Fingerprint::from_hex(&args.cert)?;
+    let pin = pinned_root(None)?;
+    let (device, certificate) = this_device()?;
+    let url = database_url(args.db.as_deref());
+    let signed = runtime()?.block_on(async {
+        with_store!(url, store => {
+            let service = Service::new(store, Config::new(pin));
+            let origin = "127.0.0.1 pqbank-cli";
+            let nonce = service.challenge(certificate, &device.id, origin).await?;
+            let transcript = service.sign_transcript(&device, nonce, certificate, origin)?;
+            let session = service.login(certificate, &device, origin, &transcript).await?;
+            Ok::<_, CliError>(service.accountability_report(&session, &device, subject).await?)
+        })
+    })?;
+    if args.format == "pdf" {
+        crate::files::write_new(&args.out, &pqbank_service::report_pdf(&signed), 0o644)?;
+    } else {
+        crate::files::write_new(&args.out, &signed.json, 0o644)?;
+        let sig = args.out.with_extension("json.sig");
+        let envelope = json!({ "signer": signed.signer.to_hex(), "context": "pqbank/act/v1", "signature": hex::encode(&signed.signature) });
+        crate::files::write_new(&sig, &serde_json::to_vec_pretty(&envelope)?, 0o644)?;
+    }
+    println!("report written to {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The demo's fixed seed: demo keys are reproducible and must never guard real money.

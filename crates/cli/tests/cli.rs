@@ -333,6 +333,8 @@ fn help_on_every_command() {
         &["demo"],
         &["log"],
         &["log", "verify"],
+        &["audit"],
+        &["audit", "report"],
     ];
     let tmp = std::env::temp_dir();
     for command in commands {
@@ -391,4 +393,77 @@ fn demo_then_log_verify() {
     let out = run(&["log", "verify", "--pin", &"00".repeat(32)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("signed by an unknown certificate"));
+}
+
+/// Proves `pqbank audit report` on the demo bank: this machine's demo auditor device
+/// (its key in the OS keyring) logs in and writes the signed JSON with its signature
+/// file, and the PDF. Needs the Secret Service, as the test command provides.
+#[test]
+fn audit_report_from_the_demo() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pqbank"))
+            .env("XDG_DATA_HOME", tmp.path())
+            .current_dir(tmp.path())
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = run(&["demo", "--customers", "5", "--transfers", "12"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "the demo auditor's key must reach the OS keyring: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let teller = listing
+        .lines()
+        .find(|l| l.contains("Tom Teller"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("no teller in {listing}"))
+        .to_owned();
+    let out = run(&["audit", "report", "--cert", &teller, "--out", "report.json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("report.json")).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(report["certificate"]["fingerprint"], teller.as_str());
+    assert!(tmp.path().join("report.json.sig").exists());
+    let out = run(&[
+        "audit",
+        "report",
+        "--cert",
+        &teller,
+        "--format",
+        "pdf",
+        "--out",
+        "report.pdf",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read(tmp.path().join("report.pdf"))
+            .unwrap_or_default()
+            .starts_with(b"%PDF-1.4")
+    );
+    // The report was logged: the log still proves itself with the auditor's events in it.
+    let out = run(&["log", "verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
