@@ -8,6 +8,7 @@
 
 mod bench;
 mod files;
+mod init;
 mod pki;
 mod service_cmds;
 
@@ -40,6 +41,8 @@ enum Command {
     /// Benchmarks that print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Set up a new installation: root CA (key sealed offline), first manager on this device.
+    Init(init::InitArgs),
     /// Build a demo bank (fixed demo keys: never for real money) and remember it.
     Demo(service_cmds::DemoArgs),
     /// The accountability log.
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Verify(args)) => service_cmds::bench_verify(&args),
         Command::Bench(BenchCommand::Transfers(args)) => service_cmds::bench_transfers(&args),
         Command::Demo(args) => service_cmds::demo(&args),
+        Command::Init(args) => init::init(&args),
         Command::Log(LogCommand::Verify(args)) => service_cmds::log_verify(&args),
         Command::Audit(AuditCommand::Report(args)) => service_cmds::audit_report(&args),
     };

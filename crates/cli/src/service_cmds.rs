@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use pqbank_db::Backend;
 use pqbank_db_mysql::MySqlStore;
 use pqbank_db_sqlite::SqliteStore;
 use pqbank_pki::{CompositeSigningKey, Fingerprint};
@@ -16,7 +15,7 @@ use serde_json::json;
 use crate::CliError;
 
 /// Where the embedded database and the installation's settings live.
-fn data_dir() -> PathBuf {
+pub(crate) fn data_dir() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
@@ -25,12 +24,12 @@ fn data_dir() -> PathBuf {
 }
 
 /// The settings file: the database and the pinned root.
-fn settings_path() -> PathBuf {
+pub(crate) fn settings_path() -> PathBuf {
     data_dir().join("settings.json")
 }
 
 /// `--db`, or the configured database, or the embedded SQLite file.
-fn database_url(db: Option<&str>) -> String {
+pub(crate) fn database_url(db: Option<&str>) -> String {
     if let Some(url) = db {
         return url.to_owned();
     }
@@ -42,12 +41,12 @@ fn database_url(db: Option<&str>) -> String {
 }
 
 /// Runs `$body` with `$store` bound to the backend the URL names, migrated.
-macro_rules! with_store {
+macro_rules! with_store_impl {
     ($url:expr, $store:ident => $body:expr) => {{
         let url: String = $url;
         if url.starts_with("mysql://") {
-            let $store = MySqlStore::connect(&url).await?;
-            $store.migrate().await?;
+            let $store = pqbank_db_mysql::MySqlStore::connect(&url).await?;
+            pqbank_db::Backend::migrate(&$store).await?;
             $body
         } else {
             let path = url
@@ -58,20 +57,22 @@ macro_rules! with_store {
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            let $store = SqliteStore::open(std::path::Path::new(&path)).await?;
-            $store.migrate().await?;
+            let $store = pqbank_db_sqlite::SqliteStore::open(std::path::Path::new(&path)).await?;
+            pqbank_db::Backend::migrate(&$store).await?;
             $body
         }
     }};
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(crate) use with_store_impl as with_store;
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -141,7 +142,7 @@ pub fn demo(args: &DemoArgs) -> Result<ExitCode, CliError> {
 /// The keyring item of the demo auditor's device key.
 const DEMO_AUDITOR_ITEM: &str = "demo-auditor";
 /// The keyring service name of pqbank's device keys.
-const KEYRING_SERVICE: &str = "pqbank";
+pub(crate) const KEYRING_SERVICE: &str = "pqbank";
 
 /// Stores a device's signing seed in the OS keyring (the sealed-bundle keys are derived
 /// from it for the demo; enrolled devices store their own).
@@ -315,7 +316,7 @@ macro_rules! with_scratch {
                 .await?;
             let result: Result<ExitCode, CliError> = async {
                 let $store = MySqlStore::connect(&format!("{base}/{name}")).await?;
-                $store.migrate().await?;
+                pqbank_db::Backend::migrate(&$store).await?;
                 $body
             }
             .await;
@@ -326,7 +327,7 @@ macro_rules! with_scratch {
         } else {
             let dir = tempfile::tempdir()?;
             let $store = SqliteStore::open(&dir.path().join("bench.db")).await?;
-            $store.migrate().await?;
+            pqbank_db::Backend::migrate(&$store).await?;
             $body
         }
     }};

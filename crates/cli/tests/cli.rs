@@ -335,6 +335,7 @@ fn help_on_every_command() {
         &["log", "verify"],
         &["audit"],
         &["audit", "report"],
+        &["init"],
     ];
     let tmp = std::env::temp_dir();
     for command in commands {
@@ -466,4 +467,48 @@ fn audit_report_from_the_demo() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// Proves `pqbank init`: the root key sealed in an encrypted key file (refused without a
+/// passphrase), the first manager's key in the OS keyring, and a log that verifies; a
+/// second init on the same machine is refused.
+#[test]
+fn init_a_new_installation() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = |args: &[&str], passphrase: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pqbank"));
+        cmd.env("XDG_DATA_HOME", tmp.path())
+            .env_remove("PQBANK_ROOT_PASSPHRASE")
+            .args(args);
+        if let Some(p) = passphrase {
+            cmd.env("PQBANK_ROOT_PASSPHRASE", p);
+        }
+        cmd.output().unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = run(&["init", "--manager", "Mary Manager"], None);
+    assert_eq!(out.status.code(), Some(2), "no passphrase");
+    let out = run(&["init", "--manager", "Mary Manager"], Some("short"));
+    assert_eq!(out.status.code(), Some(2), "a weak passphrase");
+    let out = run(
+        &["init", "--manager", "Mary Manager"],
+        Some("a long enough root passphrase"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tmp.path().join("pqbank/keys/root-ca.pqbkey").exists());
+    let out = run(&["log", "verify"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run(
+        &["init", "--manager", "Mary Manager"],
+        Some("a long enough root passphrase"),
+    );
+    assert_eq!(out.status.code(), Some(2), "already set up");
 }

@@ -22,6 +22,8 @@ const FIRST: &[&str] = &[
     "Ada", "Ben", "Cleo", "Dev", "Eva", "Finn", "Gaia", "Hugo", "Iris", "Jon",
 ];
 const LAST: &[&str] = &["Archer", "Baker", "Carter", "Dalton", "Ellis"];
+/// The organisation in every certificate's subject.
+const BANK: &str = "pqbank";
 /// Opening float of every demo drawer, in cents.
 const FLOAT_MINOR: i64 = 2_000_000;
 
@@ -64,7 +66,10 @@ fn seed_for(seed: &[u8; 32], label: &str) -> [u8; 64] {
         .into()
 }
 
-fn certificate(
+/// A certificate of pqbank's profile for `role` (root: self-signed CA with path length
+/// 1; manager: CA with path length 0; teller and auditor: end entities), valid from an
+/// hour before `now` for a year.
+pub fn certificate(
     name: &str,
     key: &CompositeSigningKey,
     role: Role,
@@ -76,7 +81,7 @@ fn certificate(
     let staff = role != Role::Root;
     let builder = CertificateBuilder {
         serial,
-        subject: DistinguishedName::new("pqbank demo bank", name).to_der(),
+        subject: DistinguishedName::new(BANK, name).to_der(),
         subject_key: key.verifying_key().clone(),
         not_before: at(now - 3_600),
         not_after: at(now + 365 * 86_400),
