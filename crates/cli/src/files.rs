@@ -1,5 +1,6 @@
 //! Reading inputs and writing outputs: outputs are never overwritten, and private keys
-//! are written with mode 0600 and refused when others can read them.
+//! are sealed under a passphrase, written with mode 0600 and refused when others can
+//! read them.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -7,13 +8,10 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use pqbank_pki::CompositeSigningKey;
-use pqbank_pki::composite::SEED_LEN;
 use zeroize::Zeroizing;
 
 use crate::CliError;
 
-/// PEM label of a key file: the 64-byte composite seed.
-const KEY_LABEL: &str = "PQBANK COMPOSITE PRIVATE KEY";
 /// Largest input file read (a CRL of a large bank fits).
 const INPUT_LEN_MAX: u64 = 64 * 1024 * 1024;
 
@@ -54,10 +52,32 @@ pub fn write_public(path: &Path, pem: &str) -> Result<(), CliError> {
     write_new(path, pem.as_bytes(), 0o644)
 }
 
-/// Writes a private key file, mode 0600.
+/// The environment variable holding the passphrase of the CLI's key files.
+pub const KEY_PASSPHRASE_VAR: &str = "PQBANK_KEY_PASSPHRASE";
+
+fn key_passphrase() -> Result<zeroize::Zeroizing<String>, CliError> {
+    std::env::var(KEY_PASSPHRASE_VAR)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| {
+            CliError(format!(
+                "set {KEY_PASSPHRASE_VAR} to the passphrase of the key files"
+            ))
+        })
+}
+
+/// Writes a private key file: the 64-byte composite seed sealed under the passphrase
+/// (Argon2id into ChaCha20-Poly1305, `pqbank-keystore`), mode 0600, never overwriting.
 pub fn write_key(path: &Path, key: &CompositeSigningKey) -> Result<(), CliError> {
-    let pem = Zeroizing::new(pqbank_pki::pem::encode(KEY_LABEL, key.seed()));
-    write_new(path, pem.as_bytes(), 0o600)
+    if path.exists() {
+        return Err(CliError(format!(
+            "{}: exists (existing files are never overwritten)",
+            path.display()
+        )));
+    }
+    let mut secrets = pqbank_keystore::DeviceSecrets::generate()?;
+    secrets.signing_seed = *key.seed();
+    pqbank_keystore::write_key_file(path, &key_passphrase()?, &secrets)
+        .map_err(|e| CliError(format!("{}: {e}", path.display())))
 }
 
 /// Reads a private key file; refuses one that group or others may read.
@@ -69,17 +89,11 @@ pub fn read_key(path: &Path) -> Result<CompositeSigningKey, CliError> {
             path.display()
         )));
     }
-    let text = Zeroizing::new(read(path)?);
-    let der = Zeroizing::new(
-        pqbank_pki::pem::decode(KEY_LABEL, &text)
-            .map_err(|e| CliError(format!("{}: {e}", path.display())))?,
-    );
-    let seed: [u8; SEED_LEN] = der
-        .as_slice()
-        .try_into()
-        .map_err(|_| CliError(format!("{}: not a pqbank composite key", path.display())))?;
-    let seed = Zeroizing::new(seed);
-    Ok(CompositeSigningKey::from_seed(&seed))
+    let secrets = pqbank_keystore::read_key_file(path, &key_passphrase()?)
+        .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+    Ok(CompositeSigningKey::from_seed(&Zeroizing::new(
+        secrets.signing_seed,
+    )))
 }
 
 /// Fresh bytes from the operating system.

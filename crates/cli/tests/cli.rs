@@ -11,6 +11,7 @@ use base64::Engine;
 fn pqbank(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pqbank"))
         .current_dir(dir)
+        .env("PQBANK_KEY_PASSPHRASE", "test passphrase for key files")
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run pqbank: {e}"))

@@ -66,79 +66,18 @@ impl EncryptedFile {
         }
         Ok(self.folder.join(format!("{name}.pqbkey")))
     }
-
-    fn cipher(&self, salt: &[u8]) -> Result<ChaCha20Poly1305, KeystoreError> {
-        let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, Some(32))
-            .map_err(|_| KeystoreError::Malformed)?;
-        let mut key = Zeroizing::new([0u8; 32]);
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-            .hash_password_into(self.passphrase.as_bytes(), salt, &mut *key)
-            .map_err(|_| KeystoreError::Malformed)?;
-        Ok(ChaCha20Poly1305::new(&(*key).into()))
-    }
 }
 
 impl KeyStore for EncryptedFile {
     fn store(&self, name: &str, secrets: &DeviceSecrets) -> Result<(), KeystoreError> {
-        let path = self.path(name)?;
-        let mut salt = [0u8; SALT_LEN];
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut salt)
-            .and_then(|()| getrandom::fill(&mut nonce))
-            .map_err(|e| KeystoreError::Io(e.to_string()))?;
-        let header = [MAGIC.as_slice(), &salt, &nonce].concat();
-        let plaintext = secrets.encode();
-        let sealed = self
-            .cipher(&salt)?
-            .encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: &plaintext,
-                    aad: &header,
-                },
-            )
-            .map_err(|_| KeystoreError::Malformed)?;
-        let tmp = path.with_extension("pqbkey.tmp");
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| KeystoreError::Io(e.to_string()))?;
-        file.write_all(&[header, sealed].concat())
-            .and_then(|()| file.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| KeystoreError::Io(e.to_string()))
+        write_key_file(&self.path(name)?, &self.passphrase, secrets)
     }
 
     fn load(&self, name: &str) -> Result<DeviceSecrets, KeystoreError> {
-        let path = self.path(name)?;
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => KeystoreError::NotFound(name.to_owned()),
-            _ => KeystoreError::Io(e.to_string()),
-        })?;
-        let header_len = MAGIC.len() + SALT_LEN + NONCE_LEN;
-        if bytes.len() < header_len + 16 || !bytes.starts_with(MAGIC) {
-            return Err(KeystoreError::Malformed);
-        }
-        let (header, sealed) = bytes.split_at(header_len);
-        let salt = &header[MAGIC.len()..MAGIC.len() + SALT_LEN];
-        let nonce: [u8; NONCE_LEN] = header[MAGIC.len() + SALT_LEN..]
-            .try_into()
-            .map_err(|_| KeystoreError::Malformed)?;
-        let plaintext = Zeroizing::new(
-            self.cipher(salt)?
-                .decrypt(
-                    &nonce.into(),
-                    Payload {
-                        msg: sealed,
-                        aad: header,
-                    },
-                )
-                .map_err(|_| KeystoreError::Decrypt)?,
-        );
-        DeviceSecrets::decode(&plaintext)
+        read_key_file(&self.path(name)?, &self.passphrase).map_err(|e| match e {
+            KeystoreError::NotFound(_) => KeystoreError::NotFound(name.to_owned()),
+            other => other,
+        })
     }
 
     fn delete(&self, name: &str) -> Result<(), KeystoreError> {
@@ -147,4 +86,85 @@ impl KeyStore for EncryptedFile {
             _ => KeystoreError::Io(e.to_string()),
         })
     }
+}
+
+fn cipher(passphrase: &str, salt: &[u8]) -> Result<ChaCha20Poly1305, KeystoreError> {
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, Some(32))
+        .map_err(|_| KeystoreError::Malformed)?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), salt, &mut *key)
+        .map_err(|_| KeystoreError::Malformed)?;
+    Ok(ChaCha20Poly1305::new(&(*key).into()))
+}
+
+/// Seals `secrets` under `passphrase` into the file at `path` (mode 0600, replaced
+/// atomically).
+pub fn write_key_file(
+    path: &Path,
+    passphrase: &str,
+    secrets: &DeviceSecrets,
+) -> Result<(), KeystoreError> {
+    if passphrase.chars().count() < PASSPHRASE_LEN_MIN {
+        return Err(KeystoreError::WeakPassphrase(PASSPHRASE_LEN_MIN));
+    }
+    let mut salt = [0u8; SALT_LEN];
+    let mut nonce = [0u8; NONCE_LEN];
+    getrandom::fill(&mut salt)
+        .and_then(|()| getrandom::fill(&mut nonce))
+        .map_err(|e| KeystoreError::Io(e.to_string()))?;
+    let header = [MAGIC.as_slice(), &salt, &nonce].concat();
+    let plaintext = secrets.encode();
+    let sealed = cipher(passphrase, &salt)?
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: &plaintext,
+                aad: &header,
+            },
+        )
+        .map_err(|_| KeystoreError::Malformed)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| KeystoreError::Io(e.to_string()))?;
+    file.write_all(&[header, sealed].concat())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| KeystoreError::Io(e.to_string()))
+}
+
+/// Opens the key file at `path` with `passphrase`.
+pub fn read_key_file(path: &Path, passphrase: &str) -> Result<DeviceSecrets, KeystoreError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => KeystoreError::NotFound(path.display().to_string()),
+        _ => KeystoreError::Io(e.to_string()),
+    })?;
+    let header_len = MAGIC.len() + SALT_LEN + NONCE_LEN;
+    if bytes.len() < header_len + 16 || !bytes.starts_with(MAGIC) {
+        return Err(KeystoreError::Malformed);
+    }
+    let (header, sealed) = bytes.split_at(header_len);
+    let salt = &header[MAGIC.len()..MAGIC.len() + SALT_LEN];
+    let nonce: [u8; NONCE_LEN] = header[MAGIC.len() + SALT_LEN..]
+        .try_into()
+        .map_err(|_| KeystoreError::Malformed)?;
+    let plaintext = Zeroizing::new(
+        cipher(passphrase, salt)?
+            .decrypt(
+                &nonce.into(),
+                Payload {
+                    msg: sealed,
+                    aad: header,
+                },
+            )
+            .map_err(|_| KeystoreError::Decrypt)?,
+    );
+    DeviceSecrets::decode(&plaintext)
 }

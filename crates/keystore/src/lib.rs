@@ -15,7 +15,7 @@ use core::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-pub use file::EncryptedFile;
+pub use file::{EncryptedFile, read_key_file, write_key_file};
 pub use os::OsKeyring;
 
 /// Why a key could not be stored or loaded.
