@@ -430,6 +430,17 @@ impl<S: Backend + IdentityStore> Service<S> {
         reason: RevocationReason,
     ) -> Result<u64, ServiceError> {
         let auth = self.authorise(token, device, Action::CertRevoke).await?;
+        self.revoke_as(&auth, device, target, reason).await
+    }
+
+    /// Revocation once the manager's call has been authorised.
+    async fn revoke_as(
+        &self,
+        auth: &crate::check::Authorised,
+        device: &Device,
+        target: Fingerprint,
+        reason: RevocationReason,
+    ) -> Result<u64, ServiceError> {
         let record = self
             .store
             .certificate(target.as_bytes())
@@ -438,7 +449,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         if record.issuer != Some(*auth.certificate.as_bytes()) {
             return Err(self
                 .refuse(
-                    &auth,
+                    auth,
                     device,
                     Action::CertRevoke,
                     pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
@@ -470,13 +481,80 @@ impl<S: Backend + IdentityStore> Service<S> {
         .map_err(ServiceError::Certificate)?;
         self.publish_crl(auth.certificate, &crl).await?;
         self.log(
-            &auth,
+            auth,
             device,
             "cert.revoke",
             &[target.as_bytes().as_slice(), &number.to_be_bytes()].concat(),
         )
         .await?;
         Ok(number)
+    }
+
+    /// A manager renews a certificate they issued: a new certificate for the same key,
+    /// device, role and purpose, whose lineage names the one it replaces; the old one is
+    /// revoked as superseded.
+    pub async fn renew(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        old: Fingerprint,
+    ) -> Result<Certificate, ServiceError> {
+        let auth = self.authorise(token, device, Action::CertIssue).await?;
+        let record = self
+            .store
+            .certificate(old.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        if record.issuer != Some(*auth.certificate.as_bytes()) {
+            return Err(self
+                .refuse(
+                    &auth,
+                    device,
+                    Action::CertIssue,
+                    pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
+                )
+                .await);
+        }
+        let staff_id = record.staff_id.ok_or(ServiceError::UnknownCertificate)?;
+        let previous = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
+        let issuer = self.certificate(&auth.certificate).await?;
+        let mut claims = previous.claims().clone();
+        claims.lineage = Some(pqbank_pki::Lineage {
+            issuer: issuer.fingerprint(),
+            replaces: Some(old),
+        });
+        claims.defence_version = Some(pqbank_pki::ext::DEFENCE_VERSION);
+        let now = self.now();
+        let subject_key = pqbank_pki::CompositeVerifyingKey::from_bytes(previous.public_key())
+            .map_err(ServiceError::Certificate)?;
+        let renewed = pqbank_pki::CertificateBuilder {
+            serial: random()?,
+            subject: previous.subject_der().to_vec(),
+            subject_key,
+            not_before: at(now - 300),
+            not_after: at(now + 365 * 86_400),
+            ca_path_len: None,
+            claims,
+        }
+        .sign(
+            pqbank_pki::cert::Issuer::Ca {
+                certificate: &issuer,
+                key: device.key(),
+            },
+            &random()?,
+        )
+        .map_err(ServiceError::Certificate)?;
+        self.record_certificate(&renewed, staff_id).await?;
+        self.revoke_as(&auth, device, old, RevocationReason::Superseded)
+            .await?;
+        self.log(
+            &auth,
+            device,
+            "cert.renew",
+            &[old.as_bytes().as_slice(), renewed.fingerprint().as_bytes()].concat(),
+        )
+        .await?;
+        Ok(renewed)
     }
 
     pub(crate) async fn certificate(&self, fp: &Fingerprint) -> Result<Certificate, ServiceError> {

@@ -917,3 +917,62 @@ async fn customer_reads_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     customer_reads(db.store.clone()).await;
 }
+
+/// Proves renewal: the new certificate names the old one in its lineage, the old one is
+/// revoked as superseded and refused at its next call, and the new one logs in on the
+/// same device.
+async fn renewal<S: Backend + IdentityStore + 'static>(store: S) {
+    let b = bank(store).await;
+    let s = &b.service;
+    let old_session = login(&b, &b.teller).await.unwrap();
+    let manager = login(&b, &b.manager).await.unwrap();
+    let old = b.teller.cert.fingerprint();
+    let renewed = s.renew(&manager, &b.manager.device, old).await.unwrap();
+    assert_eq!(renewed.claims().lineage.and_then(|l| l.replaces), Some(old));
+    assert_eq!(renewed.public_key(), b.teller.cert.public_key());
+    let refused = s
+        .post_transfer(&old_session, &b.teller.device, deposit(&b, "old", 100))
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("certificate.revoked".to_string())
+    );
+    let fp = renewed.fingerprint();
+    let nonce = s
+        .challenge(fp, &b.teller.device.id, "127.0.0.1 branch-1")
+        .await
+        .unwrap();
+    let signed = s
+        .sign_transcript(&b.teller.device, nonce, fp, "127.0.0.1 branch-1")
+        .unwrap();
+    let session = s
+        .login(fp, &b.teller.device, "127.0.0.1 branch-1", &signed)
+        .await
+        .unwrap();
+    assert!(
+        s.post_transfer(&session, &b.teller.device, deposit(&b, "new", 100))
+            .await
+            .is_ok()
+    );
+    let teller = login(&b, &b.teller).await;
+    assert!(
+        teller.is_err(),
+        "the replaced certificate no longer logs in"
+    );
+    assert!(
+        s.renew(&session, &b.teller.device, fp).await.is_err(),
+        "a teller cannot renew"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    renewal(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    renewal(db.store.clone()).await;
+}
