@@ -424,6 +424,25 @@ pub async fn close_drawer<B: Backend>(
     policy: &Policy,
     now: i64,
 ) -> Result<DrawerEventRow> {
+    close_drawer_logged(db, retry, event, variance, close, policy, now, None).await
+}
+
+/// [`close_drawer`], with one accountability event per closing transfer (payload: its
+/// canonical bytes then its id) committed in the same transaction.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the close event, both transfers and the act belong together"
+)]
+pub async fn close_drawer_logged<B: Backend>(
+    db: &B,
+    retry: &RetryPolicy,
+    event: &SignedDrawerEvent,
+    variance: Option<&SignedTransfer>,
+    close: Option<&SignedTransfer>,
+    policy: &Policy,
+    now: i64,
+    act: Option<&Act<'_>>,
+) -> Result<DrawerEventRow> {
     let e = &event.request;
     if e.kind != DrawerEventKind::Close || e.counted_minor < 0 {
         return Err(StoreError::Drawer("not a close event"));
@@ -460,11 +479,18 @@ pub async fn close_drawer<B: Backend>(
             .map_err(|_| StoreError::Drawer("balance out of range"))?;
         check_close_transfers(e, expected, variance, close)?;
         for t in variance.into_iter().chain(close) {
-            if apply_transfer(&mut tx, &mut locked, t, policy, now)
-                .await?
-                .replayed
-            {
+            let outcome = apply_transfer(&mut tx, &mut locked, t, policy, now).await?;
+            if outcome.replayed {
                 return Err(StoreError::Drawer("a closing transfer was already used"));
+            }
+            if let Some(act) = act {
+                let payload = [
+                    t.request.canonical_bytes(),
+                    outcome.id.to_be_bytes().to_vec(),
+                ]
+                .concat();
+                tx.append_event(&act.certificate, act.kind, &payload, now, act.sign)
+                    .await?;
             }
         }
         let id = tx.insert_drawer_event(event, Some(expected), now).await?;

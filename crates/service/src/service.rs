@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use pqbank_db::flows::{Act, open_drawer_logged, post_transfer_logged, resolve_pending_logged};
+use pqbank_db::flows::{
+    Act, close_drawer_logged, open_drawer_logged, post_transfer_logged, resolve_pending_logged,
+    sign_off_variance,
+};
 use pqbank_db::{
     ApprovalRequest, Backend, CertificateRecord, CrlRecord, DrawerEventKind, DrawerEventRequest,
     IdentityStore, RetryPolicy, SignedApproval, SignedBy, SignedDrawerEvent, SignedTransfer,
@@ -369,6 +372,158 @@ impl<S: Backend + IdentityStore> Service<S> {
         )
         .await?;
         Ok(id)
+    }
+
+    /// A teller closes their drawer with the counted cash: the variance against the
+    /// drawer's balance and the return of the cash to the vault are posted, signed by the
+    /// teller, with the close event and their acts in one transaction.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the drawer, its two counter-accounts and the count are all needed"
+    )]
+    pub async fn close_drawer(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        drawer: i64,
+        vault: i64,
+        variance_account: i64,
+        counted: i64,
+        key: &str,
+    ) -> Result<pqbank_db::DrawerEventRow, ServiceError> {
+        let auth = self.authorise(token, device, Action::DrawerOperate).await?;
+        let account = self
+            .store
+            .account(drawer)
+            .await?
+            .ok_or(ServiceError::Store(pqbank_db::StoreError::NotFound(
+                "account",
+            )))?;
+        let expected = i64::try_from(account.balance()).map_err(|_| {
+            ServiceError::Store(pqbank_db::StoreError::Drawer("balance out of range"))
+        })?;
+        let now = self.now();
+        let signer = *auth.certificate.as_bytes();
+        let sign_transfer = |kind,
+                             debit,
+                             credit,
+                             minor: i64,
+                             suffix: &str|
+         -> Result<SignedTransfer, ServiceError> {
+            let request = TransferRequest {
+                maker: auth.staff_id,
+                idempotency_key: format!("{key}/{suffix}"),
+                kind,
+                debit,
+                credit,
+                amount: Amount::from_minor(minor, account.currency)
+                    .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?,
+                memo: format!("drawer close {suffix}"),
+                created_at: now,
+            };
+            Ok(SignedTransfer {
+                signed: SignedBy {
+                    signature: device.sign_act(&request.canonical_bytes())?,
+                    signer,
+                },
+                request,
+            })
+        };
+        let diff = counted.checked_sub(expected).ok_or(ServiceError::Store(
+            pqbank_db::StoreError::Drawer("count out of range"),
+        ))?;
+        let variance = match diff {
+            0 => None,
+            d if d > 0 => Some(sign_transfer(
+                TransferKind::VarianceOver,
+                drawer,
+                variance_account,
+                d,
+                "variance",
+            )?),
+            d => Some(sign_transfer(
+                TransferKind::VarianceShort,
+                variance_account,
+                drawer,
+                -d,
+                "variance",
+            )?),
+        };
+        let close = (counted > 0)
+            .then(|| sign_transfer(TransferKind::DrawerClose, vault, drawer, counted, "return"))
+            .transpose()?;
+        let request = DrawerEventRequest {
+            teller: auth.staff_id,
+            drawer,
+            vault,
+            variance_account,
+            kind: DrawerEventKind::Close,
+            counted_minor: counted,
+            idempotency_key: key.to_owned(),
+            created_at: now,
+        };
+        let event = SignedDrawerEvent {
+            signed: SignedBy {
+                signature: device.sign_act(&request.canonical_bytes())?,
+                signer,
+            },
+            request,
+        };
+        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let act = Act {
+            certificate: signer,
+            kind: "drawer.close",
+            sign: &sign,
+        };
+        let row = close_drawer_logged(
+            &self.store,
+            &self.config.retry,
+            &event,
+            variance.as_ref(),
+            close.as_ref(),
+            &self.config.policy,
+            now,
+            Some(&act),
+        )
+        .await?;
+        Ok(row)
+    }
+
+    /// A manager other than the teller signs off a drawer close's variance.
+    pub async fn sign_off_variance(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        event_id: i64,
+    ) -> Result<(), ServiceError> {
+        let auth = self
+            .authorise(token, device, Action::VarianceApprove)
+            .await?;
+        let bytes = [
+            b"pqbank/variance-sign-off/v1".as_slice(),
+            &event_id.to_be_bytes(),
+            &auth.staff_id.to_be_bytes(),
+        ]
+        .concat();
+        let signed = (
+            bytes.clone(),
+            SignedBy {
+                signature: device.sign_act(&bytes)?,
+                signer: *auth.certificate.as_bytes(),
+            },
+        );
+        sign_off_variance(
+            &self.store,
+            &self.config.retry,
+            event_id,
+            auth.staff_id,
+            auth.role == Role::Manager,
+            signed,
+            self.now(),
+        )
+        .await?;
+        self.log(&auth, device, "variance.approve", &bytes).await?;
+        Ok(())
     }
 
     /// A manager posts or voids a pending transfer (never their own).

@@ -72,8 +72,10 @@ impl<S: Backend + IdentityStore> Service<S> {
                         reason: "the signature is not the certificate's".into(),
                     });
                 }
-                if matches!(e.event.kind.as_str(), "transfer.post" | "drawer.open")
-                    && e.event.payload.len() > 8
+                if matches!(
+                    e.event.kind.as_str(),
+                    "transfer.post" | "drawer.open" | "drawer.close"
+                ) && e.event.payload.len() > 8
                 {
                     let (bytes, id) = e.event.payload.split_at(e.event.payload.len() - 8);
                     let id = i64::from_be_bytes(id.try_into().unwrap_or_default());

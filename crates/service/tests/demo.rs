@@ -38,3 +38,83 @@ async fn demo_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     demo_bank(db.store.clone()).await;
 }
+
+/// Proves closing a drawer through the service: a short count posts the variance and
+/// returns the cash, the teller cannot sign off their own variance, a manager can, and
+/// the log still proves itself.
+async fn drawer_close<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (service, bank) = demo::build(store, [6; 32], 6, 12, now).await.unwrap();
+    let teller = &bank.tellers[0];
+    let session = demo::login(&service, teller).await.unwrap();
+    let drawer = bank.drawers[0];
+    let expected = service
+        .store()
+        .account(drawer)
+        .await
+        .unwrap()
+        .unwrap()
+        .balance() as i64;
+    let accounts = service.store().accounts().await.unwrap();
+    let id_of = |number: &str| {
+        accounts
+            .iter()
+            .find(|a| a.number == number)
+            .map(|a| a.id)
+            .unwrap()
+    };
+    let (vault, variance) = (id_of("VAULT-EUR"), id_of("VARIANCE-EUR"));
+    let closed = service
+        .close_drawer(
+            &session,
+            &teller.device,
+            drawer,
+            vault,
+            variance,
+            expected - 500,
+            "close-1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.variance_minor, Some(-500));
+    assert_eq!(
+        service
+            .store()
+            .account(drawer)
+            .await
+            .unwrap()
+            .unwrap()
+            .balance(),
+        0
+    );
+    assert!(
+        service
+            .sign_off_variance(&session, &teller.device, closed.id)
+            .await
+            .is_err(),
+        "not the teller"
+    );
+    let manager = &bank.managers[0];
+    let m = demo::login(&service, manager).await.unwrap();
+    service
+        .sign_off_variance(&m, &manager.device, closed.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        service.verify_log(&|_, _| {}).await.unwrap().problems,
+        vec![]
+    );
+    assert!(check_invariants(service.store()).await.unwrap().is_sound());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drawer_close_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    drawer_close(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drawer_close_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    drawer_close(db.store.clone()).await;
+}
