@@ -6,7 +6,7 @@ use pqbank_db::flows::with_retry;
 use pqbank_db::{
     CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
     IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
-    RawSession, Result, RetryPolicy, SessionRecord, Signer, hashes,
+    RawSession, Result, RetryPolicy, RevocationRecord, SessionRecord, Signer, hashes,
 };
 
 use crate::{SqliteStore, map_err};
@@ -322,6 +322,25 @@ impl IdentityStore for SqliteStore {
                 .await
                 .map_err(map_err)?;
         Ok(index.and_then(|i| u64::try_from(i).ok()))
+    }
+
+    async fn insert_revocation(&self, r: &RevocationRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO revocations (certificate_fingerprint, reason, revoked_at, crl_number, revoked_by, \
+             signed_bytes, signature, signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.certificate[..])
+        .bind(&r.reason)
+        .bind(r.revoked_at)
+        .bind(r.crl_number)
+        .bind(r.revoked_by)
+        .bind(&r.signed_bytes)
+        .bind(&r.signature)
+        .bind(&r.signer[..])
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
     }
 
     async fn insert_checkpoint(&self, c: &CheckpointRecord) -> Result<()> {

@@ -140,6 +140,27 @@ pub struct EnrolmentRecord {
     pub created_at: i64,
 }
 
+/// A manager's signed revocation of a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationRecord {
+    /// The revoked certificate.
+    pub certificate: Hash,
+    /// RFC 5280 reason name.
+    pub reason: String,
+    /// When.
+    pub revoked_at: i64,
+    /// The CRL that lists it.
+    pub crl_number: i64,
+    /// The manager.
+    pub revoked_by: i64,
+    /// The signed bytes.
+    pub signed_bytes: Vec<u8>,
+    /// The manager's signature.
+    pub signature: Vec<u8>,
+    /// The manager's certificate.
+    pub signer: Hash,
+}
+
 /// A signed checkpoint of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRecord {
@@ -234,6 +255,11 @@ pub trait IdentityStore: Send + Sync {
     fn log_leaves(&self, size: u64) -> impl Future<Output = Result<Vec<Hash>>> + Send;
     /// The log index of a sequenced event.
     fn log_index(&self, event_id: i64) -> impl Future<Output = Result<Option<u64>>> + Send;
+    /// Stores a revocation (append-only; once per certificate).
+    fn insert_revocation(
+        &self,
+        revocation: &RevocationRecord,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Stores a checkpoint.
     fn insert_checkpoint(
         &self,

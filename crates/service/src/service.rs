@@ -635,6 +635,26 @@ impl<S: Backend + IdentityStore> Service<S> {
         .sign(&manager, device.key(), &random()?)
         .map_err(ServiceError::Certificate)?;
         self.publish_crl(auth.certificate, &crl).await?;
+        let signed_bytes = [
+            b"pqbank/revocation/v1".as_slice(),
+            target.as_bytes(),
+            reason.as_str().as_bytes(),
+            &number.to_be_bytes(),
+            &now.to_be_bytes(),
+        ]
+        .concat();
+        self.store
+            .insert_revocation(&pqbank_db::RevocationRecord {
+                certificate: *target.as_bytes(),
+                reason: reason.as_str().to_owned(),
+                revoked_at: now,
+                crl_number: i64::try_from(number).unwrap_or(i64::MAX),
+                revoked_by: auth.staff_id,
+                signature: device.sign_act(&signed_bytes)?,
+                signed_bytes,
+                signer: *auth.certificate.as_bytes(),
+            })
+            .await?;
         self.log(
             auth,
             device,
