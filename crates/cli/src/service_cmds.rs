@@ -262,15 +262,18 @@ pub fn log_verify(args: &LogVerify) -> Result<ExitCode, CliError> {
     runtime()?.block_on(async {
         with_store!(url, store => {
             let service = Service::new(store, Config::new(pin));
+            let interactive = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let progress = |done: usize, total: usize| {
-                if !args.json {
+                // Redraw on a terminal only, about a hundred times in all.
+                let step = (total / 100).max(1);
+                if interactive && (done.is_multiple_of(step) || done == total) {
                     let width = 40;
                     let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
                     eprint!("\r[{}{}] {done}/{total}", "#".repeat(filled), ".".repeat(width - filled));
                 }
             };
             let report = service.verify_log(&progress).await?;
-            if !args.json {
+            if interactive {
                 eprintln!();
             }
             let problems: Vec<_> = report.problems.iter().map(|p| json!({ "table": p.table, "row": p.row, "reason": p.reason })).collect();
