@@ -6,7 +6,7 @@ use pqbank_db::flows::with_retry;
 use pqbank_db::{
     CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
     IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
-    RawSession, Result, RetryPolicy, RevocationRecord, SessionRecord, Signer, hashes,
+    RawSession, Result, RetryPolicy, RevocationRecord, SessionRecord, SignedRow, Signer, hashes,
 };
 
 use crate::{MySqlStore, map_err};
@@ -338,6 +338,28 @@ impl IdentityStore for MySqlStore {
         .await
         .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn signed_rows(&self, table: &'static str) -> Result<Vec<SignedRow>> {
+        let query = match table {
+            "approvals" => {
+                "SELECT id, approver_staff_id AS staff_id, signed_bytes, signature, signer_fingerprint \
+                 FROM approvals WHERE signature IS NOT NULL ORDER BY id"
+            }
+            "drawer_events" => {
+                "SELECT id, teller_staff_id AS staff_id, signed_bytes, signature, signer_fingerprint \
+                 FROM drawer_events ORDER BY id"
+            }
+            "revocations" => {
+                "SELECT id, revoked_by AS staff_id, signed_bytes, signature, signer_fingerprint \
+                 FROM revocations ORDER BY id"
+            }
+            _ => return Err(pqbank_db::StoreError::NotFound("signed table")),
+        };
+        sqlx::query_as(query)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)
     }
 
     async fn insert_checkpoint(&self, c: &CheckpointRecord) -> Result<()> {

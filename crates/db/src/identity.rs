@@ -161,6 +161,21 @@ pub struct RevocationRecord {
     pub signer: Hash,
 }
 
+/// A signed row of the approvals, drawer_events or revocations table, for verification.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SignedRow {
+    /// The row's id.
+    pub id: i64,
+    /// The staff member who signed, as the row records it.
+    pub staff_id: i64,
+    /// The signed bytes.
+    pub signed_bytes: Vec<u8>,
+    /// The signature.
+    pub signature: Vec<u8>,
+    /// The signer's certificate fingerprint.
+    pub signer_fingerprint: Vec<u8>,
+}
+
 /// A signed checkpoint of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRecord {
@@ -260,6 +275,11 @@ pub trait IdentityStore: Send + Sync {
         &self,
         revocation: &RevocationRecord,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// The signed rows of `table` ("approvals", "drawer_events" or "revocations").
+    fn signed_rows(
+        &self,
+        table: &'static str,
+    ) -> impl Future<Output = Result<Vec<SignedRow>>> + Send;
     /// Stores a checkpoint.
     fn insert_checkpoint(
         &self,

@@ -17,7 +17,7 @@ mod rows;
 pub use identity::{
     CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
     IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
-    RawSession, RevocationRecord, SessionRecord, Signer, hashes,
+    RawSession, RevocationRecord, SessionRecord, SignedRow, Signer, hashes,
 };
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;

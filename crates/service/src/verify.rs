@@ -117,6 +117,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             }
             progress(chains.len() + done + 1, total);
         }
+        self.verify_signed_rows(&mut keys, &mut report).await?;
         self.verify_checkpoints(&mut keys, &mut report).await?;
         for (id, _) in acts {
             report.problems.push(Problem {
@@ -126,6 +127,42 @@ impl<S: Backend + IdentityStore> Service<S> {
             });
         }
         Ok(report)
+    }
+
+    /// Every approval, drawer event and revocation: signed by a certificate under the pin
+    /// that belongs to the staff member the row names.
+    async fn verify_signed_rows(
+        &self,
+        keys: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
+        report: &mut LogReport,
+    ) -> Result<(), ServiceError> {
+        for table in ["approvals", "drawer_events", "revocations"] {
+            for row in self.store.signed_rows(table).await? {
+                let signer: Option<[u8; 32]> = row.signer_fingerprint.as_slice().try_into().ok();
+                let reason = match signer {
+                    None => Some("the signer is malformed"),
+                    Some(signer) => match self.signer_key(keys, &signer).await? {
+                        None => Some("signed by an unknown certificate"),
+                        Some((key, staff)) if staff != Some(row.staff_id) => {
+                            let _ = key;
+                            Some("the signing certificate is not the staff member's")
+                        }
+                        Some((key, _)) => key
+                            .verify(&row.signed_bytes, ACT_CONTEXT, &row.signature)
+                            .is_err()
+                            .then_some("the signature does not verify"),
+                    },
+                };
+                if let Some(reason) = reason {
+                    report.problems.push(Problem {
+                        table,
+                        row: format!("#{}", row.id),
+                        reason: reason.into(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every checkpoint: signed by a stored certificate, and its root the root of the

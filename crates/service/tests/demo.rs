@@ -118,3 +118,76 @@ async fn drawer_close_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     drawer_close(db.store.clone()).await;
 }
+
+const FORGED_REVOCATION: &str = "INSERT INTO revocations (certificate_fingerprint, reason, revoked_at, crl_number, \
+     revoked_by, signed_bytes, signature, signer_fingerprint) VALUES (?, 'keyCompromise', 0, 99, ?, ?, ?, ?)";
+
+/// Proves a revocation row written directly, with a manager's name but not their
+/// signature, is named by `verify_log`.
+async fn forged_revocation<S, F, Fut>(store: S, forge: F)
+where
+    S: pqbank_db::Backend + pqbank_db::IdentityStore + Clone,
+    F: FnOnce(S, Vec<u8>, i64, Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (service, bank) = demo::build(store.clone(), [7; 32], 3, 3, now)
+        .await
+        .unwrap();
+    let target = bank.tellers[1].cert.fingerprint().as_bytes().to_vec();
+    let manager = &bank.managers[0];
+    forge(
+        store,
+        target,
+        manager.staff_id,
+        manager.cert.fingerprint().as_bytes().to_vec(),
+    )
+    .await;
+    let report = service.verify_log(&|_, _| {}).await.unwrap();
+    let rows: Vec<(&str, &str)> = report
+        .problems
+        .iter()
+        .map(|p| (p.table, p.reason.as_str()))
+        .collect();
+    assert_eq!(rows, [("revocations", "the signature does not verify")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_revocation_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    forged_revocation(
+        db.store.clone(),
+        |store, target, staff, signer| async move {
+            sqlx::query(FORGED_REVOCATION)
+                .bind(target)
+                .bind(staff)
+                .bind(vec![1u8; 20])
+                .bind(vec![2u8; 3373])
+                .bind(signer)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_revocation_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    forged_revocation(
+        db.store.clone(),
+        |store, target, staff, signer| async move {
+            sqlx::query(FORGED_REVOCATION)
+                .bind(target)
+                .bind(staff)
+                .bind(vec![1u8; 20])
+                .bind(vec![2u8; 3373])
+                .bind(signer)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+}
