@@ -2,6 +2,7 @@
 
 use pqbank_db::{Backend, IdentityStore};
 use pqbank_pki::chain::{ChainInput, ValidChain, validate};
+use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, Role};
 use sha3::{Digest, Sha3_256};
 
@@ -153,13 +154,21 @@ impl<S: Backend + IdentityStore> Service<S> {
             .validate_chain(&certificate, &device.id, Some(action), &pins)
             .await
         {
-            Ok(_) => {}
+            Ok((leaf, _)) => self.prove_device(&id, device, action, now, &leaf).await?,
             Err(ServiceError::Forbidden(e)) => {
+                // Only a device that holds the key may leave a refusal on the chain.
+                let leaf = self.certificate(&certificate).await?;
+                self.prove_device(&id, device, action, now, &leaf).await?;
                 return Err(self.refuse(&auth, device, action, e).await);
             }
             Err(ServiceError::Certificate(e)) => {
-                // Revoked, expired, rolled back: this session is over.
+                // Revoked, expired, rolled back: this session is over. The refusal goes on
+                // the certificate's chain only when the device is the certificate's own (its
+                // signature on the event must verify with the certificate's key).
                 self.store.end_session(&id, now, e.code()).await?;
+                if e == pqbank_pki::Error::DeviceMismatch {
+                    return Err(ServiceError::Certificate(e));
+                }
                 let _ = self
                     .log(
                         &auth,
@@ -176,6 +185,31 @@ impl<S: Backend + IdentityStore> Service<S> {
             return Err(ServiceError::SessionEnded);
         }
         Ok(auth)
+    }
+
+    /// The device proves on every call that it still holds the certificate's key: it
+    /// signs this call's digest, verified with the certificate's key. A device that
+    /// cannot ends the session.
+    async fn prove_device(
+        &self,
+        session: &[u8; 32],
+        device: &Device,
+        action: Action,
+        now: i64,
+        leaf: &Certificate,
+    ) -> Result<(), ServiceError> {
+        let digest = call_digest(session, action, now);
+        let signature = device.sign_act(&digest)?;
+        let key = CompositeVerifyingKey::from_bytes(leaf.public_key())
+            .map_err(ServiceError::Certificate)?;
+        if key
+            .verify(&digest, crate::device::ACT_CONTEXT, &signature)
+            .is_err()
+        {
+            self.store.end_session(session, now, "device_key").await?;
+            return Err(ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch));
+        }
+        Ok(())
     }
 
     /// Logs a refusal on the certificate's chain and returns the error to give.
@@ -213,6 +247,17 @@ impl<S: Backend + IdentityStore> Service<S> {
             .await?;
         Ok(())
     }
+}
+
+/// The digest a device signs on every call: the session, the action and the time.
+fn call_digest(session: &[u8; 32], action: Action, now: i64) -> [u8; 32] {
+    Sha3_256::new()
+        .chain_update(b"pqbank/call/v1")
+        .chain_update(session)
+        .chain_update(action.as_str())
+        .chain_update(now.to_be_bytes())
+        .finalize()
+        .into()
 }
 
 /// What a validated chain depended on: the exact certificates and CRLs (by SHA3

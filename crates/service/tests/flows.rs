@@ -266,6 +266,24 @@ async fn story<S: Backend + IdentityStore + 'static>(store: S) {
         Err("certificate.device_mismatch".to_string())
     );
 
+    // The right device identifier with another key: the per-call signature gives it away.
+    let teller = login(&b, &b.teller).await.unwrap();
+    let cloned = Device::new(
+        &b.teller.device.id,
+        CompositeSigningKey::from_seed(&[99; 64]),
+    );
+    let refused = s.find_customers(&teller, &cloned, "nobody").await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("certificate.device_mismatch".to_string())
+    );
+    let after = s.find_customers(&teller, &b.teller.device, "nobody").await;
+    assert_eq!(
+        after.map_err(|e| e.code()),
+        Err("session_ended".to_string()),
+        "the session ended"
+    );
+
     // Revocation: the teller is refused at the very next call, and the session is over.
     let teller = login(&b, &b.teller).await.unwrap();
     b.clock.fetch_add(10, Ordering::SeqCst);
@@ -314,13 +332,15 @@ async fn story<S: Backend + IdentityStore + 'static>(store: S) {
             "transfer.post",
             "refused",
             "transfer.post",
-            "refused",
+            "login",
             "login",
             "refused"
         ]
     );
     let pairs: Vec<_> = chain.iter().map(|e| (e.event.clone(), e.hash)).collect();
     pqbank_audit::chain::verify_chain(b.teller.cert.fingerprint().as_bytes(), &pairs).unwrap();
+    // Everything the story wrote, refusals included, verifies.
+    assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
 }
 
 /// A nonce is consumed by exactly one of eight concurrent logins.
