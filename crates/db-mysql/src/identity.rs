@@ -122,22 +122,33 @@ impl IdentityStore for MySqlStore {
     }
 
     async fn insert_session(&self, s: &SessionRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, certificate_fingerprint, staff_id, pinned_crl_number, \
-             created_at, last_seen_at, idle_timeout_secs, ended_at, end_reason) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-        )
-        .bind(&s.id[..])
-        .bind(&s.certificate[..])
-        .bind(s.staff_id)
-        .bind(s.pinned_crl_number)
-        .bind(s.created_at)
-        .bind(s.last_seen_at)
-        .bind(s.idle_timeout_secs)
-        .execute(&self.pool)
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_session_in(&mut conn, s).await
+    }
+
+    async fn insert_session_logged(
+        &self,
+        session: &SessionRecord,
+        kind: &str,
+        payload: &[u8],
+        sign: Signer<'_>,
+    ) -> Result<EventRecord> {
+        with_retry(&RetryPolicy::default(), || async {
+            let mut tx = self.pool.begin().await.map_err(map_err)?;
+            insert_session_in(&mut tx, session).await?;
+            let event = append_event_in(
+                &mut tx,
+                &session.certificate,
+                kind,
+                payload,
+                session.created_at,
+                sign,
+            )
+            .await?;
+            tx.commit().await.map_err(map_err)?;
+            Ok(event)
+        })
         .await
-        .map_err(map_err)?;
-        Ok(())
     }
 
     async fn session(&self, id: &Hash) -> Result<Option<SessionRecord>> {
@@ -474,4 +485,24 @@ pub(crate) async fn append_event_in(
         hash,
         signature,
     })
+}
+
+/// Inserts a session row on an open connection or transaction.
+async fn insert_session_in(conn: &mut sqlx::MySqlConnection, s: &SessionRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, certificate_fingerprint, staff_id, pinned_crl_number, \
+         created_at, last_seen_at, idle_timeout_secs, ended_at, end_reason) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+    )
+    .bind(&s.id[..])
+    .bind(&s.certificate[..])
+    .bind(s.staff_id)
+    .bind(s.pinned_crl_number)
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .bind(s.idle_timeout_secs)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
 }

@@ -223,6 +223,15 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Challenge>>> + Send;
     /// Opens a session.
     fn insert_session(&self, session: &SessionRecord) -> impl Future<Output = Result<()>> + Send;
+    /// Opens a session and appends its login intent to the certificate's chain, in one
+    /// transaction.
+    fn insert_session_logged(
+        &self,
+        session: &SessionRecord,
+        kind: &str,
+        payload: &[u8],
+        sign: Signer<'_>,
+    ) -> impl Future<Output = Result<EventRecord>> + Send;
     /// A session by id.
     fn session(&self, id: &Hash) -> impl Future<Output = Result<Option<SessionRecord>>> + Send;
     /// Records a call on a live session; false if it has ended.

@@ -10,7 +10,6 @@ use pqbank_pki::transcript::{Expected, SignedTranscript, Transcript};
 use sha3::{Digest, Sha3_256};
 use zeroize::Zeroizing;
 
-use crate::check::Authorised;
 use crate::service::{at, random};
 use crate::{Device, Service, ServiceError};
 
@@ -133,23 +132,16 @@ impl<S: Backend + IdentityStore> Service<S> {
             .unwrap_or(0);
         let token = SessionToken(Zeroizing::new(random::<32>()?));
         let id: [u8; 32] = Sha3_256::digest(token.as_bytes()).into();
-        self.store
-            .insert_session(&SessionRecord {
-                id,
-                certificate: *certificate.as_bytes(),
-                staff_id,
-                pinned_crl_number: i64::try_from(pinned).unwrap_or(i64::MAX),
-                created_at: now,
-                last_seen_at: now,
-                idle_timeout_secs: self.config.idle_timeout_secs,
-                ended_at: None,
-                end_reason: None,
-            })
-            .await?;
-        let auth = Authorised {
+        let session = SessionRecord {
+            id,
+            certificate: *certificate.as_bytes(),
             staff_id,
-            certificate,
-            role: record.role.parse().unwrap_or(pqbank_pki::Role::Teller),
+            pinned_crl_number: i64::try_from(pinned).unwrap_or(i64::MAX),
+            created_at: now,
+            last_seen_at: now,
+            idle_timeout_secs: self.config.idle_timeout_secs,
+            ended_at: None,
+            end_reason: None,
         };
         // The intent: the signed transcript (certificate, device, time, origin) and the
         // lineage and authority the chain validated with.
@@ -159,7 +151,11 @@ impl<S: Backend + IdentityStore> Service<S> {
             .flat_map(|f| f.as_bytes().to_vec())
             .collect();
         let payload = [signed.to_bytes(), lineage].concat();
-        self.log(&auth, device, "login", &payload).await?;
+        // The session and its signed intent commit together.
+        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        self.store
+            .insert_session_logged(&session, "login", &payload, &sign)
+            .await?;
         Ok(token)
     }
 }
