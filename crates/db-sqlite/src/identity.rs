@@ -47,21 +47,8 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn insert_crl(&self, r: &CrlRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO crls (issuer_fingerprint, crl_number, fingerprint, der, this_update, \
-             next_update, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.issuer[..])
-        .bind(r.number)
-        .bind(&r.fingerprint[..])
-        .bind(&r.der)
-        .bind(r.this_update)
-        .bind(r.next_update)
-        .bind(r.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_crl_in(&mut conn, r).await
     }
 
     async fn latest_crl(&self, issuer: &Hash) -> Result<Option<CrlRecord>> {
@@ -339,23 +326,39 @@ impl IdentityStore for SqliteStore {
         Ok(index.and_then(|i| u64::try_from(i).ok()))
     }
 
-    async fn insert_revocation(&self, r: &RevocationRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO revocations (certificate_fingerprint, reason, revoked_at, crl_number, revoked_by, \
-             signed_bytes, signature, signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.certificate[..])
-        .bind(&r.reason)
-        .bind(r.revoked_at)
-        .bind(r.crl_number)
-        .bind(r.revoked_by)
-        .bind(&r.signed_bytes)
-        .bind(&r.signature)
-        .bind(&r.signer[..])
-        .execute(&self.pool)
+    async fn revoke_logged(
+        &self,
+        crl: &CrlRecord,
+        revocation: &RevocationRecord,
+        payload: &[u8],
+        sign: Signer<'_>,
+    ) -> Result<EventRecord> {
+        with_retry(&RetryPolicy::default(), || async {
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(map_err)?;
+            insert_crl_in(&mut tx, crl).await?;
+            insert_revocation_in(&mut tx, revocation).await?;
+            let event = append_event_in(
+                &mut tx,
+                &revocation.signer,
+                "cert.revoke",
+                payload,
+                revocation.revoked_at,
+                sign,
+            )
+            .await?;
+            tx.commit().await.map_err(map_err)?;
+            Ok(event)
+        })
         .await
-        .map_err(map_err)?;
-        Ok(())
+    }
+
+    async fn insert_revocation(&self, r: &RevocationRecord) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_revocation_in(&mut conn, r).await
     }
 
     async fn signed_rows(&self, table: &'static str) -> Result<Vec<SignedRow>> {
@@ -507,6 +510,48 @@ async fn insert_session_in(conn: &mut sqlx::SqliteConnection, s: &SessionRecord)
     .bind(s.created_at)
     .bind(s.last_seen_at)
     .bind(s.idle_timeout_secs)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// `insert_crl` on an open connection or transaction.
+async fn insert_crl_in(conn: &mut sqlx::SqliteConnection, r: &CrlRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO crls (issuer_fingerprint, crl_number, fingerprint, der, this_update, \
+         next_update, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.issuer[..])
+    .bind(r.number)
+    .bind(&r.fingerprint[..])
+    .bind(&r.der)
+    .bind(r.this_update)
+    .bind(r.next_update)
+    .bind(r.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// `insert_revocation` on an open connection or transaction.
+async fn insert_revocation_in(
+    conn: &mut sqlx::SqliteConnection,
+    r: &RevocationRecord,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO revocations (certificate_fingerprint, reason, revoked_at, crl_number, revoked_by, \
+         signed_bytes, signature, signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.certificate[..])
+    .bind(&r.reason)
+    .bind(r.revoked_at)
+    .bind(r.crl_number)
+    .bind(r.revoked_by)
+    .bind(&r.signed_bytes)
+    .bind(&r.signature)
+    .bind(&r.signer[..])
     .execute(&mut *conn)
     .await
     .map_err(map_err)?;

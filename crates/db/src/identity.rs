@@ -279,6 +279,15 @@ pub trait IdentityStore: Send + Sync {
     fn log_leaves(&self, size: u64) -> impl Future<Output = Result<Vec<Hash>>> + Send;
     /// The log index of a sequenced event.
     fn log_index(&self, event_id: i64) -> impl Future<Output = Result<Option<u64>>> + Send;
+    /// Publishes a revocation: its CRL, the signed revocation row and the revoking
+    /// manager's event, in one transaction.
+    fn revoke_logged(
+        &self,
+        crl: &CrlRecord,
+        revocation: &RevocationRecord,
+        payload: &[u8],
+        sign: Signer<'_>,
+    ) -> impl Future<Output = Result<EventRecord>> + Send;
     /// Stores a revocation (append-only; once per certificate).
     fn insert_revocation(
         &self,

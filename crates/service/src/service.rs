@@ -157,6 +157,13 @@ impl<S: Backend + IdentityStore> Service<S> {
     /// Publishes a CRL signed by a stored CA certificate; its number must be higher than
     /// every CRL of that issuer before.
     pub async fn publish_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<(), ServiceError> {
+        let record = self.checked_crl(issuer, crl).await?;
+        self.store.insert_crl(&record).await?;
+        Ok(())
+    }
+
+    /// Checks a CRL as `publish_crl` does and returns the row to store.
+    async fn checked_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<CrlRecord, ServiceError> {
         let record = self
             .store
             .certificate(issuer.as_bytes())
@@ -174,7 +181,11 @@ impl<S: Backend + IdentityStore> Service<S> {
                 }));
             }
         }
-        let record = CrlRecord {
+        Ok(self.crl_record(issuer, crl))
+    }
+
+    fn crl_record(&self, issuer: Fingerprint, crl: &Crl) -> CrlRecord {
+        CrlRecord {
             issuer: *issuer.as_bytes(),
             number: i64::try_from(crl.number()).unwrap_or(i64::MAX),
             fingerprint: *crl.fingerprint().as_bytes(),
@@ -182,9 +193,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             this_update: crl.this_update().unix_timestamp(),
             next_update: crl.next_update().map_or(i64::MAX, |t| t.unix_timestamp()),
             created_at: self.now(),
-        };
-        self.store.insert_crl(&record).await?;
-        Ok(())
+        }
     }
 
     /// A teller posts a transfer: checked, signed with the device key, written, and
@@ -634,7 +643,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         }
         .sign(&manager, device.key(), &random()?)
         .map_err(ServiceError::Certificate)?;
-        self.publish_crl(auth.certificate, &crl).await?;
+        let crl_record = self.checked_crl(auth.certificate, &crl).await?;
         let signed_bytes = [
             b"pqbank/revocation/v1".as_slice(),
             target.as_bytes(),
@@ -643,25 +652,22 @@ impl<S: Backend + IdentityStore> Service<S> {
             &now.to_be_bytes(),
         ]
         .concat();
+        let revocation = pqbank_db::RevocationRecord {
+            certificate: *target.as_bytes(),
+            reason: reason.as_str().to_owned(),
+            revoked_at: now,
+            crl_number: i64::try_from(number).unwrap_or(i64::MAX),
+            revoked_by: auth.staff_id,
+            signature: device.sign_act(&signed_bytes)?,
+            signed_bytes,
+            signer: *auth.certificate.as_bytes(),
+        };
+        // The CRL, the signed revocation and the manager's event commit together.
+        let payload = [target.as_bytes().as_slice(), &number.to_be_bytes()].concat();
+        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
         self.store
-            .insert_revocation(&pqbank_db::RevocationRecord {
-                certificate: *target.as_bytes(),
-                reason: reason.as_str().to_owned(),
-                revoked_at: now,
-                crl_number: i64::try_from(number).unwrap_or(i64::MAX),
-                revoked_by: auth.staff_id,
-                signature: device.sign_act(&signed_bytes)?,
-                signed_bytes,
-                signer: *auth.certificate.as_bytes(),
-            })
+            .revoke_logged(&crl_record, &revocation, &payload, &sign)
             .await?;
-        self.log(
-            auth,
-            device,
-            "cert.revoke",
-            &[target.as_bytes().as_slice(), &number.to_be_bytes()].concat(),
-        )
-        .await?;
         Ok(number)
     }
 
