@@ -169,6 +169,14 @@ impl<S: Backend + IdentityStore> Service<S> {
                 if e == pqbank_pki::Error::DeviceMismatch {
                     return Err(ServiceError::Certificate(e));
                 }
+                let leaf = self.certificate(&certificate).await?;
+                if self
+                    .prove_device(&id, device, action, now, &leaf)
+                    .await
+                    .is_err()
+                {
+                    return Err(ServiceError::Certificate(e));
+                }
                 let _ = self
                     .log(
                         &auth,
