@@ -364,8 +364,8 @@ impl IdentityStore for SqliteStore {
     async fn signed_rows(&self, table: &'static str) -> Result<Vec<SignedRow>> {
         let query = match table {
             "approvals" => {
-                "SELECT id, approver_staff_id AS staff_id, signed_bytes, signature, signer_fingerprint \
-                 FROM approvals WHERE signature IS NOT NULL ORDER BY id"
+                "SELECT id, approver_staff_id AS staff_id, transfer_id, decision, created_at, signed_bytes, \
+                 signature, signer_fingerprint FROM approvals WHERE signature IS NOT NULL ORDER BY id"
             }
             "drawer_events" => {
                 "SELECT id, teller_staff_id AS staff_id, signed_bytes, signature, signer_fingerprint \

@@ -166,6 +166,15 @@ pub struct RevocationRecord {
 pub struct SignedRow {
     /// The row's id.
     pub id: i64,
+    /// For approvals: the transfer resolved.
+    #[sqlx(default)]
+    pub transfer_id: Option<i64>,
+    /// For approvals: the decision ("post", "void", "sign_off").
+    #[sqlx(default)]
+    pub decision: Option<String>,
+    /// For approvals: when, as recorded.
+    #[sqlx(default)]
+    pub created_at: Option<i64>,
     /// The staff member who signed, as the row records it.
     pub staff_id: i64,
     /// The signed bytes.

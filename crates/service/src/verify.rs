@@ -117,7 +117,10 @@ impl<S: Backend + IdentityStore> Service<S> {
             }
             progress(chains.len() + done + 1, total);
         }
-        self.verify_signed_rows(&mut keys, &mut report).await?;
+        let hashes: BTreeMap<i64, [u8; 32]> =
+            transfers.iter().map(|t| (t.id, t.request_hash)).collect();
+        self.verify_signed_rows(&hashes, &mut keys, &mut report)
+            .await?;
         self.verify_checkpoints(&mut keys, &mut report).await?;
         for (id, _) in acts {
             report.problems.push(Problem {
@@ -133,11 +136,19 @@ impl<S: Backend + IdentityStore> Service<S> {
     /// that belongs to the staff member the row names.
     async fn verify_signed_rows(
         &self,
+        transfers: &BTreeMap<i64, [u8; 32]>,
         keys: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
         report: &mut LogReport,
     ) -> Result<(), ServiceError> {
         for table in ["approvals", "drawer_events", "revocations"] {
             for row in self.store.signed_rows(table).await? {
+                if table == "approvals" && !approval_matches(&row, transfers) {
+                    report.problems.push(Problem {
+                        table,
+                        row: format!("#{}", row.id),
+                        reason: "the signed bytes are not the row's contents".into(),
+                    });
+                }
                 let signer: Option<[u8; 32]> = row.signer_fingerprint.as_slice().try_into().ok();
                 let reason = match signer {
                     None => Some("the signer is malformed"),
@@ -273,4 +284,31 @@ impl<S: Backend + IdentityStore> Service<S> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A transfer approval's signed bytes must be the canonical bytes of what its row says:
+/// the transfer (and its request hash), the approver, the decision and the time.
+fn approval_matches(row: &pqbank_db::SignedRow, transfers: &BTreeMap<i64, [u8; 32]>) -> bool {
+    let decision = match row.decision.as_deref() {
+        Some("post") => pqbank_ledger::Resolution::Post,
+        Some("void") => pqbank_ledger::Resolution::Void,
+        // Drawer sign-offs name the event, not a transfer: their bytes are checked by signature.
+        Some("sign_off") => return true,
+        _ => return false,
+    };
+    let (Some(transfer_id), Some(created_at)) = (row.transfer_id, row.created_at) else {
+        return false;
+    };
+    let Some(hash) = transfers.get(&transfer_id) else {
+        return false;
+    };
+    let expected = pqbank_db::ApprovalRequest {
+        transfer_id,
+        transfer_hash: *hash,
+        approver: row.staff_id,
+        approver_is_manager: true,
+        decision,
+        created_at,
+    };
+    expected.canonical_bytes() == row.signed_bytes
 }
