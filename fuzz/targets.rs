@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("composite_key", composite_key),
     ("extension", extension),
     ("pem", pem),
+    ("amount", amount),
 ];
 
 /// An X.509 certificate; a parsed one is also checked against itself.
@@ -113,5 +114,24 @@ pub fn extension(data: &[u8]) {
 pub fn pem(data: &[u8]) {
     for label in ["CERTIFICATE", "CERTIFICATE REQUEST", "X509 CRL"] {
         let _ = pqbank_pki::pem::decode(label, data);
+    }
+}
+
+/// An amount typed at the counter, in every currency pqbank knows an exponent of; what
+/// parses prints back to the same value.
+pub fn amount(data: &[u8]) {
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    for code in ["EUR", "JPY", "BHD"] {
+        let Ok(currency) = code.parse::<pqbank_ledger::Currency>() else {
+            continue;
+        };
+        if let Ok(a) = pqbank_ledger::Amount::parse(text, currency) {
+            assert_eq!(
+                pqbank_ledger::Amount::parse(&a.to_string(), currency),
+                Ok(a)
+            );
+        }
     }
 }
