@@ -353,8 +353,9 @@ impl IdentityStore for MySqlStore {
     async fn signed_rows(&self, table: &'static str) -> Result<Vec<SignedRow>> {
         let query = match table {
             "approvals" => {
-                "SELECT id, approver_staff_id AS staff_id, transfer_id, decision, created_at, signed_bytes, \
-                 signature, signer_fingerprint FROM approvals WHERE signature IS NOT NULL ORDER BY id"
+                "SELECT id, COALESCE(approver_staff_id, 0) AS staff_id, transfer_id, drawer_event_id, decision, \
+                 created_at, COALESCE(signed_bytes, X'') AS signed_bytes, COALESCE(signature, X'') AS signature, \
+                 COALESCE(signer_fingerprint, X'') AS signer_fingerprint FROM approvals ORDER BY id"
             }
             "drawer_events" => {
                 "SELECT id, teller_staff_id AS staff_id, signed_bytes, signature, signer_fingerprint \

@@ -169,7 +169,10 @@ pub struct SignedRow {
     /// For approvals: the transfer resolved.
     #[sqlx(default)]
     pub transfer_id: Option<i64>,
-    /// For approvals: the decision ("post", "void", "sign_off").
+    /// For approvals: the drawer close signed off.
+    #[sqlx(default)]
+    pub drawer_event_id: Option<i64>,
+    /// For approvals: the decision ("post", "void", "expire", "sign_off").
     #[sqlx(default)]
     pub decision: Option<String>,
     /// For approvals: when, as recorded.

@@ -145,7 +145,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             record.issuer.map(Fingerprint::from_bytes),
             session.pinned_crl_number,
         );
-        let auth = Authorised {
+        let mut auth = Authorised {
             staff_id: session.staff_id,
             certificate,
             role: record.role.parse().unwrap_or(Role::Teller),
@@ -154,7 +154,11 @@ impl<S: Backend + IdentityStore> Service<S> {
             .validate_chain(&certificate, &device.id, Some(action), &pins)
             .await
         {
-            Ok((leaf, _)) => self.prove_device(&id, device, action, now, &leaf).await?,
+            Ok((leaf, _)) => {
+                self.prove_device(&id, device, action, now, &leaf).await?;
+                // Authority comes from the validated certificate, never from a database column.
+                auth.role = leaf.claims().role.unwrap_or(Role::Teller);
+            }
             Err(ServiceError::Forbidden(e)) => {
                 // Only a device that holds the key may leave a refusal on the chain.
                 let leaf = self.certificate(&certificate).await?;
