@@ -4,8 +4,7 @@
 use core::future::Future;
 
 use pqbank_ledger::{
-    AccountKind, AccountState, Amount, Balances, Currency, Resolution, TransferRequest,
-    TransferStatus,
+    AccountKind, AccountState, Balances, Currency, Resolution, TransferRequest, TransferStatus,
 };
 use serde::Serialize;
 
@@ -460,9 +459,4 @@ pub trait Backend: Send + Sync {
     ) -> impl Future<Output = Result<Vec<AccountRow>>> + Send;
     /// Every transfer, in id order.
     fn transfers(&self) -> impl Future<Output = Result<Vec<TransferRow>>> + Send;
-}
-
-/// An amount in an account's currency from minor units.
-pub fn amount(minor: i64, currency: Currency) -> Result<Amount> {
-    Amount::from_minor(minor, currency).map_err(|e| crate::StoreError::Ledger(e.into()))
 }
