@@ -30,25 +30,44 @@ impl<S: Backend + IdentityStore> Service<S> {
         action: Option<Action>,
         pins: &std::collections::BTreeMap<Fingerprint, u64>,
     ) -> Result<(Certificate, ValidChain), ServiceError> {
+        let record = self
+            .store
+            .certificate(leaf.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        self.validate_chain_from(record, device_id, action, pins)
+            .await
+    }
+
+    /// [`Self::validate_chain`] from the leaf's record the caller already read.
+    pub(crate) async fn validate_chain_from(
+        &self,
+        leaf: pqbank_db::CertificateRecord,
+        device_id: &[u8],
+        action: Option<Action>,
+        pins: &std::collections::BTreeMap<Fingerprint, u64>,
+    ) -> Result<(Certificate, ValidChain), ServiceError> {
         // Read the current records every call: a new CRL must be seen at once.
         let mut records = Vec::new();
         let mut crl_records = Vec::new();
-        let mut next = Some(*leaf.as_bytes());
-        while let Some(fp) = next {
+        let mut next = Some(leaf);
+        while let Some(record) = next.take() {
             if records.len() > CHAIN_LEN_MAX {
                 return Err(ServiceError::Certificate(pqbank_pki::Error::ChainTooLong));
             }
-            let record = self
-                .store
-                .certificate(&fp)
-                .await?
-                .ok_or(ServiceError::UnknownCertificate)?;
             if let Some(issuer) = record.issuer
                 && let Some(crl) = self.store.latest_crl(&issuer).await?
             {
                 crl_records.push(crl);
             }
-            next = record.issuer;
+            if let Some(issuer) = record.issuer {
+                next = Some(
+                    self.store
+                        .certificate(&issuer)
+                        .await?
+                        .ok_or(ServiceError::UnknownCertificate)?,
+                );
+            }
             records.push(record);
         }
         let now = self.now();
@@ -151,7 +170,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             role: record.role.parse().unwrap_or(Role::Teller),
         };
         match self
-            .validate_chain(&certificate, &device.id, Some(action), &pins)
+            .validate_chain_from(record, &device.id, Some(action), &pins)
             .await
         {
             Ok((leaf, _)) => {

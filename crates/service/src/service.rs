@@ -226,15 +226,26 @@ impl<S: Backend + IdentityStore> Service<S> {
             },
         };
         let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        self.write_transfer(&auth, &signed, &sign).await
+    }
+
+    /// Writes a checked, signed transfer with its act on the maker's chain, in one
+    /// transaction.
+    async fn write_transfer(
+        &self,
+        auth: &crate::check::Authorised,
+        signed: &SignedTransfer,
+        event_sign: pqbank_db::Signer<'_>,
+    ) -> Result<TransferOutcome, ServiceError> {
         let act = Act {
             certificate: *auth.certificate.as_bytes(),
             kind: "transfer.post",
-            sign: &sign,
+            sign: event_sign,
         };
         let outcome = post_transfer_logged(
             &self.store,
             &self.config.retry,
-            &signed,
+            signed,
             &self.config.policy,
             self.now(),
             Some(&act),
@@ -262,21 +273,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             };
             return Err(self.refuse(&auth, device, Action::TransferPost, e).await);
         }
-        let act = Act {
-            certificate: *auth.certificate.as_bytes(),
-            kind: "transfer.post",
-            sign: event_sign,
-        };
-        let outcome = post_transfer_logged(
-            &self.store,
-            &self.config.retry,
-            signed,
-            &self.config.policy,
-            self.now(),
-            Some(&act),
-        )
-        .await?;
-        Ok(outcome)
+        self.write_transfer(&auth, signed, event_sign).await
     }
 
     /// Finds customers by name or number, with their accounts. A bank must know who
