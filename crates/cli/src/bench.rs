@@ -82,29 +82,16 @@ pub fn bench_ledger(args: &BenchLedger) -> Result<std::process::ExitCode, CliErr
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.db != "sqlite" && !args.db.starts_with("mysql://") {
+        return Err(CliError("--db must be `sqlite` or a mysql:// URL".into()));
+    }
+    let backend = if args.db == "sqlite" {
+        "sqlite"
+    } else {
+        "mysql"
+    };
     runtime.block_on(async {
-        if args.db == "sqlite" {
-            let dir = tempfile::tempdir()?;
-            let store = SqliteStore::open(&dir.path().join("bench.db")).await?;
-            report(args, "sqlite", run(store, args).await?)
-        } else if let Some(server) = args.db.strip_prefix("mysql://") {
-            let base = format!("mysql://{}", server.split('/').next().unwrap_or_default());
-            let name = format!("pqbank_bench_{}", hex::encode(crate::files::random::<6>()?));
-            let admin = MySqlStore::connect(&base).await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(admin.pool())
-                .await?;
-            let result = match MySqlStore::connect(&format!("{base}/{name}")).await {
-                Ok(store) => run(store, args).await,
-                Err(e) => Err(e.into()),
-            };
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-                .execute(admin.pool())
-                .await?;
-            report(args, "mysql", result?)
-        } else {
-            Err(CliError("--db must be `sqlite` or a mysql:// URL".into()))
-        }
+        crate::service_cmds::with_scratch!(&args.db, store => report(args, backend, run(store, args).await?))
     })
 }
 

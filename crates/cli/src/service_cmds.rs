@@ -307,7 +307,7 @@ pub struct BenchService {
 }
 
 /// Runs `$body` on a scratch database of the kind `--db` names.
-macro_rules! with_scratch {
+macro_rules! with_scratch_impl {
     ($db:expr, $store:ident => $body:expr) => {{
         let db: &str = $db;
         if let Some(server) = db.strip_prefix("mysql://") {
@@ -317,7 +317,7 @@ macro_rules! with_scratch {
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(admin.pool())
                 .await?;
-            let result: Result<ExitCode, CliError> = async {
+            let result: Result<std::process::ExitCode, CliError> = async {
                 let $store = MySqlStore::connect(&format!("{base}/{name}")).await?;
                 pqbank_db::Backend::migrate(&$store).await?;
                 $body
@@ -335,6 +335,8 @@ macro_rules! with_scratch {
         }
     }};
 }
+
+pub(crate) use with_scratch_impl as with_scratch;
 
 pub fn bench_verify(args: &BenchService) -> Result<ExitCode, CliError> {
     runtime()?.block_on(async {
