@@ -6,14 +6,20 @@ use std::sync::Arc;
 
 use pqbank_audit::chain::verify_chain;
 use pqbank_audit::merkle::{inclusion_proof, leaf_hash, root, verify_inclusion};
-use pqbank_db::{Backend, CertificateRecord, Challenge, CrlRecord, IdentityStore, SessionRecord};
+use pqbank_db::flows::{Act, post_transfer_logged};
+use pqbank_db::{
+    Backend, CertificateRecord, Challenge, CrlRecord, IdentityStore, RetryPolicy, SessionRecord,
+    SignError, StoreError,
+};
+use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind};
 use pqbank_pki::CompositeSigningKey;
-use pqbank_tests::staff;
+use pqbank_tests::{account, minor, staff};
 
 async fn stories<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
     certificates_and_crls(&*db).await;
     challenges(db.clone()).await;
     sessions(&*db).await;
+    failing_signer(&*db).await;
     events(db).await;
 }
 
@@ -131,6 +137,71 @@ async fn sessions<B: Backend + IdentityStore>(db: &B) {
     );
 }
 
+/// A device that cannot sign, or hands back an empty signature, writes nothing: no
+/// event, and no act that would have carried it (the transaction rolls back).
+async fn failing_signer<B: Backend + IdentityStore>(db: &B) {
+    let certificate = [0xcc; 32];
+    let broken = |_: &[u8; 32]| Err(SignError("the keyring is locked".into()));
+    let empty = |_: &[u8; 32]| Ok(Vec::new());
+    for sign in [&broken as pqbank_db::Signer<'_>, &empty] {
+        let err = db
+            .append_event(&certificate, "customer.read", b"x", 1, sign)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Signing(_)), "{err:?}");
+        assert_eq!(err.code(), "signing");
+    }
+    assert_eq!(db.events(&certificate).await.unwrap(), vec![]);
+
+    let teller = staff(db, "T-SIGN", "teller", 21).await;
+    let drawer = account(
+        db,
+        "DRAWER-SIGN",
+        None,
+        AccountKind::CashDrawer,
+        Currency::EUR,
+        Some(0),
+    )
+    .await;
+    let customer = account(
+        db,
+        "CUST-SIGN",
+        None,
+        AccountKind::Customer,
+        Currency::EUR,
+        Some(0),
+    )
+    .await;
+    let transfer = teller.transfer(
+        "sign-1",
+        TransferKind::Deposit,
+        drawer,
+        customer,
+        minor(500, Currency::EUR),
+        1,
+    );
+    let before = db.transfers().await.unwrap().len();
+    let act = Act {
+        certificate,
+        kind: "transfer.post",
+        sign: &broken,
+    };
+    let err = post_transfer_logged(
+        db,
+        &RetryPolicy::default(),
+        &transfer,
+        &Policy::default(),
+        1,
+        Some(&act),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Signing(_)), "{err:?}");
+    assert_eq!(db.transfers().await.unwrap().len(), before, "no transfer");
+    assert_eq!(db.account(customer).await.unwrap().unwrap().balance(), 0);
+    assert_eq!(db.events(&certificate).await.unwrap(), vec![]);
+}
+
 /// Two chains appended concurrently stay linked and signed; the global log folds into a
 /// Merkle tree with a verifying inclusion proof for every event.
 async fn events<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
@@ -142,9 +213,10 @@ async fn events<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
                 let certificate = [if i % 2 == 0 { 0xaa } else { 0xbb }; 32];
                 for n in 0..5 {
                     let sign = |h: &[u8; 32]| {
-                        key.sign(h, b"pqbank/event/v1", &[0; 32])
+                        Ok(key
+                            .sign(h, b"pqbank/event/v1", &[0; 32])
                             .unwrap()
-                            .into_bytes()
+                            .into_bytes())
                     };
                     db.append_event(&certificate, "transfer.post", &[i, n], i64::from(n), &sign)
                         .await

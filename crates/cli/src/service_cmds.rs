@@ -463,7 +463,7 @@ async fn transfers_phases<S: crate::bench::Bare + IdentityStoreBound>(
                 let t = w % bank.tellers.len();
                 let teller = &bank.tellers[t];
                 let placeholder = vec![0u8; pqbank_pki::composite::SIGNATURE_LEN];
-                let event_sign = move |_: &[u8; 32]| placeholder.clone();
+                let event_sign = move |_: &[u8; 32]| Ok(placeholder.clone());
                 let make = |n: usize| -> Result<
                     Option<(pqbank_ledger::TransferRequest, i64, i64)>,
                     CliError,

@@ -462,7 +462,7 @@ pub(crate) async fn append_event_in(
         created_at,
     );
     let hash = event.hash();
-    let signature = sign(&hash);
+    let signature = pqbank_db::sign_event(sign, &hash)?;
     let id = sqlx::query(
         "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, event_hash, \
              kind, payload, created_at, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -205,8 +205,26 @@ pub struct CheckpointRecord {
     pub signer: Hash,
 }
 
-/// Signs an event hash with the acting device's key.
-pub type Signer<'a> = &'a (dyn Fn(&Hash) -> Vec<u8> + Send + Sync);
+/// Why a device could not sign an event (its key store or the OS randomness failed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SignError(pub String);
+
+/// Signs an event hash with the acting device's key. It may fail: the write it belongs
+/// to is then rolled back and [`crate::StoreError::Signing`] returned, so no event is
+/// ever stored without its signature.
+pub type Signer<'a> = &'a (dyn Fn(&Hash) -> core::result::Result<Vec<u8>, SignError> + Send + Sync);
+
+/// Calls a signer for an event hash: a failure, or an empty signature, is an error.
+pub fn sign_event(sign: Signer<'_>, hash: &Hash) -> Result<Vec<u8>> {
+    match sign(hash) {
+        Ok(signature) if !signature.is_empty() => Ok(signature),
+        Ok(_) => Err(crate::StoreError::Signing(
+            "the device returned an empty signature".into(),
+        )),
+        Err(e) => Err(crate::StoreError::Signing(e.0)),
+    }
+}
 
 /// The identity tables of a backend.
 pub trait IdentityStore: Send + Sync {

@@ -17,7 +17,7 @@ mod rows;
 pub use identity::{
     CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
     IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
-    RawSession, RevocationRecord, SessionRecord, SignedRow, Signer, hashes,
+    RawSession, RevocationRecord, SessionRecord, SignError, SignedRow, Signer, hashes, sign_event,
 };
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;
@@ -54,6 +54,9 @@ pub enum StoreError {
     /// An append-only table refused an UPDATE or DELETE.
     #[error("append-only table: rows cannot be changed or removed")]
     AppendOnly,
+    /// The acting device could not sign the act's event; nothing was written.
+    #[error("the device could not sign: {0}; nothing was written")]
+    Signing(String),
     /// Any other database failure (detail for the log, not the screen).
     #[error("database error: {0}")]
     Database(String),
@@ -74,6 +77,7 @@ impl StoreError {
             Self::Transient(_) => "transient",
             Self::Busy { .. } => "busy",
             Self::AppendOnly => "append_only",
+            Self::Signing(_) => "signing",
             Self::Database(_) => "database",
             Self::Migration(_) => "migration",
         }

@@ -266,7 +266,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         kind: &str,
         payload: &[u8],
     ) -> Result<(), ServiceError> {
-        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let sign = device.event_signer();
         self.store
             .append_event(
                 auth.certificate.as_bytes(),

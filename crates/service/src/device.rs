@@ -46,6 +46,17 @@ impl Device {
             .map_err(|e| crate::ServiceError::Device(e.to_string()))
     }
 
+    /// The signer of this device's accountability events: a failure to sign is reported,
+    /// never replaced by an empty signature, and the store writes nothing.
+    pub fn event_signer(
+        &self,
+    ) -> impl Fn(&[u8; 32]) -> Result<Vec<u8>, pqbank_db::SignError> + Send + Sync + '_ {
+        |hash| {
+            self.sign_act(hash)
+                .map_err(|e| pqbank_db::SignError(e.to_string()))
+        }
+    }
+
     /// The fingerprint of the device's public key (not of its certificate).
     #[must_use]
     pub fn key_fingerprint(&self) -> Fingerprint {

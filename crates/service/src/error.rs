@@ -26,7 +26,7 @@ pub enum ServiceError {
     UnknownCertificate,
     /// The ledger or storage refused.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// A proof or checkpoint cannot be made as asked.
     #[error("audit: {0}")]
     Audit(&'static str),
@@ -36,6 +36,17 @@ pub enum ServiceError {
     /// The device's keys or the OS randomness failed.
     #[error("device: {0}")]
     Device(String),
+}
+
+impl From<StoreError> for ServiceError {
+    /// A device that could not sign an act's event is a device failure, not a storage one
+    /// (the store rolled the act back).
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Signing(detail) => Self::Device(format!("could not sign: {detail}")),
+            other => Self::Store(other),
+        }
+    }
 }
 
 impl ServiceError {

@@ -152,7 +152,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             .collect();
         let payload = [signed.to_bytes(), lineage].concat();
         // The session and its signed intent commit together.
-        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let sign = device.event_signer();
         self.store
             .insert_session_logged(&session, "login", &payload, &sign)
             .await?;

@@ -225,7 +225,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                 signer: *auth.certificate.as_bytes(),
             },
         };
-        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let sign = device.event_signer();
         self.write_transfer(&auth, &signed, &sign).await
     }
 
@@ -361,7 +361,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             },
             request: float,
         };
-        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let sign = device.event_signer();
         let act = Act {
             certificate: signer,
             kind: "drawer.open",
@@ -475,7 +475,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             },
             request,
         };
-        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let sign = device.event_signer();
         let act = Act {
             certificate: signer,
             kind: "drawer.close",
@@ -564,7 +564,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                 signer: *auth.certificate.as_bytes(),
             },
         };
-        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let sign = device.event_signer();
         let act = Act {
             certificate: *auth.certificate.as_bytes(),
             kind: "transfer.approve",
@@ -661,7 +661,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         };
         // The CRL, the signed revocation and the manager's event commit together.
         let payload = [target.as_bytes().as_slice(), &number.to_be_bytes()].concat();
-        let sign = |h: &[u8; 32]| device.sign_act(h).unwrap_or_default();
+        let sign = device.event_signer();
         self.store
             .revoke_logged(&crl_record, &revocation, &payload, &sign)
             .await?;

@@ -996,3 +996,56 @@ async fn renewal_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     renewal(db.store.clone()).await;
 }
+
+/// Proves a device that cannot sign the act's event writes nothing: the call fails with
+/// a device error, and neither the transfer nor an event (empty-signed or otherwise) is
+/// stored.
+async fn failing_event_signer<S: Backend + IdentityStore + 'static>(store: S) {
+    use pqbank_db::{SignError, SignedBy, SignedTransfer};
+    let b = bank(store).await;
+    let s = &b.service;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let request = deposit(&b, "unsigned-event", 700);
+    let signed = SignedTransfer {
+        signed: SignedBy {
+            signature: b
+                .teller
+                .device
+                .sign_act(&request.canonical_bytes())
+                .unwrap(),
+            signer: *b.teller.cert.fingerprint().as_bytes(),
+        },
+        request,
+    };
+    let chain_before = s
+        .store()
+        .events(b.teller.cert.fingerprint().as_bytes())
+        .await
+        .unwrap();
+    let broken = |_: &[u8; 32]| Err(SignError("the keyring is locked".into()));
+    let refused = s
+        .post_presigned_transfer(&teller, &b.teller.device, &signed, &broken)
+        .await;
+    assert_eq!(refused.map_err(|e| e.code()), Err("device".to_string()));
+    assert_eq!(s.store().transfers().await.unwrap(), vec![]);
+    assert_eq!(
+        s.store()
+            .events(b.teller.cert.fingerprint().as_bytes())
+            .await
+            .unwrap(),
+        chain_before
+    );
+    assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_event_signer_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    failing_event_signer(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_event_signer_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    failing_event_signer(db.store.clone()).await;
+}
