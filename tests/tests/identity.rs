@@ -8,8 +8,8 @@ use pqbank_audit::chain::verify_chain;
 use pqbank_audit::merkle::{inclusion_proof, leaf_hash, root, verify_inclusion};
 use pqbank_db::flows::{Act, post_transfer_logged};
 use pqbank_db::{
-    Backend, CertificateRecord, Challenge, CrlRecord, IdentityStore, RetryPolicy, SessionRecord,
-    SignError, StoreError,
+    Backend, CertificateRecord, Challenge, CrlRecord, EnrolmentDecision, EnrolmentRecord,
+    IdentityStore, LoggedEvent, RetryPolicy, RowWrite, SessionRecord, SignError, Stale, StoreError,
 };
 use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind};
 use pqbank_pki::CompositeSigningKey;
@@ -20,7 +20,9 @@ async fn stories<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
     challenges(db.clone()).await;
     sessions(&*db).await;
     failing_signer(&*db).await;
-    events(db).await;
+    events(db.clone()).await;
+    // After `events`, which counts every event stored.
+    acts_commit_whole(&*db).await;
 }
 
 fn cert(fp: u8, staff_id: Option<i64>) -> CertificateRecord {
@@ -200,6 +202,130 @@ async fn failing_signer<B: Backend + IdentityStore>(db: &B) {
     assert_eq!(db.transfers().await.unwrap().len(), before, "no transfer");
     assert_eq!(db.account(customer).await.unwrap().unwrap().balance(), 0);
     assert_eq!(db.events(&certificate).await.unwrap(), vec![]);
+}
+
+/// An act's rows and its events commit whole: a decision on a request that is no longer
+/// pending, or a signer that fails, leaves neither the certificate nor the CRL nor any
+/// event behind; a good act writes them all.
+async fn acts_commit_whole<B: Backend + IdentityStore>(db: &B) {
+    let manager = [0xdd; 32];
+    let nina = staff(db, "T-ENROL", "teller", 22).await;
+    let request = db
+        .insert_enrolment(&EnrolmentRecord {
+            id: 0,
+            csr_fingerprint: [0x51; 32],
+            csr_der: vec![0x30],
+            kem_recipient: vec![1],
+            short_code: "ABCD-EFGH-JKMN".into(),
+            staff_id: nina.id,
+            requested_role: "teller".into(),
+            status: "pending".into(),
+            decided_by: None,
+            decided_at: None,
+            certificate: None,
+            bundle: None,
+            created_at: 1,
+        })
+        .await
+        .unwrap();
+    let decision = |fp: u8| EnrolmentDecision {
+        id: request,
+        status: "approved".into(),
+        decided_by: nina.id,
+        decided_at: 2,
+        certificate: Some([fp; 32]),
+        bundle: Some(vec![fp]),
+    };
+    let key = CompositeSigningKey::from_seed(&[23; 64]);
+    let sign = |h: &[u8; 32]| {
+        Ok(key
+            .sign(h, b"pqbank/act/v1", &[0; 32])
+            .unwrap()
+            .into_bytes())
+    };
+    let broken = |_: &[u8; 32]| Err(SignError("no key".into()));
+    let issue = |sign| LoggedEvent {
+        certificate: manager,
+        kind: "cert.issue",
+        payload: b"issued",
+        created_at: 2,
+        sign,
+    };
+    let crl = CrlRecord {
+        issuer: manager,
+        number: 1,
+        fingerprint: [0x52; 32],
+        der: vec![0x30],
+        this_update: 2,
+        next_update: 20,
+        created_at: 2,
+    };
+
+    // A failing signer: nothing of the act is written.
+    let first = decision(0x41);
+    let err = db
+        .commit_logged(
+            &[
+                RowWrite::Certificate(&cert(0x41, Some(nina.id))),
+                RowWrite::Crl(&crl),
+                RowWrite::EnrolmentDecision(&first),
+            ],
+            &[issue(&sign), issue(&broken)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Signing(_)), "{err:?}");
+    assert_eq!(db.certificate(&[0x41; 32]).await.unwrap(), None);
+    assert_eq!(db.latest_crl(&manager).await.unwrap(), None);
+    assert_eq!(db.events(&manager).await.unwrap(), vec![]);
+    assert_eq!(
+        db.enrolment(request).await.unwrap().unwrap().status,
+        "pending"
+    );
+
+    // The act whole: every row and both events.
+    let logged = db
+        .commit_logged(
+            &[
+                RowWrite::Certificate(&cert(0x41, Some(nina.id))),
+                RowWrite::Crl(&crl),
+                RowWrite::EnrolmentDecision(&first),
+            ],
+            &[issue(&sign), issue(&sign)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 2);
+    assert_eq!(db.events(&manager).await.unwrap(), logged);
+    assert!(db.certificate(&[0x41; 32]).await.unwrap().is_some());
+    assert_eq!(db.latest_crl(&manager).await.unwrap(), Some(crl.clone()));
+    let decided = db.enrolment(request).await.unwrap().unwrap();
+    assert_eq!(
+        (decided.status.as_str(), decided.certificate),
+        ("approved", Some([0x41; 32]))
+    );
+
+    // Deciding again: the request is no longer pending, so the second certificate and
+    // its event are not written either.
+    let second = decision(0x42);
+    let err = db
+        .commit_logged(
+            &[
+                RowWrite::Certificate(&cert(0x42, Some(nina.id))),
+                RowWrite::EnrolmentDecision(&second),
+            ],
+            &[issue(&sign)],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::Stale(Stale::Enrolment));
+    assert_eq!(err.code(), "stale");
+    assert_eq!(db.certificate(&[0x42; 32]).await.unwrap(), None);
+    assert_eq!(db.events(&manager).await.unwrap(), logged);
+    assert_eq!(
+        db.enrolment(request).await.unwrap().unwrap().certificate,
+        Some([0x41; 32])
+    );
 }
 
 /// Two chains appended concurrently stay linked and signed; the global log folds into a

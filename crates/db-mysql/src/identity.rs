@@ -4,34 +4,18 @@ use pqbank_audit::Hash;
 use pqbank_audit::chain::Event;
 use pqbank_db::flows::with_retry;
 use pqbank_db::{
-    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
-    IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
-    RawSession, Result, RetryPolicy, RevocationRecord, SessionRecord, SignedRow, Signer, hashes,
+    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentDecision, EnrolmentRecord,
+    EventRecord, IdentityStore, LoggedEvent, RawCertificate, RawChallenge, RawCheckpoint, RawCrl,
+    RawEnrolment, RawEvent, RawSession, Result, RetryPolicy, RevocationRecord, RowWrite,
+    SessionRecord, SignedRow, Signer, Stale, StoreError, hashes,
 };
 
 use crate::{MySqlStore, map_err};
 
 impl IdentityStore for MySqlStore {
     async fn insert_certificate(&self, r: &CertificateRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO certificates (fingerprint, der, serial, issuer_fingerprint, \
-             replaces_fingerprint, staff_id, role, not_before, not_after, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.fingerprint[..])
-        .bind(&r.der)
-        .bind(&r.serial)
-        .bind(r.issuer.map(|h| h.to_vec()))
-        .bind(r.replaces.map(|h| h.to_vec()))
-        .bind(r.staff_id)
-        .bind(&r.role)
-        .bind(r.not_before)
-        .bind(r.not_after)
-        .bind(r.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_certificate_in(&mut conn, r).await
     }
 
     async fn certificate(&self, fingerprint: &Hash) -> Result<Option<CertificateRecord>> {
@@ -111,31 +95,6 @@ impl IdentityStore for MySqlStore {
     async fn insert_session(&self, s: &SessionRecord) -> Result<()> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
         insert_session_in(&mut conn, s).await
-    }
-
-    async fn insert_session_logged(
-        &self,
-        session: &SessionRecord,
-        kind: &str,
-        payload: &[u8],
-        sign: Signer<'_>,
-    ) -> Result<EventRecord> {
-        with_retry(&RetryPolicy::default(), || async {
-            let mut tx = self.pool.begin().await.map_err(map_err)?;
-            insert_session_in(&mut tx, session).await?;
-            let event = append_event_in(
-                &mut tx,
-                &session.certificate,
-                kind,
-                payload,
-                session.created_at,
-                sign,
-            )
-            .await?;
-            tx.commit().await.map_err(map_err)?;
-            Ok(event)
-        })
-        .await
     }
 
     async fn session(&self, id: &Hash) -> Result<Option<SessionRecord>> {
@@ -237,32 +196,6 @@ impl IdentityStore for MySqlStore {
         raw.map(RawEnrolment::decode).transpose()
     }
 
-    async fn decide_enrolment(
-        &self,
-        id: i64,
-        status: &str,
-        decided_by: i64,
-        decided_at: i64,
-        certificate: Option<&Hash>,
-        bundle: Option<&[u8]>,
-    ) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE enrolment_requests SET status = ?, decided_by = ?, decided_at = ?, \
-             certificate_fingerprint = ?, bundle = ? WHERE id = ? AND status = 'pending'",
-        )
-        .bind(status)
-        .bind(decided_by)
-        .bind(decided_at)
-        .bind(certificate.map(|h| h.to_vec()))
-        .bind(bundle)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-        Ok(n == 1)
-    }
-
     async fn sequence_events(&self) -> Result<u64> {
         with_retry(&RetryPolicy::default(), || async {
             let mut tx = self.pool.begin().await.map_err(map_err)?;
@@ -319,35 +252,34 @@ impl IdentityStore for MySqlStore {
         Ok(index.and_then(|i| u64::try_from(i).ok()))
     }
 
-    async fn revoke_logged(
+    async fn commit_logged(
         &self,
-        crl: &CrlRecord,
-        revocation: &RevocationRecord,
-        payload: &[u8],
-        sign: Signer<'_>,
-    ) -> Result<EventRecord> {
+        writes: &[RowWrite<'_>],
+        events: &[LoggedEvent<'_>],
+    ) -> Result<Vec<EventRecord>> {
         with_retry(&RetryPolicy::default(), || async {
             let mut tx = self.pool.begin().await.map_err(map_err)?;
-            insert_crl_in(&mut tx, crl).await?;
-            insert_revocation_in(&mut tx, revocation).await?;
-            let event = append_event_in(
-                &mut tx,
-                &revocation.signer,
-                "cert.revoke",
-                payload,
-                revocation.revoked_at,
-                sign,
-            )
-            .await?;
+            for write in writes {
+                write_row_in(&mut tx, write).await?;
+            }
+            let mut logged = Vec::with_capacity(events.len());
+            for e in events {
+                logged.push(
+                    append_event_in(
+                        &mut tx,
+                        &e.certificate,
+                        e.kind,
+                        e.payload,
+                        e.created_at,
+                        e.sign,
+                    )
+                    .await?,
+                );
+            }
             tx.commit().await.map_err(map_err)?;
-            Ok(event)
+            Ok(logged)
         })
         .await
-    }
-
-    async fn insert_revocation(&self, r: &RevocationRecord) -> Result<()> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        insert_revocation_in(&mut conn, r).await
     }
 
     async fn signed_rows(&self, table: &'static str) -> Result<Vec<SignedRow>> {
@@ -371,23 +303,6 @@ impl IdentityStore for MySqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_err)
-    }
-
-    async fn insert_checkpoint(&self, c: &CheckpointRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO checkpoints (tree_size, root_hash, created_at, signed_bytes, signature, \
-             signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.tree_size)
-        .bind(&c.root[..])
-        .bind(c.created_at)
-        .bind(&c.signed_bytes)
-        .bind(&c.signature)
-        .bind(&c.signer[..])
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
     }
 
     async fn checkpoints(&self) -> Result<Vec<CheckpointRecord>> {
@@ -547,4 +462,89 @@ async fn insert_revocation_in(
     .await
     .map_err(map_err)?;
     Ok(())
+}
+
+/// One of an act's rows, on an open transaction.
+async fn write_row_in(conn: &mut sqlx::MySqlConnection, write: &RowWrite<'_>) -> Result<()> {
+    match write {
+        RowWrite::Certificate(r) => insert_certificate_in(conn, r).await,
+        RowWrite::Crl(r) => insert_crl_in(conn, r).await,
+        RowWrite::Revocation(r) => insert_revocation_in(conn, r).await,
+        RowWrite::Checkpoint(c) => insert_checkpoint_in(conn, c).await,
+        RowWrite::EnrolmentDecision(d) => decide_enrolment_in(conn, d).await,
+        RowWrite::Session(s) => insert_session_in(conn, s).await,
+    }
+}
+
+/// `insert_certificate` on an open connection or transaction.
+async fn insert_certificate_in(
+    conn: &mut sqlx::MySqlConnection,
+    r: &CertificateRecord,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO certificates (fingerprint, der, serial, issuer_fingerprint, \
+         replaces_fingerprint, staff_id, role, not_before, not_after, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.fingerprint[..])
+    .bind(&r.der)
+    .bind(&r.serial)
+    .bind(r.issuer.map(|h| h.to_vec()))
+    .bind(r.replaces.map(|h| h.to_vec()))
+    .bind(r.staff_id)
+    .bind(&r.role)
+    .bind(r.not_before)
+    .bind(r.not_after)
+    .bind(r.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Stores a checkpoint on an open transaction.
+async fn insert_checkpoint_in(
+    conn: &mut sqlx::MySqlConnection,
+    c: &CheckpointRecord,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO checkpoints (tree_size, root_hash, created_at, signed_bytes, signature, \
+         signer_fingerprint) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.tree_size)
+    .bind(&c.root[..])
+    .bind(c.created_at)
+    .bind(&c.signed_bytes)
+    .bind(&c.signature)
+    .bind(&c.signer[..])
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Decides a pending enrolment request on an open transaction: exactly once.
+async fn decide_enrolment_in(
+    conn: &mut sqlx::MySqlConnection,
+    d: &EnrolmentDecision,
+) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE enrolment_requests SET status = ?, decided_by = ?, decided_at = ?, \
+         certificate_fingerprint = ?, bundle = ? WHERE id = ? AND status = 'pending'",
+    )
+    .bind(&d.status)
+    .bind(d.decided_by)
+    .bind(d.decided_at)
+    .bind(d.certificate.map(|h| h.to_vec()))
+    .bind(d.bundle.as_deref())
+    .bind(d.id)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Stale(Stale::Enrolment))
+    }
 }

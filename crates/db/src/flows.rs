@@ -569,6 +569,35 @@ pub async fn sign_off_variance<B: Backend>(
     signed: (Vec<u8>, SignedBy),
     now: i64,
 ) -> Result<i64> {
+    sign_off_variance_logged(
+        db,
+        retry,
+        event_id,
+        approver,
+        approver_is_manager,
+        signed,
+        now,
+        None,
+    )
+    .await
+}
+
+/// [`sign_off_variance`], with the approver's accountability event (payload: the signed
+/// sign-off bytes) committed in the same transaction.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the close, the approver, the signed sign-off and the act belong together"
+)]
+pub async fn sign_off_variance_logged<B: Backend>(
+    db: &B,
+    retry: &RetryPolicy,
+    event_id: i64,
+    approver: i64,
+    approver_is_manager: bool,
+    signed: (Vec<u8>, SignedBy),
+    now: i64,
+    act: Option<&Act<'_>>,
+) -> Result<i64> {
     with_retry(retry, || async {
         let mut tx = db.begin().await?;
         let (event, signed_off) = tx
@@ -592,6 +621,10 @@ pub async fn sign_off_variance<B: Backend>(
                 signed: Some(signed.clone()),
             })
             .await?;
+        if let Some(act) = act {
+            tx.append_event(&act.certificate, act.kind, &signed.0, now, act.sign)
+                .await?;
+        }
         tx.commit().await?;
         Ok(id)
     })

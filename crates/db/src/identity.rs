@@ -226,6 +226,66 @@ pub fn sign_event(sign: Signer<'_>, hash: &Hash) -> Result<Vec<u8>> {
     }
 }
 
+/// The decision on a pending enrolment request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentDecision {
+    /// The request.
+    pub id: i64,
+    /// "approved" or "rejected".
+    pub status: String,
+    /// The manager who decided.
+    pub decided_by: i64,
+    /// When.
+    pub decided_at: i64,
+    /// The issued certificate.
+    pub certificate: Option<Hash>,
+    /// The sealed delivery bundle.
+    pub bundle: Option<Vec<u8>>,
+}
+
+/// One row an act writes; [`IdentityStore::commit_logged`] commits a list of them with
+/// the act's accountability events, all or nothing.
+#[derive(Debug, Clone, Copy)]
+pub enum RowWrite<'a> {
+    /// Stores a certificate (append-only).
+    Certificate(&'a CertificateRecord),
+    /// Stores a CRL.
+    Crl(&'a CrlRecord),
+    /// Stores a signed revocation (once per certificate).
+    Revocation(&'a RevocationRecord),
+    /// Stores a signed checkpoint.
+    Checkpoint(&'a CheckpointRecord),
+    /// Decides a pending enrolment request; [`crate::StoreError::Stale`] if it was no
+    /// longer pending.
+    EnrolmentDecision(&'a EnrolmentDecision),
+    /// Opens a session.
+    Session(&'a SessionRecord),
+}
+
+/// An accountability event an act appends to a certificate's chain.
+#[derive(Clone, Copy)]
+pub struct LoggedEvent<'a> {
+    /// The chain: the acting certificate's fingerprint.
+    pub certificate: Hash,
+    /// Event kind, e.g. "cert.issue".
+    pub kind: &'a str,
+    /// The payload.
+    pub payload: &'a [u8],
+    /// When.
+    pub created_at: i64,
+    /// Signs the event hash with the acting device's key.
+    pub sign: Signer<'a>,
+}
+
+impl core::fmt::Debug for LoggedEvent<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LoggedEvent")
+            .field("kind", &self.kind)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The identity tables of a backend.
 pub trait IdentityStore: Send + Sync {
     /// Stores a certificate (append-only; storing the same fingerprint twice is an error).
@@ -253,15 +313,6 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Challenge>>> + Send;
     /// Opens a session.
     fn insert_session(&self, session: &SessionRecord) -> impl Future<Output = Result<()>> + Send;
-    /// Opens a session and appends its login intent to the certificate's chain, in one
-    /// transaction.
-    fn insert_session_logged(
-        &self,
-        session: &SessionRecord,
-        kind: &str,
-        payload: &[u8],
-        sign: Signer<'_>,
-    ) -> impl Future<Output = Result<EventRecord>> + Send;
     /// A session by id.
     fn session(&self, id: &Hash) -> impl Future<Output = Result<Option<SessionRecord>>> + Send;
     /// Records a call on a live session; false if it has ended.
@@ -292,16 +343,6 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<i64>> + Send;
     /// An enrolment request.
     fn enrolment(&self, id: i64) -> impl Future<Output = Result<Option<EnrolmentRecord>>> + Send;
-    /// Records a decision on a pending request (once: false if it was no longer pending).
-    fn decide_enrolment(
-        &self,
-        id: i64,
-        status: &str,
-        decided_by: i64,
-        decided_at: i64,
-        certificate: Option<&Hash>,
-        bundle: Option<&[u8]>,
-    ) -> impl Future<Output = Result<bool>> + Send;
     /// Gives every committed, unsequenced event the next log index, in one transaction
     /// under the log head's lock; returns the new log size.
     fn sequence_events(&self) -> impl Future<Output = Result<u64>> + Send;
@@ -309,30 +350,19 @@ pub trait IdentityStore: Send + Sync {
     fn log_leaves(&self, size: u64) -> impl Future<Output = Result<Vec<Hash>>> + Send;
     /// The log index of a sequenced event.
     fn log_index(&self, event_id: i64) -> impl Future<Output = Result<Option<u64>>> + Send;
-    /// Publishes a revocation: its CRL, the signed revocation row and the revoking
-    /// manager's event, in one transaction.
-    fn revoke_logged(
+    /// Writes an act's rows and appends its accountability events (each signed by its
+    /// signer, in order) in one transaction: if any write, any signature or the commit
+    /// fails, nothing is written. A transient conflict retries the whole transaction.
+    fn commit_logged(
         &self,
-        crl: &CrlRecord,
-        revocation: &RevocationRecord,
-        payload: &[u8],
-        sign: Signer<'_>,
-    ) -> impl Future<Output = Result<EventRecord>> + Send;
-    /// Stores a revocation (append-only; once per certificate).
-    fn insert_revocation(
-        &self,
-        revocation: &RevocationRecord,
-    ) -> impl Future<Output = Result<()>> + Send;
+        writes: &[RowWrite<'_>],
+        events: &[LoggedEvent<'_>],
+    ) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
     /// The signed rows of `table` ("approvals", "drawer_events" or "revocations").
     fn signed_rows(
         &self,
         table: &'static str,
     ) -> impl Future<Output = Result<Vec<SignedRow>>> + Send;
-    /// Stores a checkpoint.
-    fn insert_checkpoint(
-        &self,
-        checkpoint: &CheckpointRecord,
-    ) -> impl Future<Output = Result<()>> + Send;
     /// Every checkpoint, by size.
     fn checkpoints(&self) -> impl Future<Output = Result<Vec<CheckpointRecord>>> + Send;
     /// Every certificate that has events.

@@ -15,9 +15,10 @@ mod retry;
 mod rows;
 
 pub use identity::{
-    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentRecord, EventRecord,
-    IdentityStore, RawCertificate, RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent,
-    RawSession, RevocationRecord, SessionRecord, SignError, SignedRow, Signer, hashes, sign_event,
+    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentDecision, EnrolmentRecord,
+    EventRecord, IdentityStore, LoggedEvent, RawCertificate, RawChallenge, RawCheckpoint, RawCrl,
+    RawEnrolment, RawEvent, RawSession, RevocationRecord, RowWrite, SessionRecord, SignError,
+    SignedRow, Signer, hashes, sign_event,
 };
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;
@@ -54,6 +55,10 @@ pub enum StoreError {
     /// An append-only table refused an UPDATE or DELETE.
     #[error("append-only table: rows cannot be changed or removed")]
     AppendOnly,
+    /// A row an act depends on was no longer in the state it needs (a login challenge
+    /// used or expired, an enrolment request already decided); nothing was written.
+    #[error("{0} is no longer pending; nothing was written")]
+    Stale(Stale),
     /// The acting device could not sign the act's event; nothing was written.
     #[error("the device could not sign: {0}; nothing was written")]
     Signing(String),
@@ -77,10 +82,30 @@ impl StoreError {
             Self::Transient(_) => "transient",
             Self::Busy { .. } => "busy",
             Self::AppendOnly => "append_only",
+            Self::Stale(_) => "stale",
             Self::Signing(_) => "signing",
             Self::Database(_) => "database",
             Self::Migration(_) => "migration",
         }
+    }
+}
+
+/// What [`StoreError::Stale`] found no longer pending.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stale {
+    /// A login challenge: used, expired or never issued.
+    Challenge,
+    /// An enrolment request: already decided.
+    Enrolment,
+}
+
+impl core::fmt::Display for Stale {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Challenge => "the login challenge",
+            Self::Enrolment => "the enrolment request",
+        })
     }
 }
 

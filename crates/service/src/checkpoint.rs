@@ -3,7 +3,7 @@
 
 use pqbank_audit::Hash;
 use pqbank_audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
-use pqbank_db::{Backend, CheckpointRecord, IdentityStore};
+use pqbank_db::{Backend, CheckpointRecord, IdentityStore, LoggedEvent, RowWrite};
 use pqbank_pki::Action;
 
 use crate::{Device, Service, ServiceError, SessionToken};
@@ -64,8 +64,19 @@ impl<S: Backend + IdentityStore> Service<S> {
             signed_bytes,
             signer: *auth.certificate.as_bytes(),
         };
-        self.store.insert_checkpoint(&record).await?;
-        self.log(&auth, device, "checkpoint", &record.signed_bytes)
+        // The checkpoint and the auditor's event commit together.
+        let sign = device.event_signer();
+        self.store
+            .commit_logged(
+                &[RowWrite::Checkpoint(&record)],
+                &[LoggedEvent {
+                    certificate: record.signer,
+                    kind: "checkpoint",
+                    payload: &record.signed_bytes,
+                    created_at: now,
+                    sign: &sign,
+                }],
+            )
             .await?;
         Ok(record)
     }

@@ -3,7 +3,10 @@
 //! certificate under the manager's CA certificate and seals it to the device; the device
 //! opens the bundle.
 
-use pqbank_db::{Backend, EnrolmentRecord, IdentityStore};
+use pqbank_db::{
+    Backend, EnrolmentDecision, EnrolmentRecord, IdentityStore, LoggedEvent, RowWrite, Stale,
+    StoreError,
+};
 use pqbank_pki::bundle::{self, RecipientPublic, RecipientSecret, SealRandomness};
 use pqbank_pki::cert::Issuer;
 use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
@@ -179,7 +182,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             &random()?,
         )
         .map_err(ServiceError::Certificate)?;
-        self.record_certificate(&cert, request.staff_id).await?;
+        let record = self.certificate_record(&cert, Some(request.staff_id));
         let recipient = RecipientPublic::from_bytes(&request.kem_recipient)
             .map_err(ServiceError::Certificate)?;
         let sealed = bundle::seal(
@@ -193,23 +196,40 @@ impl<S: Backend + IdentityStore> Service<S> {
         )
         .map_err(ServiceError::Certificate)?;
         let fingerprint = cert.fingerprint();
-        if !self
+        let decision = EnrolmentDecision {
+            id: request_id,
+            status: "approved".into(),
+            decided_by: auth.staff_id,
+            decided_at: now,
+            certificate: Some(*fingerprint.as_bytes()),
+            bundle: Some(sealed),
+        };
+        // The certificate, the decision and the manager's event commit together: a
+        // request decided meanwhile leaves no certificate and no event behind.
+        let sign = manager.event_signer();
+        match self
             .store
-            .decide_enrolment(
-                request_id,
-                "approved",
-                auth.staff_id,
-                now,
-                Some(fingerprint.as_bytes()),
-                Some(&sealed),
+            .commit_logged(
+                &[
+                    RowWrite::Certificate(&record),
+                    RowWrite::EnrolmentDecision(&decision),
+                ],
+                &[LoggedEvent {
+                    certificate: *auth.certificate.as_bytes(),
+                    kind: "cert.issue",
+                    payload: fingerprint.as_bytes(),
+                    created_at: now,
+                    sign: &sign,
+                }],
             )
-            .await?
+            .await
         {
-            return Err(ServiceError::Enrolment("the request was already decided"));
+            Ok(_) => Ok(fingerprint),
+            Err(StoreError::Stale(Stale::Enrolment)) => {
+                Err(ServiceError::Enrolment("the request was already decided"))
+            }
+            Err(e) => Err(e.into()),
         }
-        self.log(&auth, manager, "cert.issue", fingerprint.as_bytes())
-            .await?;
-        Ok(fingerprint)
     }
 
     /// The device side: opens the delivery bundle and checks the certificate is its own.

@@ -2,7 +2,7 @@
 //! layers checked, the nonce consumed exactly once, a session, and the signed intent on
 //! the certificate's chain.
 
-use pqbank_db::{Backend, Challenge, IdentityStore, SessionRecord};
+use pqbank_db::{Backend, Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord};
 use pqbank_pki::Fingerprint;
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::ext::device_id_hash;
@@ -154,7 +154,16 @@ impl<S: Backend + IdentityStore> Service<S> {
         // The session and its signed intent commit together.
         let sign = device.event_signer();
         self.store
-            .insert_session_logged(&session, "login", &payload, &sign)
+            .commit_logged(
+                &[RowWrite::Session(&session)],
+                &[LoggedEvent {
+                    certificate: session.certificate,
+                    kind: "login",
+                    payload: &payload,
+                    created_at: now,
+                    sign: &sign,
+                }],
+            )
             .await?;
         Ok(token)
     }

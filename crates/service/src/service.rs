@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use pqbank_db::flows::{
     Act, close_drawer_logged, open_drawer_logged, post_transfer_logged, resolve_pending_logged,
-    sign_off_variance,
+    sign_off_variance_logged,
 };
 use pqbank_db::{
     ApprovalRequest, Backend, CertificateRecord, CrlRecord, DrawerEventKind, DrawerEventRequest,
-    IdentityStore, RetryPolicy, SignedApproval, SignedBy, SignedDrawerEvent, SignedTransfer,
-    TransferOutcome,
+    IdentityStore, LoggedEvent, RetryPolicy, RowWrite, SignedApproval, SignedBy, SignedDrawerEvent,
+    SignedTransfer, TransferOutcome,
 };
 use pqbank_ledger::{Amount, Policy, Resolution, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::crl::{CrlBuilder, RevokedEntry};
@@ -134,8 +134,19 @@ impl<S: Backend + IdentityStore> Service<S> {
     }
 
     async fn record(&self, cert: &Certificate, staff_id: Option<i64>) -> Result<(), ServiceError> {
+        let record = self.certificate_record(cert, staff_id);
+        self.store.insert_certificate(&record).await?;
+        Ok(())
+    }
+
+    /// The row that stores a certificate.
+    pub(crate) fn certificate_record(
+        &self,
+        cert: &Certificate,
+        staff_id: Option<i64>,
+    ) -> CertificateRecord {
         let claims = cert.claims();
-        let record = CertificateRecord {
+        CertificateRecord {
             fingerprint: *cert.fingerprint().as_bytes(),
             der: cert.der().to_vec(),
             serial: cert.serial().to_vec(),
@@ -149,9 +160,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             not_before: cert.not_before().unix_timestamp(),
             not_after: cert.not_after().unix_timestamp(),
             created_at: self.now(),
-        };
-        self.store.insert_certificate(&record).await?;
-        Ok(())
+        }
     }
 
     /// Publishes a CRL signed by a stored CA certificate; its number must be higher than
@@ -518,7 +527,14 @@ impl<S: Backend + IdentityStore> Service<S> {
                 signer: *auth.certificate.as_bytes(),
             },
         );
-        sign_off_variance(
+        // The signed sign-off and the manager's event commit together.
+        let sign = device.event_signer();
+        let act = Act {
+            certificate: *auth.certificate.as_bytes(),
+            kind: "variance.approve",
+            sign: &sign,
+        };
+        sign_off_variance_logged(
             &self.store,
             &self.config.retry,
             event_id,
@@ -526,9 +542,9 @@ impl<S: Backend + IdentityStore> Service<S> {
             auth.role == Role::Manager,
             signed,
             self.now(),
+            Some(&act),
         )
         .await?;
-        self.log(&auth, device, "variance.approve", &bytes).await?;
         Ok(())
     }
 
@@ -582,7 +598,8 @@ impl<S: Backend + IdentityStore> Service<S> {
     }
 
     /// A manager revokes a certificate they issued: the next CRL, one number higher,
-    /// signed with the manager's device key, is published.
+    /// signed with the manager's device key, is published with the signed revocation
+    /// and the manager's event, in one transaction.
     pub async fn revoke(
         &self,
         token: &SessionToken,
@@ -591,17 +608,6 @@ impl<S: Backend + IdentityStore> Service<S> {
         reason: RevocationReason,
     ) -> Result<u64, ServiceError> {
         let auth = self.authorise(token, device, Action::CertRevoke).await?;
-        self.revoke_as(&auth, device, target, reason).await
-    }
-
-    /// Revocation once the manager's call has been authorised.
-    async fn revoke_as(
-        &self,
-        auth: &crate::check::Authorised,
-        device: &Device,
-        target: Fingerprint,
-        reason: RevocationReason,
-    ) -> Result<u64, ServiceError> {
         let record = self
             .store
             .certificate(target.as_bytes())
@@ -610,13 +616,39 @@ impl<S: Backend + IdentityStore> Service<S> {
         if record.issuer != Some(*auth.certificate.as_bytes()) {
             return Err(self
                 .refuse(
-                    auth,
+                    &auth,
                     device,
                     Action::CertRevoke,
                     pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
                 )
                 .await);
         }
+        let revocation = self
+            .prepare_revocation(&auth, device, target, &record, reason)
+            .await?;
+        let sign = device.event_signer();
+        self.store
+            .commit_logged(
+                &[
+                    RowWrite::Crl(&revocation.crl),
+                    RowWrite::Revocation(&revocation.row),
+                ],
+                &[revocation.event(&sign)],
+            )
+            .await?;
+        Ok(revocation.number)
+    }
+
+    /// The next CRL of the manager (listing `target`), and the signed revocation row,
+    /// ready to be committed with the manager's event.
+    async fn prepare_revocation(
+        &self,
+        auth: &crate::check::Authorised,
+        device: &Device,
+        target: Fingerprint,
+        record: &CertificateRecord,
+        reason: RevocationReason,
+    ) -> Result<PreparedRevocation, ServiceError> {
         let manager = self.certificate(&auth.certificate).await?;
         let (mut entries, number) = match self.store.latest_crl(auth.certificate.as_bytes()).await?
         {
@@ -641,36 +673,30 @@ impl<S: Backend + IdentityStore> Service<S> {
         .sign(&manager, device.key(), &random()?)
         .map_err(ServiceError::Certificate)?;
         let crl_record = self.checked_crl(auth.certificate, &crl).await?;
-        let signed_bytes = [
-            b"pqbank/revocation/v1".as_slice(),
-            target.as_bytes(),
-            reason.as_str().as_bytes(),
-            &number.to_be_bytes(),
-            &now.to_be_bytes(),
-        ]
-        .concat();
-        let revocation = pqbank_db::RevocationRecord {
+        let crl_number = i64::try_from(number).unwrap_or(i64::MAX);
+        let signed_bytes = revocation_bytes(&target, reason.as_str(), crl_number, now);
+        let row = pqbank_db::RevocationRecord {
             certificate: *target.as_bytes(),
             reason: reason.as_str().to_owned(),
             revoked_at: now,
-            crl_number: i64::try_from(number).unwrap_or(i64::MAX),
+            crl_number,
             revoked_by: auth.staff_id,
             signature: device.sign_act(&signed_bytes)?,
             signed_bytes,
             signer: *auth.certificate.as_bytes(),
         };
-        // The CRL, the signed revocation and the manager's event commit together.
-        let payload = [target.as_bytes().as_slice(), &number.to_be_bytes()].concat();
-        let sign = device.event_signer();
-        self.store
-            .revoke_logged(&crl_record, &revocation, &payload, &sign)
-            .await?;
-        Ok(number)
+        Ok(PreparedRevocation {
+            crl: crl_record,
+            row,
+            number,
+            payload: [target.as_bytes().as_slice(), &number.to_be_bytes()].concat(),
+        })
     }
 
     /// A manager renews a certificate they issued: a new certificate for the same key,
     /// device, role and purpose, whose lineage names the one it replaces; the old one is
-    /// revoked as superseded.
+    /// revoked as superseded. The new certificate, the CRL, the signed revocation and the
+    /// manager's two events commit in one transaction.
     pub async fn renew(
         &self,
         token: &SessionToken,
@@ -722,16 +748,31 @@ impl<S: Backend + IdentityStore> Service<S> {
             &random()?,
         )
         .map_err(ServiceError::Certificate)?;
-        self.record_certificate(&renewed, staff_id).await?;
-        self.revoke_as(&auth, device, old, RevocationReason::Superseded)
+        let new_record = self.certificate_record(&renewed, Some(staff_id));
+        let revocation = self
+            .prepare_revocation(&auth, device, old, &record, RevocationReason::Superseded)
             .await?;
-        self.log(
-            &auth,
-            device,
-            "cert.renew",
-            &[old.as_bytes().as_slice(), renewed.fingerprint().as_bytes()].concat(),
-        )
-        .await?;
+        let renew_payload = [old.as_bytes().as_slice(), renewed.fingerprint().as_bytes()].concat();
+        let sign = device.event_signer();
+        self.store
+            .commit_logged(
+                &[
+                    RowWrite::Certificate(&new_record),
+                    RowWrite::Crl(&revocation.crl),
+                    RowWrite::Revocation(&revocation.row),
+                ],
+                &[
+                    revocation.event(&sign),
+                    LoggedEvent {
+                        certificate: *auth.certificate.as_bytes(),
+                        kind: "cert.renew",
+                        payload: &renew_payload,
+                        created_at: now,
+                        sign: &sign,
+                    },
+                ],
+            )
+            .await?;
         Ok(renewed)
     }
 
@@ -751,4 +792,44 @@ impl<S: Backend + IdentityStore> Service<S> {
             .into_iter()
             .collect()
     }
+}
+
+/// A revocation made and signed, not yet written.
+struct PreparedRevocation {
+    crl: CrlRecord,
+    row: pqbank_db::RevocationRecord,
+    number: u64,
+    payload: Vec<u8>,
+}
+
+impl PreparedRevocation {
+    /// The manager's "cert.revoke" event (payload: the revoked fingerprint and the CRL
+    /// number).
+    fn event<'a>(&'a self, sign: pqbank_db::Signer<'a>) -> LoggedEvent<'a> {
+        LoggedEvent {
+            certificate: self.row.signer,
+            kind: "cert.revoke",
+            payload: &self.payload,
+            created_at: self.row.revoked_at,
+            sign,
+        }
+    }
+}
+
+/// The bytes a manager signs for a revocation row: the revoked certificate, the reason,
+/// the number of the CRL that lists it and the time, each from the row's own columns.
+pub(crate) fn revocation_bytes(
+    target: &Fingerprint,
+    reason: &str,
+    crl_number: i64,
+    revoked_at: i64,
+) -> Vec<u8> {
+    [
+        b"pqbank/revocation/v1".as_slice(),
+        target.as_bytes(),
+        reason.as_bytes(),
+        &crl_number.to_be_bytes(),
+        &revoked_at.to_be_bytes(),
+    ]
+    .concat()
 }

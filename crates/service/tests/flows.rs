@@ -979,6 +979,16 @@ async fn renewal<S: Backend + IdentityStore + 'static>(store: S) {
         teller.is_err(),
         "the replaced certificate no longer logs in"
     );
+    // The renewal, the revocation and their CRL were one act on the manager's chain.
+    let kinds: Vec<String> = s
+        .store()
+        .events(b.manager.cert.fingerprint().as_bytes())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.kind)
+        .collect();
+    assert_eq!(kinds, ["login", "cert.revoke", "cert.renew"]);
     assert!(
         s.renew(&session, &b.teller.device, fp).await.is_err(),
         "a teller cannot renew"
@@ -1048,4 +1058,138 @@ async fn failing_event_signer_on_sqlite() {
 async fn failing_event_signer_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     failing_event_signer(db.store.clone()).await;
+}
+
+/// Raw SQL on a backend, as someone with database access (or a fault) would run it.
+trait Raw {
+    /// Runs a statement.
+    async fn exec(&self, sql: &str);
+    /// Rows in a table.
+    async fn count(&self, table: &str) -> i64;
+    /// A statement that makes every INSERT into `table` fail (fault injection).
+    fn fault(table: &str) -> String;
+}
+
+impl Raw for pqbank_db_sqlite::SqliteStore {
+    async fn exec(&self, sql: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(self.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
+    fn fault(table: &str) -> String {
+        format!(
+            "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} \
+             BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        )
+    }
+}
+
+impl Raw for pqbank_db_mysql::MySqlStore {
+    async fn exec(&self, sql: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(self.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(self.pool())
+            .await
+            .unwrap()
+    }
+
+    fn fault(table: &str) -> String {
+        format!(
+            "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} FOR EACH ROW \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'"
+        )
+    }
+}
+
+/// Proves every act commits whole with its event: a renewal whose revocation cannot be
+/// written leaves no new certificate, CRL or event; an enrolment approval and a
+/// checkpoint whose event cannot be written leave no certificate, decision or
+/// checkpoint behind.
+async fn acts_commit_whole<S: Backend + IdentityStore + Raw + 'static>(store: S) {
+    use pqbank_pki::bundle::{RecipientSecret, Suite};
+    let b = bank(store).await;
+    let s = &b.service;
+    let db = s.store();
+    let manager = login(&b, &b.manager).await.unwrap();
+    let auditor = login(&b, &b.auditor).await.unwrap();
+    let new_staff = pqbank_tests::staff(db, "T-ATOM", "teller", 0).await;
+    let device = Device::new(b"device-atom", CompositeSigningKey::from_seed(&[17; 64]));
+    let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[18; 64], &[19; 32]);
+    let (request, code) = s
+        .request_enrolment(&device, &recipient, "Ada Atom", new_staff.id, Role::Teller)
+        .await
+        .unwrap();
+    let mgr_fp = *b.manager.cert.fingerprint().as_bytes();
+    let mgr_chain = db.events(&mgr_fp).await.unwrap();
+    let tables = ["certificates", "crls", "revocations", "checkpoints"];
+    let mut before = Vec::new();
+    for t in tables {
+        before.push(db.count(t).await);
+    }
+
+    db.exec(&S::fault("revocations")).await;
+    let renewed = s
+        .renew(&manager, &b.manager.device, b.teller.cert.fingerprint())
+        .await;
+    assert!(
+        matches!(renewed, Err(ServiceError::Store(_))),
+        "the revocation part failed: {renewed:?}"
+    );
+
+    db.exec(&S::fault("accountability_events")).await;
+    assert!(matches!(
+        s.approve_enrolment(&manager, &b.manager.device, request, &code)
+            .await,
+        Err(ServiceError::Store(_))
+    ));
+    assert!(matches!(
+        s.checkpoint(&auditor, &b.auditor.device).await,
+        Err(ServiceError::Store(_))
+    ));
+
+    let mut after = Vec::new();
+    for t in tables {
+        after.push(db.count(t).await);
+    }
+    assert_eq!(after, before, "{tables:?}");
+    assert_eq!(db.events(&mgr_fp).await.unwrap(), mgr_chain);
+    let pending = db.enrolment(request).await.unwrap().unwrap();
+    assert_eq!(
+        (pending.status.as_str(), pending.certificate),
+        ("pending", None)
+    );
+    db.exec("DROP TRIGGER fault_revocations").await;
+    db.exec("DROP TRIGGER fault_accountability_events").await;
+    assert!(
+        login(&b, &b.teller).await.is_ok(),
+        "the failed renewal revoked nothing"
+    );
+    assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acts_commit_whole_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    acts_commit_whole(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acts_commit_whole_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    acts_commit_whole(db.store.clone()).await;
 }
