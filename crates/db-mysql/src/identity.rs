@@ -64,6 +64,18 @@ impl IdentityStore for MySqlStore {
         Ok(())
     }
 
+    async fn challenge(&self, nonce: &Hash) -> Result<Option<Challenge>> {
+        let raw: Option<RawChallenge> = sqlx::query_as(
+            "SELECT nonce, certificate_fingerprint, device_id_hash, origin, issued_at, expires_at, \
+             consumed_at FROM login_challenges WHERE nonce = ?",
+        )
+        .bind(&nonce[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        raw.map(RawChallenge::decode).transpose()
+    }
+
     async fn consume_challenge(&self, nonce: &Hash, now: i64) -> Result<Option<Challenge>> {
         // One conditional UPDATE: the database lets exactly one caller flip consumed_at.
         let won = sqlx::query(
@@ -472,7 +484,39 @@ async fn write_row_in(conn: &mut sqlx::MySqlConnection, write: &RowWrite<'_>) ->
         RowWrite::Revocation(r) => insert_revocation_in(conn, r).await,
         RowWrite::Checkpoint(c) => insert_checkpoint_in(conn, c).await,
         RowWrite::EnrolmentDecision(d) => decide_enrolment_in(conn, d).await,
+        RowWrite::ConsumeChallenge {
+            nonce,
+            certificate,
+            now,
+        } => consume_challenge_in(conn, nonce, certificate, *now).await,
         RowWrite::Session(s) => insert_session_in(conn, s).await,
+    }
+}
+
+/// Consumes a challenge on an open transaction: one conditional UPDATE, so the database
+/// lets exactly one act flip `consumed_at`; the loser's transaction rolls back.
+async fn consume_challenge_in(
+    conn: &mut sqlx::MySqlConnection,
+    nonce: &Hash,
+    certificate: &Hash,
+    now: i64,
+) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE login_challenges SET consumed_at = ? WHERE nonce = ? \
+         AND certificate_fingerprint = ? AND consumed_at IS NULL AND expires_at >= ?",
+    )
+    .bind(now)
+    .bind(&nonce[..])
+    .bind(&certificate[..])
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Stale(Stale::Challenge))
     }
 }
 

@@ -258,6 +258,17 @@ pub enum RowWrite<'a> {
     /// Decides a pending enrolment request; [`crate::StoreError::Stale`] if it was no
     /// longer pending.
     EnrolmentDecision(&'a EnrolmentDecision),
+    /// Consumes a login challenge issued for `certificate`, exactly once: of any number of
+    /// concurrent acts, one gets it; the others (and any act on a used, expired or unknown
+    /// nonce) fail with [`crate::StoreError::Stale`].
+    ConsumeChallenge {
+        /// The nonce.
+        nonce: &'a Hash,
+        /// The certificate it was issued for.
+        certificate: &'a Hash,
+        /// Now: a challenge that expired before is not consumed.
+        now: i64,
+    },
     /// Opens a session.
     Session(&'a SessionRecord),
 }
@@ -304,6 +315,8 @@ pub trait IdentityStore: Send + Sync {
     fn latest_crl(&self, issuer: &Hash) -> impl Future<Output = Result<Option<CrlRecord>>> + Send;
     /// Stores a new challenge.
     fn insert_challenge(&self, challenge: &Challenge) -> impl Future<Output = Result<()>> + Send;
+    /// A challenge by nonce, consumed or not (consuming it is a separate, single write).
+    fn challenge(&self, nonce: &Hash) -> impl Future<Output = Result<Option<Challenge>>> + Send;
     /// Consumes a challenge exactly once: of any number of concurrent callers, one gets
     /// it; an expired, consumed or unknown nonce gives `None`.
     fn consume_challenge(

@@ -1,8 +1,10 @@
 //! Login: a single-use server nonce, a transcript signed by the device key, all seven
-//! layers checked, the nonce consumed exactly once, a session, and the signed intent on
-//! the certificate's chain.
+//! layers checked, then the nonce consumed exactly once in the same transaction as the
+//! session and the signed intent on the certificate's chain.
 
-use pqbank_db::{Backend, Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord};
+use pqbank_db::{
+    Backend, Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord, Stale, StoreError,
+};
 use pqbank_pki::Fingerprint;
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::ext::device_id_hash;
@@ -76,6 +78,12 @@ impl<S: Backend + IdentityStore> Service<S> {
     }
 
     /// Checks a signed login and opens a session.
+    ///
+    /// Everything is verified first (the chain with all seven layers, the challenge, the
+    /// transcript's signature); only then is the nonce consumed, in the same transaction
+    /// as the session and the signed login intent. A refused attempt leaves the nonce to
+    /// its device; a valid transcript opens exactly one session, however many times or
+    /// however concurrently it is presented.
     pub async fn login(
         &self,
         certificate: Fingerprint,
@@ -90,8 +98,9 @@ impl<S: Backend + IdentityStore> Service<S> {
         let now = self.now();
         let challenge = self
             .store
-            .consume_challenge(&claimed.nonce, now)
+            .challenge(&claimed.nonce)
             .await?
+            .filter(|c| c.consumed_at.is_none() && c.expires_at >= now)
             .ok_or(ServiceError::ChallengeUsed)?;
         if challenge.certificate != *certificate.as_bytes() {
             return Err(ServiceError::Login(pqbank_pki::Error::CertificateMismatch));
@@ -151,11 +160,19 @@ impl<S: Backend + IdentityStore> Service<S> {
             .flat_map(|f| f.as_bytes().to_vec())
             .collect();
         let payload = [signed.to_bytes(), lineage].concat();
-        // The session and its signed intent commit together.
+        // The nonce is consumed with the session and its signed intent: one commit.
         let sign = device.event_signer();
-        self.store
+        let committed = self
+            .store
             .commit_logged(
-                &[RowWrite::Session(&session)],
+                &[
+                    RowWrite::ConsumeChallenge {
+                        nonce: &challenge.nonce,
+                        certificate: certificate.as_bytes(),
+                        now,
+                    },
+                    RowWrite::Session(&session),
+                ],
                 &[LoggedEvent {
                     certificate: session.certificate,
                     kind: "login",
@@ -164,7 +181,11 @@ impl<S: Backend + IdentityStore> Service<S> {
                     sign: &sign,
                 }],
             )
-            .await?;
-        Ok(token)
+            .await;
+        match committed {
+            Ok(_) => Ok(token),
+            Err(StoreError::Stale(Stale::Challenge)) => Err(ServiceError::ChallengeUsed),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -1193,3 +1193,82 @@ async fn acts_commit_whole_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     acts_commit_whole(db.store.clone()).await;
 }
+
+/// Proves the nonce is consumed only by a login that passed every check: an impostor's
+/// transcript (right device identifier, wrong key), a tampered signature and a valid
+/// transcript presented from another origin are refused without burning the device's
+/// nonce and without an event; the device's own login then succeeds, once.
+async fn refused_login_keeps_nonce<S: Backend + IdentityStore + 'static>(store: S) {
+    let b = bank(store).await;
+    let s = &b.service;
+    let fp = b.teller.cert.fingerprint();
+    let origin = "127.0.0.1 branch-1";
+    let nonce = s.challenge(fp, &b.teller.device.id, origin).await.unwrap();
+
+    let impostor = Device::new(
+        &b.teller.device.id,
+        CompositeSigningKey::from_seed(&[98; 64]),
+    );
+    let forged = s.sign_transcript(&impostor, nonce, fp, origin).unwrap();
+    let refused = s.login(fp, &impostor, origin, &forged).await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("login.bad_signature".to_string())
+    );
+    let mut signed = s
+        .sign_transcript(&b.teller.device, nonce, fp, origin)
+        .unwrap();
+    let mut tampered = signed.clone();
+    tampered.signature[7] ^= 1;
+    let refused = s.login(fp, &b.teller.device, origin, &tampered).await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("login.bad_signature".to_string())
+    );
+    let refused = s
+        .login(fp, &b.teller.device, "10.9.9.9 elsewhere", &signed)
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("login.origin_mismatch".to_string())
+    );
+    let challenge = s.store().challenge(&nonce).await.unwrap().unwrap();
+    assert_eq!(challenge.consumed_at, None, "no refusal burnt the nonce");
+    assert_eq!(s.store().events(fp.as_bytes()).await.unwrap(), vec![]);
+
+    let session = s.login(fp, &b.teller.device, origin, &signed).await;
+    assert!(session.is_ok(), "{session:?}");
+    let replay = s.login(fp, &b.teller.device, origin, &signed).await;
+    assert_eq!(replay, Err(ServiceError::ChallengeUsed));
+    signed.signature = s
+        .sign_transcript(&b.teller.device, nonce, fp, origin)
+        .unwrap()
+        .signature;
+    let resigned = s.login(fp, &b.teller.device, origin, &signed).await;
+    assert_eq!(
+        resigned,
+        Err(ServiceError::ChallengeUsed),
+        "a fresh signature over a used nonce"
+    );
+    let kinds: Vec<String> = s
+        .store()
+        .events(fp.as_bytes())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.kind)
+        .collect();
+    assert_eq!(kinds, ["login"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_login_keeps_nonce_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    refused_login_keeps_nonce(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_login_keeps_nonce_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    refused_login_keeps_nonce(db.store.clone()).await;
+}
