@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::CliError;
 use crate::service_cmds::{
-    KEYRING_SERVICE, data_dir, database_url, now, runtime, settings_path, with_store,
+    KEYRING_SERVICE, crl_pins, data_dir, database_url, now, runtime, settings_path, with_store,
 };
 
 /// The environment variable holding the root key file's passphrase.
@@ -78,7 +78,7 @@ pub fn init(args: &InitArgs) -> Result<ExitCode, CliError> {
     let url = database_url(args.db.as_deref());
     runtime()?.block_on(async {
         with_store!(url.clone(), store => {
-            let service = Service::new(store, Config::new(root.fingerprint()));
+            let service = Service::new(store, Config::new(root.fingerprint())).with_crl_pins(crl_pins()?);
             service.install_root(&root).await?;
             let staff = pqbank_db::NewStaff { number: "M-001".into(), display_name: args.manager.clone(), role: "manager".into() };
             let staff_id = pqbank_db::Backend::create_staff(service.store(), &staff, now).await?;

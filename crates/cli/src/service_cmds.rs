@@ -28,6 +28,14 @@ pub(crate) fn settings_path() -> PathBuf {
     data_dir().join("settings.json")
 }
 
+/// The installation's CRL pins, kept in the data folder beside the settings (outside the
+/// database, so deleting a CRL row cannot roll revocation back).
+pub(crate) fn crl_pins() -> Result<std::sync::Arc<pqbank_service::FileCrlPins>, CliError> {
+    Ok(std::sync::Arc::new(pqbank_service::FileCrlPins::open(
+        &data_dir(),
+    )?))
+}
+
 /// `--db`, or the configured database, or the embedded SQLite file.
 pub(crate) fn database_url(db: Option<&str>) -> String {
     if let Some(url) = db {
@@ -93,6 +101,12 @@ pub struct DemoArgs {
 
 pub fn demo(args: &DemoArgs) -> Result<ExitCode, CliError> {
     let url = database_url(args.db.as_deref());
+    // A demo bank is a new installation (its keys come from a fixed seed): the CRL pins
+    // of an earlier one start over with it.
+    match std::fs::remove_file(data_dir().join(pqbank_service::FileCrlPins::FILE_NAME)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
     let bank = runtime()?.block_on(async {
         with_store!(url.clone(), store => {
             let (_, bank) = demo::build(store, demo_seed(), args.customers as usize, args.transfers as usize, now()).await?;
@@ -205,7 +219,7 @@ pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
     let url = database_url(args.db.as_deref());
     let signed = runtime()?.block_on(async {
         with_store!(url, store => {
-            let service = Service::new(store, Config::new(pin));
+            let service = Service::new(store, Config::new(pin)).with_crl_pins(crl_pins()?);
             let origin = "127.0.0.1 pqbank-cli";
             let nonce = service.challenge(certificate, &device.id, origin).await?;
             let transcript = service.sign_transcript(&device, nonce, certificate, origin)?;
@@ -261,7 +275,7 @@ pub fn log_verify(args: &LogVerify) -> Result<ExitCode, CliError> {
     let pin = pinned_root(args.pin.as_deref())?;
     runtime()?.block_on(async {
         with_store!(url, store => {
-            let service = Service::new(store, Config::new(pin));
+            let service = Service::new(store, Config::new(pin)).with_crl_pins(crl_pins()?);
             let interactive = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
             let progress = |done: usize, total: usize| {
                 // Redraw on a terminal only, about a hundred times in all.

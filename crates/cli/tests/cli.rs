@@ -440,6 +440,12 @@ fn audit_report_from_the_demo() {
             .unwrap_or_default();
     assert_eq!(report["certificate"]["fingerprint"], teller.as_str());
     assert!(tmp.path().join("report.json.sig").exists());
+    // The auditor's login saw the root's and the manager's CRLs: both are pinned on disk.
+    let pins: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("pqbank/crl-pins.json")).unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert_eq!(pins["pins"].as_object().map(|m| m.len()), Some(2), "{pins}");
     let out = run(&[
         "audit",
         "report",
@@ -500,6 +506,16 @@ fn init_a_new_installation() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(tmp.path().join("pqbank/keys/root-ca.pqbkey").exists());
+    // The installation pins both first CRLs outside the database.
+    let pins: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("pqbank/crl-pins.json")).unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    let numbers: Vec<u64> = pins["pins"]
+        .as_object()
+        .map(|m| m.values().filter_map(serde_json::Value::as_u64).collect())
+        .unwrap_or_default();
+    assert_eq!(numbers, [1, 1], "{pins}");
     let out = run(&["log", "verify"], None);
     assert_eq!(
         out.status.code(),

@@ -22,7 +22,7 @@ pub(crate) struct Authorised {
 
 impl<S: Backend + IdentityStore> Service<S> {
     /// Loads the leaf's chain from storage and validates it now, with the newest CRL of
-    /// every issuer and the given CRL pins.
+    /// every issuer, the given CRL pins (a session's) and the installation's own.
     pub(crate) async fn validate_chain(
         &self,
         leaf: &Fingerprint,
@@ -70,6 +70,18 @@ impl<S: Backend + IdentityStore> Service<S> {
             }
             records.push(record);
         }
+        // The installation's pins, kept outside the database, raise the caller's: a
+        // newest CRL deleted from the database leaves an older one, refused as a
+        // rollback.
+        let mut pins = pins.clone();
+        for issuer in records.iter().filter_map(|r| r.issuer) {
+            let issuer = Fingerprint::from_bytes(issuer);
+            if let Some(pinned) = self.crl_pins.pinned(&issuer)? {
+                let pin = pins.entry(issuer).or_insert(pinned);
+                *pin = (*pin).max(pinned);
+            }
+        }
+        let pins = &pins;
         let now = self.now();
         let key = ChainKey {
             certificates: records.iter().map(|r| r.fingerprint).collect(),
@@ -110,6 +122,10 @@ impl<S: Backend + IdentityStore> Service<S> {
         });
         match valid {
             Ok(v) => {
+                // Every CRL applied is seen: the installation pins its number.
+                for (issuer, number) in &v.crl_numbers {
+                    self.crl_pins.raise(issuer, *number)?;
+                }
                 // The same inputs stay valid until a certificate or a CRL runs out.
                 let until = certs
                     .iter()

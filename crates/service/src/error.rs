@@ -36,6 +36,9 @@ pub enum ServiceError {
     /// The device's keys or the OS randomness failed.
     #[error("device: {0}")]
     Device(String),
+    /// The installation's CRL pins cannot be read or written.
+    #[error("CRL pins: {0}")]
+    CrlPins(String),
 }
 
 impl From<StoreError> for ServiceError {
@@ -64,6 +67,7 @@ impl ServiceError {
             Self::Audit(_) => "audit".into(),
             Self::Enrolment(_) => "enrolment".into(),
             Self::Device(_) => "device".into(),
+            Self::CrlPins(_) => "crl_pins".into(),
         }
     }
 }

@@ -2,10 +2,11 @@
 //!
 //! Every call re-checks, in Rust, what DESIGN.md lists: the session is alive and not
 //! idle-expired; the certificate chain validates against the pinned root at this moment,
-//! under the newest CRL of every issuer (never older than the number the session
-//! pinned); the certificate is bound to this device and lists the action; the role
-//! permits it. Only then is the act signed with the device key and written, together
-//! with its accountability event. A refusal is logged on the certificate's chain too.
+//! under the newest CRL of every issuer (never older than the number the session or
+//! the installation pinned); the certificate is bound to this device and lists the
+//! action; the role permits it. Only then is the act signed with the device key and
+//! written, together with its accountability event, in one transaction. A refusal is
+//! logged on the certificate's chain too.
 #![forbid(unsafe_code)]
 
 mod check;
@@ -16,6 +17,7 @@ mod enrol;
 mod error;
 mod login;
 mod pdf;
+mod pins;
 mod report;
 mod service;
 mod verify;
@@ -26,6 +28,7 @@ pub use enrol::{DELIVERY_PURPOSE, enrolment_qr_svg, short_code};
 pub use error::ServiceError;
 pub use login::SessionToken;
 pub use pdf::report_pdf;
+pub use pins::{CrlPins, FileCrlPins, MemoryCrlPins};
 pub use report::SignedReport;
 pub use service::{Config, Service};
 pub use verify::{LogReport, Problem};

@@ -17,7 +17,7 @@ use pqbank_pki::crl::{CrlBuilder, RevokedEntry};
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, RevocationReason, Role};
 use time::OffsetDateTime;
 
-use crate::{Device, ServiceError, SessionToken};
+use crate::{CrlPins, Device, MemoryCrlPins, ServiceError, SessionToken};
 
 /// The installation's settings.
 #[derive(Debug, Clone)]
@@ -65,6 +65,7 @@ pub struct Service<S> {
     pub(crate) config: Config,
     clock: Clock,
     pub(crate) chains: crate::check::ChainCache,
+    pub(crate) crl_pins: Arc<dyn CrlPins>,
 }
 
 /// Fresh bytes from the operating system.
@@ -79,7 +80,9 @@ pub(crate) fn at(unix: i64) -> OffsetDateTime {
 }
 
 impl<S: Backend + IdentityStore> Service<S> {
-    /// A service with the system clock.
+    /// A service with the system clock, keeping its CRL pins in memory (an
+    /// installation keeps them on disk: [`Service::with_crl_pins`] and
+    /// [`crate::FileCrlPins`]).
     pub fn new(store: S, config: Config) -> Self {
         let clock: Clock = Arc::new(|| OffsetDateTime::now_utc().unix_timestamp());
         Self {
@@ -87,7 +90,17 @@ impl<S: Backend + IdentityStore> Service<S> {
             config,
             clock,
             chains: crate::check::ChainCache::default(),
+            crl_pins: Arc::new(MemoryCrlPins::default()),
         }
+    }
+
+    /// Replaces where the installation keeps its CRL pins: the highest CRL number it has
+    /// seen per issuer, outside the database, so a newest CRL deleted from the database
+    /// is refused as a rollback rather than un-revoking what it listed.
+    #[must_use]
+    pub fn with_crl_pins(mut self, pins: Arc<dyn CrlPins>) -> Self {
+        self.crl_pins = pins;
+        self
     }
 
     /// Replaces the clock (tests move time forward with it).
@@ -168,7 +181,7 @@ impl<S: Backend + IdentityStore> Service<S> {
     pub async fn publish_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<(), ServiceError> {
         let record = self.checked_crl(issuer, crl).await?;
         self.store.insert_crl(&record).await?;
-        Ok(())
+        self.crl_pins.raise(&issuer, crl.number())
     }
 
     /// Checks a CRL as `publish_crl` does and returns the row to store.
@@ -181,14 +194,20 @@ impl<S: Backend + IdentityStore> Service<S> {
         let issuer_cert = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
         crl.verify_signed_by(&issuer_cert)
             .map_err(|_| ServiceError::Certificate(pqbank_pki::Error::CrlSignature))?;
-        if let Some(latest) = self.store.latest_crl(issuer.as_bytes()).await? {
-            let pinned = u64::try_from(latest.number).unwrap_or(u64::MAX);
-            if crl.number() <= pinned {
-                return Err(ServiceError::Certificate(pqbank_pki::Error::CrlRollback {
-                    found: crl.number(),
-                    pinned,
-                }));
-            }
+        let stored = self
+            .store
+            .latest_crl(issuer.as_bytes())
+            .await?
+            .map(|latest| u64::try_from(latest.number).unwrap_or(u64::MAX));
+        // Higher than every CRL stored and every CRL this installation has seen: a
+        // CRL deleted from the database cannot be reissued under its number.
+        if let Some(pinned) = stored.max(self.crl_pins.pinned(&issuer)?)
+            && crl.number() <= pinned
+        {
+            return Err(ServiceError::Certificate(pqbank_pki::Error::CrlRollback {
+                found: crl.number(),
+                pinned,
+            }));
         }
         Ok(self.crl_record(issuer, crl))
     }
@@ -636,6 +655,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                 &[revocation.event(&sign)],
             )
             .await?;
+        self.crl_pins.raise(&auth.certificate, revocation.number)?;
         Ok(revocation.number)
     }
 
@@ -773,6 +793,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                 ],
             )
             .await?;
+        self.crl_pins.raise(&auth.certificate, revocation.number)?;
         Ok(renewed)
     }
 

@@ -1272,3 +1272,135 @@ async fn refused_login_keeps_nonce_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     refused_login_keeps_nonce(db.store.clone()).await;
 }
+
+/// A fresh folder for an installation's files, removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).unwrap();
+        let dir = std::env::temp_dir().join(format!("pqbank-test-{}", hex::encode(random)));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Proves the installation's CRL pin, kept outside the database: a teller is revoked,
+/// then someone with database access drops the append-only trigger and deletes the
+/// newest CRL row. The teller's open session and a fresh login are refused as a CRL
+/// rollback, also by a service started afresh on the same installation; the manager
+/// cannot reissue the deleted CRL's number.
+async fn crl_rollback_refused<S: Backend + IdentityStore + Raw + Clone + 'static>(store: S) {
+    use pqbank_service::FileCrlPins;
+    let dir = TempDir::new();
+    let mut b = bank(store.clone()).await;
+    b.service = b
+        .service
+        .with_crl_pins(Arc::new(FileCrlPins::open(&dir.0).unwrap()));
+    let s = &b.service;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let manager = login(&b, &b.manager).await.unwrap();
+    let mgr_fp = b.manager.cert.fingerprint();
+    b.clock.fetch_add(10, Ordering::SeqCst);
+    let number = s
+        .revoke(
+            &manager,
+            &b.manager.device,
+            b.teller.cert.fingerprint(),
+            RevocationReason::KeyCompromise,
+        )
+        .await
+        .unwrap();
+    assert_eq!(number, 2);
+
+    store.exec("DROP TRIGGER crls_append_only_d").await;
+    store.exec("DELETE FROM crls WHERE crl_number = 2").await;
+    assert_eq!(
+        store
+            .latest_crl(mgr_fp.as_bytes())
+            .await
+            .unwrap()
+            .map(|c| c.number),
+        Some(1),
+        "the database now serves the CRL before the revocation"
+    );
+
+    let refused = s
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "rolled-back", 100))
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("certificate.crl_rollback".to_string())
+    );
+    assert_eq!(
+        login(&b, &b.teller).await.map_err(|e| e.code()),
+        Err("certificate.crl_rollback".to_string())
+    );
+    let reissue = s
+        .revoke(
+            &manager,
+            &b.manager.device,
+            b.auditor.cert.fingerprint(),
+            RevocationReason::KeyCompromise,
+        )
+        .await;
+    assert_eq!(
+        reissue.map_err(|e| e.code()),
+        Err("certificate.crl_rollback".to_string())
+    );
+    assert_eq!(s.store().transfers().await.unwrap(), vec![]);
+
+    // The pin survives a restart: it is the installation's, not the process's.
+    let root = b.manager.cert.claims().lineage.unwrap().issuer;
+    let clock = b.clock.clone();
+    let restarted = Service::new(store, Config::new(root))
+        .with_clock(Arc::new(move || clock.load(Ordering::SeqCst)))
+        .with_crl_pins(Arc::new(FileCrlPins::open(&dir.0).unwrap()));
+    let nonce = restarted
+        .challenge(
+            b.teller.cert.fingerprint(),
+            &b.teller.device.id,
+            "127.0.0.1 branch-1",
+        )
+        .await
+        .unwrap();
+    let signed = restarted
+        .sign_transcript(
+            &b.teller.device,
+            nonce,
+            b.teller.cert.fingerprint(),
+            "127.0.0.1 branch-1",
+        )
+        .unwrap();
+    let again = restarted
+        .login(
+            b.teller.cert.fingerprint(),
+            &b.teller.device,
+            "127.0.0.1 branch-1",
+            &signed,
+        )
+        .await;
+    assert_eq!(
+        again.map_err(|e| e.code()),
+        Err("certificate.crl_rollback".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_rollback_refused_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    crl_rollback_refused(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crl_rollback_refused_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    crl_rollback_refused(db.store.clone()).await;
+}

@@ -1,0 +1,179 @@
+//! The installation's CRL pins: the highest CRL number this installation has seen per
+//! issuer, kept outside the database (DESIGN layer 5: an older CRL is refused, no
+//! rollback). Someone who can delete the newest CRL row from the shared database would
+//! otherwise un-revoke every certificate it lists; with the pin, the older CRL left
+//! behind is refused as a rollback.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use pqbank_pki::Fingerprint;
+
+use crate::ServiceError;
+
+/// Where an installation keeps its CRL pins.
+pub trait CrlPins: Send + Sync {
+    /// The highest CRL number seen for `issuer`, if any.
+    fn pinned(&self, issuer: &Fingerprint) -> Result<Option<u64>, ServiceError>;
+    /// Records that CRL `number` of `issuer` was published or seen: a pin only rises.
+    fn raise(&self, issuer: &Fingerprint, number: u64) -> Result<(), ServiceError>;
+}
+
+/// Pins held in memory for the life of the process (tests, benchmarks, scratch
+/// databases). An installation keeps them on disk: [`FileCrlPins`].
+#[derive(Debug, Default)]
+pub struct MemoryCrlPins(Mutex<BTreeMap<Fingerprint, u64>>);
+
+impl CrlPins for MemoryCrlPins {
+    fn pinned(&self, issuer: &Fingerprint) -> Result<Option<u64>, ServiceError> {
+        Ok(self.0.lock().map_err(poisoned)?.get(issuer).copied())
+    }
+
+    fn raise(&self, issuer: &Fingerprint, number: u64) -> Result<(), ServiceError> {
+        let mut pins = self.0.lock().map_err(poisoned)?;
+        let pin = pins.entry(*issuer).or_insert(number);
+        *pin = (*pin).max(number);
+        Ok(())
+    }
+}
+
+fn poisoned<T>(_: T) -> ServiceError {
+    ServiceError::CrlPins("the pin table's lock is poisoned".into())
+}
+
+/// Pins in a JSON file in the installation's data folder, written atomically (a
+/// temporary file in the same folder, synced, then renamed over the old one) under an
+/// advisory lock, re-read before every write so two processes never lower each other's
+/// pins. A file that exists but does not parse is an error, never an empty table: losing
+/// the pins silently would re-open the rollback.
+#[derive(Debug)]
+pub struct FileCrlPins {
+    path: PathBuf,
+    pins: Mutex<BTreeMap<Fingerprint, u64>>,
+}
+
+/// Format version written in the file.
+const FILE_VERSION: u64 = 1;
+
+impl FileCrlPins {
+    /// The file's name in the data folder.
+    pub const FILE_NAME: &'static str = "crl-pins.json";
+
+    /// Opens the pins of the installation whose data folder is `dir` (created if
+    /// missing); no file yet means no pins yet.
+    pub fn open(dir: &Path) -> Result<Self, ServiceError> {
+        std::fs::create_dir_all(dir).map_err(|e| io("create the data folder", &e))?;
+        let path = dir.join(Self::FILE_NAME);
+        let pins = read(&path)?;
+        Ok(Self {
+            path,
+            pins: Mutex::new(pins),
+        })
+    }
+
+    /// The file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock_file(&self) -> Result<std::fs::File, ServiceError> {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.with_extension("json.lock"))
+            .map_err(|e| io("open the lock file", &e))?;
+        lock.lock().map_err(|e| io("lock the pins", &e))?;
+        Ok(lock)
+    }
+
+    /// Writes `pins` to a temporary file beside the pins file and renames it over it.
+    fn write(&self, pins: &BTreeMap<Fingerprint, u64>) -> Result<(), ServiceError> {
+        let entries: serde_json::Map<String, serde_json::Value> = pins
+            .iter()
+            .map(|(issuer, n)| (issuer.to_hex(), serde_json::Value::from(*n)))
+            .collect();
+        let json = serde_json::json!({ "version": FILE_VERSION, "pins": entries });
+        let bytes = serde_json::to_vec_pretty(&json)
+            .map_err(|e| ServiceError::CrlPins(format!("cannot encode the pins: {e}")))?;
+        let suffix: [u8; 8] = crate::service::random()?;
+        let tmp = self
+            .path
+            .with_extension(format!("json.tmp-{}", hex::encode(suffix)));
+        let written = (|| {
+            let mut file = std::fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(&tmp)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &self.path)?;
+            if let Some(dir) = self.path.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok::<_, std::io::Error>(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io("write the pins", &e));
+        }
+        Ok(())
+    }
+}
+
+impl CrlPins for FileCrlPins {
+    fn pinned(&self, issuer: &Fingerprint) -> Result<Option<u64>, ServiceError> {
+        Ok(self.pins.lock().map_err(poisoned)?.get(issuer).copied())
+    }
+
+    fn raise(&self, issuer: &Fingerprint, number: u64) -> Result<(), ServiceError> {
+        let mut pins = self.pins.lock().map_err(poisoned)?;
+        if pins.get(issuer).is_some_and(|pin| *pin >= number) {
+            return Ok(());
+        }
+        let _lock = self.lock_file()?;
+        // Another process may have raised pins since this one read the file.
+        let mut merged = read(&self.path)?;
+        for (k, v) in pins.iter() {
+            let pin = merged.entry(*k).or_insert(*v);
+            *pin = (*pin).max(*v);
+        }
+        let pin = merged.entry(*issuer).or_insert(number);
+        *pin = (*pin).max(number);
+        self.write(&merged)?;
+        *pins = merged;
+        Ok(())
+    }
+}
+
+fn io(what: &str, e: &std::io::Error) -> ServiceError {
+    ServiceError::CrlPins(format!("cannot {what}: {e}"))
+}
+
+/// Reads a pins file; a missing file is an empty table, anything malformed an error.
+fn read(path: &Path) -> Result<BTreeMap<Fingerprint, u64>, ServiceError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(io("read the pins", &e)),
+    };
+    let bad = |what: &str| {
+        ServiceError::CrlPins(format!("{} is not a pins file: {what}", path.display()))
+    };
+    let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad("not JSON"))?;
+    if json["version"].as_u64() != Some(FILE_VERSION) {
+        return Err(bad("unknown version"));
+    }
+    let entries = json["pins"].as_object().ok_or_else(|| bad("no pins"))?;
+    entries
+        .iter()
+        .map(|(issuer, n)| {
+            let issuer = Fingerprint::from_hex(issuer).map_err(|_| bad("bad issuer"))?;
+            let n = n.as_u64().ok_or_else(|| bad("bad CRL number"))?;
+            Ok((issuer, n))
+        })
+        .collect()
+}

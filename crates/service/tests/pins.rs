@@ -1,0 +1,63 @@
+//! The installation's CRL pins on disk: they persist, only rise, are shared safely by two
+//! handles on the same file, are written atomically, and a damaged file is an error
+//! rather than an empty table.
+
+use std::sync::Arc;
+
+use pqbank_pki::Fingerprint;
+use pqbank_service::{CrlPins, FileCrlPins, MemoryCrlPins};
+
+fn temp_dir() -> std::path::PathBuf {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).unwrap();
+    let dir = std::env::temp_dir().join(format!("pqbank-pins-{}", hex::encode(random)));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn memory_pins_only_rise() {
+    let pins = MemoryCrlPins::default();
+    let issuer = Fingerprint::of(b"manager");
+    assert_eq!(pins.pinned(&issuer), Ok(None));
+    pins.raise(&issuer, 3).unwrap();
+    pins.raise(&issuer, 2).unwrap();
+    assert_eq!(pins.pinned(&issuer), Ok(Some(3)));
+}
+
+#[test]
+fn file_pins_persist_rise_and_refuse_damage() {
+    let dir = temp_dir();
+    let (a, b) = (Fingerprint::of(b"manager"), Fingerprint::of(b"root"));
+    let first = Arc::new(FileCrlPins::open(&dir).unwrap());
+    assert_eq!(first.pinned(&a), Ok(None));
+    first.raise(&a, 5).unwrap();
+    first.raise(&a, 4).unwrap();
+    // A second handle (another process) raises another issuer: neither lowers the other.
+    let second = FileCrlPins::open(&dir).unwrap();
+    assert_eq!(second.pinned(&a), Ok(Some(5)));
+    second.raise(&b, 2).unwrap();
+    first.raise(&a, 6).unwrap();
+    let reopened = FileCrlPins::open(&dir).unwrap();
+    assert_eq!(
+        (reopened.pinned(&a), reopened.pinned(&b)),
+        (Ok(Some(6)), Ok(Some(2)))
+    );
+    // Written by rename: no temporary file is left behind.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+
+    for damage in [
+        &b"{ not json"[..],
+        br#"{"version": 9, "pins": {}}"#,
+        br#"{"version": 1, "pins": {"zz": 1}}"#,
+    ] {
+        std::fs::write(reopened.path(), damage).unwrap();
+        let err = FileCrlPins::open(&dir).unwrap_err();
+        assert_eq!(err.code(), "crl_pins");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
