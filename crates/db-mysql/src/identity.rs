@@ -306,7 +306,8 @@ impl IdentityStore for MySqlStore {
                  FROM drawer_events ORDER BY id"
             }
             "revocations" => {
-                "SELECT id, revoked_by AS staff_id, signed_bytes, signature, signer_fingerprint \
+                "SELECT id, revoked_by AS staff_id, certificate_fingerprint, reason, crl_number, \
+                 revoked_at AS created_at, signed_bytes, signature, signer_fingerprint \
                  FROM revocations ORDER BY id"
             }
             _ => return Err(pqbank_db::StoreError::NotFound("signed table")),

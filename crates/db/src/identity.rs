@@ -175,9 +175,18 @@ pub struct SignedRow {
     /// For approvals: the decision ("post", "void", "expire", "sign_off").
     #[sqlx(default)]
     pub decision: Option<String>,
-    /// For approvals: when, as recorded.
+    /// For approvals: when, as recorded; for revocations: when revoked.
     #[sqlx(default)]
     pub created_at: Option<i64>,
+    /// For revocations: the revoked certificate's fingerprint.
+    #[sqlx(default)]
+    pub certificate_fingerprint: Option<Vec<u8>>,
+    /// For revocations: the RFC 5280 reason name.
+    #[sqlx(default)]
+    pub reason: Option<String>,
+    /// For revocations: the number of the CRL that lists it.
+    #[sqlx(default)]
+    pub crl_number: Option<i64>,
     /// The staff member who signed, as the row records it.
     pub staff_id: i64,
     /// The signed bytes.

@@ -1,7 +1,9 @@
 //! Verification of the whole log: every transfer's stored signature against the journal
 //! row it sits on and the certificate that signed it; every certificate's event chain,
 //! link by link, with every event signature; every transfer matched by the act on its
-//! maker's chain. Any row edited, inserted or removed directly in the database is named.
+//! maker's chain, every approval by the act on its approver's, every revocation by the
+//! act on its manager's; every signed row's bytes rebuilt from its columns. Any row
+//! edited, inserted or removed directly in the database is named.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +50,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         let mut keys: BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>> =
             BTreeMap::new();
         let mut acts: BTreeSet<(i64, Vec<u8>)> = BTreeSet::new();
+        let mut row_acts = RowActs::new();
         for (done, certificate) in chains.iter().enumerate() {
             let events = self.store.events(certificate).await?;
             report.events += events.len();
@@ -80,6 +83,12 @@ impl<S: Backend + IdentityStore> Service<S> {
                     let (bytes, id) = e.event.payload.split_at(e.event.payload.len() - 8);
                     let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
                     acts.insert((id, bytes.to_vec()));
+                }
+                if ROW_ACTS.contains(&e.event.kind.as_str()) {
+                    row_acts
+                        .entry((*certificate, e.event.kind.clone(), e.event.payload.clone()))
+                        .or_default()
+                        .push(format!("{name} #{}", e.event.seq));
                 }
             }
             progress(done + 1, total);
@@ -119,8 +128,21 @@ impl<S: Backend + IdentityStore> Service<S> {
         }
         let hashes: BTreeMap<i64, [u8; 32]> =
             transfers.iter().map(|t| (t.id, t.request_hash)).collect();
-        self.verify_signed_rows(&hashes, &mut keys, &mut report)
+        self.verify_signed_rows(&hashes, &mut keys, &mut row_acts, &mut report)
             .await?;
+        for ((_, kind, _), rows) in row_acts {
+            for row in rows {
+                report.problems.push(Problem {
+                    table: if kind == "cert.revoke" {
+                        "revocations"
+                    } else {
+                        "approvals"
+                    },
+                    row,
+                    reason: "logged on a chain but missing or changed in the table".into(),
+                });
+            }
+        }
         self.verify_checkpoints(&mut keys, &mut report).await?;
         for (id, _) in acts {
             report.problems.push(Problem {
@@ -133,11 +155,13 @@ impl<S: Backend + IdentityStore> Service<S> {
     }
 
     /// Every approval, drawer event and revocation: signed by a certificate under the pin
-    /// that belongs to the staff member the row names.
+    /// that belongs to the staff member the row names, over bytes rebuilt from the row's
+    /// own columns; every approval and revocation matched by the act its signer logged.
     async fn verify_signed_rows(
         &self,
         transfers: &BTreeMap<i64, [u8; 32]>,
         keys: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
+        row_acts: &mut RowActs,
         report: &mut LogReport,
     ) -> Result<(), ServiceError> {
         for table in ["approvals", "drawer_events", "revocations"] {
@@ -150,7 +174,12 @@ impl<S: Backend + IdentityStore> Service<S> {
                 {
                     continue;
                 }
-                if table == "approvals" && !approval_matches(&row, transfers) {
+                let contents_match = match table {
+                    "approvals" => approval_matches(&row, transfers),
+                    "revocations" => revocation_matches(&row),
+                    _ => true,
+                };
+                if !contents_match {
                     report.problems.push(Problem {
                         table,
                         row: format!("#{}", row.id),
@@ -173,6 +202,15 @@ impl<S: Backend + IdentityStore> Service<S> {
                     },
                 };
                 if let Some(reason) = reason {
+                    report.problems.push(Problem {
+                        table,
+                        row: format!("#{}", row.id),
+                        reason: reason.into(),
+                    });
+                }
+                if let Some((act, reason)) = row_act(table, &row)
+                    && !take_act(row_acts, signer, act)
+                {
                     report.problems.push(Problem {
                         table,
                         row: format!("#{}", row.id),
@@ -288,6 +326,83 @@ impl<S: Backend + IdentityStore> Service<S> {
         cache.insert(*fingerprint, found.clone());
         Ok(found)
     }
+}
+
+/// Event kinds whose act is a signed row of its own table, matched row by row.
+const ROW_ACTS: [&str; 3] = ["transfer.approve", "variance.approve", "cert.revoke"];
+
+/// Logged acts by (certificate, kind, payload), each with where it sits on its chain.
+type RowActs = BTreeMap<([u8; 32], String, Vec<u8>), Vec<String>>;
+
+/// The act a signed row's signer logged with it (kind and payload), and what to say when
+/// it is missing: an approval's event carries its signed bytes; a revocation's, the
+/// revoked certificate and the CRL number.
+fn row_act(
+    table: &str,
+    row: &pqbank_db::SignedRow,
+) -> Option<((&'static str, Vec<u8>), &'static str)> {
+    const APPROVER: &str = "no matching act on the approver's accountability chain";
+    match (table, row.decision.as_deref()) {
+        ("approvals", Some("post" | "void")) => {
+            Some((("transfer.approve", row.signed_bytes.clone()), APPROVER))
+        }
+        ("approvals", Some("sign_off")) => {
+            Some((("variance.approve", row.signed_bytes.clone()), APPROVER))
+        }
+        ("approvals", _) => Some((("", Vec::new()), APPROVER)),
+        ("revocations", _) => {
+            let number = row
+                .crl_number
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(u64::MAX);
+            let target = row.certificate_fingerprint.clone().unwrap_or_default();
+            Some((
+                (
+                    "cert.revoke",
+                    [target, number.to_be_bytes().to_vec()].concat(),
+                ),
+                "no matching act on the revoking manager's accountability chain",
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// Takes one logged act off the list; false if there is none.
+fn take_act(row_acts: &mut RowActs, signer: Option<[u8; 32]>, act: (&str, Vec<u8>)) -> bool {
+    let Some(signer) = signer else {
+        return false;
+    };
+    let key = (signer, act.0.to_owned(), act.1);
+    let Some(rows) = row_acts.get_mut(&key) else {
+        return false;
+    };
+    rows.pop();
+    if rows.is_empty() {
+        row_acts.remove(&key);
+    }
+    true
+}
+
+/// A revocation's signed bytes must be the bytes rebuilt from its row: the revoked
+/// certificate, the reason, the CRL number and the time.
+fn revocation_matches(row: &pqbank_db::SignedRow) -> bool {
+    let (Some(target), Some(reason), Some(number), Some(revoked_at)) = (
+        row.certificate_fingerprint
+            .as_deref()
+            .and_then(|t| <[u8; 32]>::try_from(t).ok()),
+        row.reason.as_deref(),
+        row.crl_number,
+        row.created_at,
+    ) else {
+        return false;
+    };
+    crate::service::revocation_bytes(
+        &pqbank_pki::Fingerprint::from_bytes(target),
+        reason,
+        number,
+        revoked_at,
+    ) == row.signed_bytes
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -123,7 +123,8 @@ const FORGED_REVOCATION: &str = "INSERT INTO revocations (certificate_fingerprin
      revoked_by, signed_bytes, signature, signer_fingerprint) VALUES (?, 'keyCompromise', 0, 99, ?, ?, ?, ?)";
 
 /// Proves a revocation row written directly, with a manager's name but not their
-/// signature, is named by `verify_log`.
+/// signature (nor bytes of its own contents, nor the manager's act), is named by
+/// `verify_log`.
 async fn forged_revocation<S, F, Fut>(store: S, forge: F)
 where
     S: pqbank_db::Backend + pqbank_db::IdentityStore + Clone,
@@ -149,7 +150,17 @@ where
         .iter()
         .map(|p| (p.table, p.reason.as_str()))
         .collect();
-    assert_eq!(rows, [("revocations", "the signature does not verify")]);
+    assert_eq!(
+        rows,
+        [
+            ("revocations", "the signed bytes are not the row's contents"),
+            ("revocations", "the signature does not verify"),
+            (
+                "revocations",
+                "no matching act on the revoking manager's accountability chain"
+            ),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

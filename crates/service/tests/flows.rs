@@ -1404,3 +1404,106 @@ async fn crl_rollback_refused_on_mariadb() {
     let db = pqbank_tests::mysql().await;
     crl_rollback_refused(db.store.clone()).await;
 }
+
+/// Proves log verification rebuilds a revocation's signed bytes from its columns and
+/// matches every approval and revocation to the act its signer logged: with the
+/// append-only triggers dropped, a revocation's reason edited in place is named, and
+/// so are an approval and a revocation whose events were deleted from the head of the
+/// manager's chain (where the hash chain alone cannot see a deletion).
+async fn edited_signed_rows<S: Backend + IdentityStore + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let s = &b.service;
+    let db = s.store();
+    let teller = login(&b, &b.teller).await.unwrap();
+    let big = deposit(&b, "big", 500_000);
+    let hash = big.request_hash();
+    let pending = s
+        .post_transfer(&teller, &b.teller.device, big)
+        .await
+        .unwrap();
+    let manager = login(&b, &b.manager).await.unwrap();
+    s.revoke(
+        &manager,
+        &b.manager.device,
+        b.teller.cert.fingerprint(),
+        RevocationReason::KeyCompromise,
+    )
+    .await
+    .unwrap();
+    s.resolve_transfer(&manager, &b.manager.device, pending.id, hash, true)
+        .await
+        .unwrap();
+    assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
+    let approval = db.signed_rows("approvals").await.unwrap()[0].id;
+    let revocation = db.signed_rows("revocations").await.unwrap()[0].id;
+    let named = |report: pqbank_service::LogReport| {
+        report
+            .problems
+            .into_iter()
+            .map(|p| (p.table, p.row, p.reason))
+            .collect::<Vec<_>>()
+    };
+
+    db.exec("DROP TRIGGER revocations_append_only_u").await;
+    db.exec("UPDATE revocations SET reason = 'affiliationChanged'")
+        .await;
+    let edited = (
+        "revocations",
+        format!("#{revocation}"),
+        "the signed bytes are not the row's contents".to_string(),
+    );
+    assert_eq!(
+        named(s.verify_log(&|_, _| {}).await.unwrap()),
+        std::slice::from_ref(&edited)
+    );
+
+    db.exec("DROP TRIGGER accountability_events_append_only_d")
+        .await;
+    let mgr_fp = *b.manager.cert.fingerprint().as_bytes();
+    let chain = db.events(&mgr_fp).await.unwrap();
+    let kinds: Vec<&str> = chain.iter().map(|e| e.event.kind.as_str()).collect();
+    assert_eq!(kinds, ["login", "cert.revoke", "transfer.approve"]);
+    db.exec(&format!(
+        "DELETE FROM accountability_events WHERE id = {}",
+        chain[2].id
+    ))
+    .await;
+    let unmatched_approval = (
+        "approvals",
+        format!("#{approval}"),
+        "no matching act on the approver's accountability chain".to_string(),
+    );
+    assert_eq!(
+        named(s.verify_log(&|_, _| {}).await.unwrap()),
+        [unmatched_approval.clone(), edited.clone()]
+    );
+    db.exec(&format!(
+        "DELETE FROM accountability_events WHERE id = {}",
+        chain[1].id
+    ))
+    .await;
+    assert_eq!(
+        named(s.verify_log(&|_, _| {}).await.unwrap()),
+        [
+            unmatched_approval,
+            edited,
+            (
+                "revocations",
+                format!("#{revocation}"),
+                "no matching act on the revoking manager's accountability chain".to_string(),
+            ),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_signed_rows_on_sqlite() {
+    let db = pqbank_tests::sqlite().await;
+    edited_signed_rows(db.store.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edited_signed_rows_on_mariadb() {
+    let db = pqbank_tests::mysql().await;
+    edited_signed_rows(db.store.clone()).await;
+}
