@@ -569,3 +569,5 @@ impl MySqlStore {
         tx.commit().await.map_err(map_err)
     }
 }
+
+pqbank_db::impl_view_store!(MySqlStore);

@@ -555,3 +555,5 @@ impl SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 }
+
+pqbank_db::impl_view_store!(SqliteStore);

@@ -13,6 +13,7 @@ mod identity;
 mod raw;
 mod retry;
 mod rows;
+pub mod views;
 
 pub use identity::{
     CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentDecision, EnrolmentRecord,

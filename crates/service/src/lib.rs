@@ -21,6 +21,7 @@ mod pins;
 mod report;
 mod service;
 mod verify;
+mod views;
 
 pub use checkpoint::{CHECKPOINT_LABEL, InclusionProof, checkpoint_bytes};
 pub use device::{ACT_CONTEXT, Device};
@@ -32,3 +33,4 @@ pub use pins::{CrlPins, FileCrlPins, MemoryCrlPins};
 pub use report::SignedReport;
 pub use service::{Config, Service};
 pub use verify::{LogReport, Problem};
+pub use views::StaffOverview;
