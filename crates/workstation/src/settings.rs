@@ -1,0 +1,119 @@
+//! The installation's settings file: which database, which root is pinned, which devices
+//! this machine holds keys for. Shared with the CLI (`pqbank demo` writes the same file).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::UiError;
+
+/// Where the embedded database and the settings live: `$XDG_DATA_HOME/pqbank`, else
+/// `~/.local/share/pqbank`.
+#[must_use]
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("pqbank")
+}
+
+/// A device whose keys this machine holds in the OS keyring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalDevice {
+    /// The keyring item holding its secrets.
+    pub keyring: String,
+    /// The device identifier, hex.
+    pub id: String,
+    /// Its certificate's SHA3-256 fingerprint, hex (empty while enrolment is pending).
+    pub certificate: String,
+    /// The staff member's name.
+    pub name: String,
+    /// The certificate's role.
+    pub role: String,
+    /// A pending enrolment request, until its certificate is collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<i64>,
+}
+
+/// The settings file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Database URL; none means the embedded SQLite file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// The pinned root's fingerprint, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_root: Option<String>,
+    /// Devices held here.
+    #[serde(default)]
+    pub devices: Vec<LocalDevice>,
+    /// Anything else (the CLI's keys), kept as it was.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Settings {
+    /// Reads the file; a missing file is empty settings, a corrupt one an error.
+    pub fn load(path: &Path) -> Result<Self, UiError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                UiError::new(
+                    "settings.corrupt",
+                    format!("the settings file {} is not valid: {e}", path.display()),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(UiError::io(path, &e)),
+        }
+    }
+
+    /// Writes the file atomically (a temporary file renamed over it).
+    pub fn save(&self, path: &Path) -> Result<(), UiError> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| UiError::io(parent, &e))?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| UiError::new("settings.write", e.to_string()))?;
+        std::fs::write(&tmp, bytes).map_err(|e| UiError::io(&tmp, &e))?;
+        std::fs::rename(&tmp, path).map_err(|e| UiError::io(path, &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_keep_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(
+            &path,
+            br#"{"database":"sqlite:///x.db","device":{"keyring":"k"}}"#,
+        )
+        .unwrap();
+        let mut s = Settings::load(&path).unwrap();
+        assert_eq!(s.database.as_deref(), Some("sqlite:///x.db"));
+        s.pinned_root = Some("ab".into());
+        s.save(&path).unwrap();
+        let again = Settings::load(&path).unwrap();
+        assert_eq!(again, s);
+        assert!(again.other.contains_key("device"));
+    }
+
+    #[test]
+    fn corrupt_settings_are_an_error_not_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, b"{not json").unwrap();
+        assert_eq!(Settings::load(&path).unwrap_err().code, "settings.corrupt");
+        assert_eq!(
+            Settings::load(&dir.path().join("none")).unwrap(),
+            Settings::default()
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! The workstation end to end on both backends, below the window: first run builds the
+//! demo bank, sign-in with keys from the key store, the four-eyes flow, role refusals,
+//! bad input, and the log verifying itself. (The window itself is driven by
+//! `src-tauri/tests/e2e.rs` with the real keyring; here a memory key store stands in.)
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use pqbank_keystore::{DeviceSecrets, KeyStore, KeystoreError};
+use pqbank_workstation::{Options, TransferForm, UiError, Workstation, layer_of};
+
+#[derive(Default)]
+struct MemoryKeys(Mutex<HashMap<String, DeviceSecrets>>);
+
+impl KeyStore for MemoryKeys {
+    fn store(&self, name: &str, secrets: &DeviceSecrets) -> Result<(), KeystoreError> {
+        self.0.lock().unwrap().insert(name.into(), secrets.clone());
+        Ok(())
+    }
+    fn load(&self, name: &str) -> Result<DeviceSecrets, KeystoreError> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| KeystoreError::NotFound(name.into()))
+    }
+    fn delete(&self, name: &str) -> Result<(), KeystoreError> {
+        self.0.lock().unwrap().remove(name);
+        Ok(())
+    }
+}
+
+async fn open(
+    dir: &std::path::Path,
+    database: Option<String>,
+    keys: Arc<MemoryKeys>,
+) -> Workstation {
+    Workstation::open(Options {
+        data_dir: dir.to_path_buf(),
+        database,
+        keys,
+        origin: "test workstation".into(),
+    })
+    .await
+    .expect("workstation opens")
+}
+
+async fn sign_in(ws: &Workstation, name: &str) {
+    let state = ws.state().await.unwrap();
+    let who = state
+        .identities
+        .iter()
+        .find(|i| i.name == name)
+        .unwrap_or_else(|| panic!("{name} is held here"));
+    let result = ws.login(who.certificate.clone()).await.expect("sign-in");
+    assert_eq!(result.layers.len(), 7, "every layer is reported as checked");
+}
+
+fn code(r: Result<impl std::fmt::Debug, UiError>) -> String {
+    r.expect_err("refused").code
+}
+
+async fn four_eyes_flow(ws: &Workstation) {
+    let state = ws.state().await.unwrap();
+    assert!(state.demo);
+    assert_eq!(
+        state.identities.len(),
+        6,
+        "two managers, three tellers, an auditor"
+    );
+
+    sign_in(ws, "Tom Teller").await;
+    let drawer = ws.drawer().await.unwrap();
+    assert!(drawer.open, "demo drawers are open");
+    let drawer_account = drawer.account.unwrap();
+    let ada = ws.find_customers("Ada".into()).await.unwrap();
+    let account = ada[0].accounts[0].clone();
+    let pending_before = ws.pending_transfers().await.unwrap().len();
+
+    // Bad input changes nothing.
+    let form = |kind: &str, amount: i64, key: &str| TransferForm {
+        kind: kind.into(),
+        debit: drawer_account.id,
+        credit: account.id,
+        amount_minor: amount,
+        currency: "EUR".into(),
+        memo: "counter deposit".into(),
+        idempotency_key: key.into(),
+    };
+    assert_eq!(
+        code(ws.post_transfer(form("gift", 100, "k1")).await),
+        "input.kind"
+    );
+    assert_eq!(
+        code(ws.post_transfer(form("drawer_open", 100, "k1")).await),
+        "input.kind"
+    );
+    assert_eq!(
+        code(ws.post_transfer(form("deposit", 0, "k1")).await),
+        "input.amount"
+    );
+    assert_eq!(ws.pending_transfers().await.unwrap().len(), pending_before);
+
+    // Above the limit: pending, and a retry with the same key is the same transfer.
+    let posted = ws
+        .post_transfer(form("deposit", 1_500_000, "big-1"))
+        .await
+        .unwrap();
+    assert_eq!(posted.status, "pending");
+    assert_eq!(posted.debit_number, drawer_account.number);
+    let again = ws
+        .post_transfer(form("deposit", 1_500_000, "big-1"))
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.replayed), (posted.id, true));
+    let pending = ws.pending_transfers().await.unwrap();
+    assert_eq!(pending.len(), pending_before + 1);
+    assert_eq!(pending.last().unwrap().maker_name, "Tom Teller");
+
+    // A teller cannot approve, list staff, revoke or verify.
+    assert!(code(ws.resolve_transfer(posted.id, true).await).starts_with("forbidden."));
+    assert!(code(ws.staff().await).starts_with("forbidden."));
+    assert!(code(ws.verify_log(&|_, _| {}).await).starts_with("forbidden."));
+    ws.logout().await;
+
+    sign_in(ws, "Maria Manager").await;
+    assert_eq!(
+        ws.resolve_transfer(posted.id, true).await.unwrap(),
+        "posted"
+    );
+    let staff = ws.staff().await.unwrap();
+    assert!(
+        staff
+            .iter()
+            .any(|s| s.name == "Nia Novak" && s.certificates.is_empty())
+    );
+    ws.logout().await;
+
+    sign_in(ws, "Tom Teller").await;
+    let after = ws.find_customers("Ada".into()).await.unwrap();
+    let balance = after[0].accounts[0].balance_minor;
+    assert_eq!(
+        balance - account.balance_minor,
+        1_500_000,
+        "posted exactly once"
+    );
+
+    // Closing the drawer 5.00 short leaves a variance for a manager.
+    let cash = ws.drawer().await.unwrap().account.unwrap().balance_minor;
+    let closed = ws.close_drawer(cash - 500, "close-1".into()).await.unwrap();
+    assert_eq!((closed.expected_minor, closed.variance_minor), (cash, -500));
+    assert!(code(ws.variance_queue().await).starts_with("forbidden."));
+    ws.logout().await;
+
+    sign_in(ws, "Marco Manager").await;
+    let waiting = ws.variance_queue().await.unwrap();
+    let v = waiting
+        .iter()
+        .find(|v| v.event == closed.event)
+        .expect("queued");
+    assert_eq!(
+        (v.teller_name.as_str(), v.variance_minor),
+        ("Tom Teller", -500)
+    );
+    ws.sign_off_variance(closed.event).await.unwrap();
+    assert!(
+        ws.variance_queue()
+            .await
+            .unwrap()
+            .iter()
+            .all(|v| v.event != closed.event)
+    );
+    // Revoking a teller puts them on the issuer's next CRL, named, and refuses their
+    // sign-in. A manager revokes only what they issued: find Theo's issuer.
+    let theo = state
+        .identities
+        .iter()
+        .find(|i| i.name == "Theo Teller")
+        .unwrap();
+    let issuer = ws
+        .staff()
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|s| s.certificates.clone())
+        .find(|c| c.fingerprint == theo.certificate)
+        .and_then(|c| c.issuer)
+        .expect("Theo's issuer");
+    let revoker = state
+        .identities
+        .iter()
+        .find(|i| i.certificate == issuer)
+        .map(|i| i.name.clone())
+        .expect("the issuing manager is held here");
+    ws.logout().await;
+    sign_in(ws, &revoker).await;
+    let number = ws
+        .revoke(theo.certificate.clone(), "affiliationChanged".into())
+        .await
+        .unwrap();
+    let crls = ws.crls().await.unwrap();
+    let crl = crls
+        .iter()
+        .find(|l| l.issuer == issuer)
+        .expect("the issuer's CRL");
+    assert_eq!(u64::from(crl.number), number);
+    assert!(
+        crl.entries
+            .iter()
+            .any(|e| e.name.as_deref() == Some("Theo Teller") && e.reason == "affiliationChanged")
+    );
+    ws.logout().await;
+    let refused = ws
+        .login(theo.certificate.clone())
+        .await
+        .expect_err("revoked");
+    assert_eq!(
+        (refused.code.as_str(), refused.layer),
+        ("certificate.revoked", Some(5))
+    );
+
+    // The auditor: the log proves itself, a report is written, a teller's chain browsed.
+    sign_in(ws, "Audrey Auditor").await;
+    assert!(code(ws.post_transfer(form("deposit", 100, "aud")).await).starts_with("forbidden."));
+    let seen = Mutex::new(0);
+    let report = ws
+        .verify_log(&|done, _| *seen.lock().unwrap() = done)
+        .await
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(*seen.lock().unwrap() > 0, "progress was reported");
+    let tom = state
+        .identities
+        .iter()
+        .find(|i| i.name == "Tom Teller")
+        .unwrap();
+    let chain = ws.chain(tom.certificate.clone()).await.unwrap();
+    assert!(chain.iter().any(|e| e.kind == "login"));
+    let last = chain.last().unwrap();
+    let proof = ws
+        .inclusion_proof(last.id, last.hash.clone())
+        .await
+        .unwrap();
+    assert!(proof.verified);
+    let forged = ws.inclusion_proof(last.id, "00".repeat(32)).await.unwrap();
+    assert!(!forged.verified, "a proof for another hash fails");
+    let file = ws
+        .export_report(tom.certificate.clone(), "pdf".into())
+        .await
+        .unwrap();
+    assert!(std::fs::read(&file.path).unwrap().starts_with(b"%PDF"));
+    assert_eq!(
+        code(
+            ws.export_report(tom.certificate.clone(), "exe".into())
+                .await
+        ),
+        "input.format"
+    );
+    assert!(!ws.activity().await.unwrap().is_empty());
+    ws.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_first_run_builds_the_demo_and_the_four_eyes_flow_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MemoryKeys::default());
+    let ws = open(dir.path(), None, keys.clone()).await;
+    assert_eq!(ws.state().await.unwrap().backend, "sqlite");
+    four_eyes_flow(&ws).await;
+    drop(ws);
+    // A second start opens the same bank under the same pinned root.
+    let pin = pqbank_workstation::Settings::load(&dir.path().join("settings.json"))
+        .unwrap()
+        .pinned_root;
+    let again = open(dir.path(), None, keys).await;
+    assert_eq!(Some(again.state().await.unwrap().pinned_root), pin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_when_the_url_says_so() {
+    let db = pqbank_tests::mysql().await;
+    let url = format!("{}/{}", pqbank_tests::mysql_url(), db.name());
+    // The test's own connection stays open; the workstation opens its own.
+    let dir = tempfile::tempdir().unwrap();
+    let ws = open(dir.path(), Some(url), Arc::new(MemoryKeys::default())).await;
+    let state = ws.state().await.unwrap();
+    assert_eq!(state.backend, "mysql");
+    assert!(
+        !state.location.contains('@'),
+        "no credentials on screen: {}",
+        state.location
+    );
+    four_eyes_flow(&ws).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_without_a_pin_is_not_adopted() {
+    let db = pqbank_tests::sqlite().await;
+    drop(db);
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MemoryKeys::default());
+    let first = open(dir.path(), None, keys.clone()).await;
+    drop(first);
+    // Another workstation pointed at the same database without a pinned root refuses it.
+    let settings = pqbank_workstation::Settings::load(&dir.path().join("settings.json")).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let err = Workstation::open(Options {
+        data_dir: other.path().to_path_buf(),
+        database: settings.database,
+        keys,
+        origin: "other".into(),
+    })
+    .await
+    .expect_err("no pin, no trust");
+    assert_eq!(err.code, "setup.unpinned");
+}
+
+#[test]
+fn refusals_name_their_layer() {
+    assert_eq!(layer_of("certificate.revoked"), Some(5));
+    assert_eq!(layer_of("certificate.crl_rollback"), Some(5));
+    assert_eq!(layer_of("login.nonce_mismatch"), Some(7));
+    assert_eq!(layer_of("challenge_used"), Some(7));
+    assert_eq!(layer_of("forbidden.action_not_allowed"), Some(4));
+    assert_eq!(layer_of("certificate.device_mismatch"), Some(3));
+    assert_eq!(layer_of("certificate.root_not_pinned"), Some(2));
+    assert_eq!(layer_of("certificate.chain_signature"), Some(1));
+    assert_eq!(layer_of("certificate.lineage_mismatch"), Some(6));
+    assert_eq!(layer_of("store.insufficient_funds"), None);
+}

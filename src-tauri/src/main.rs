@@ -1,0 +1,6 @@
+//! pqbank's desktop app.
+#![forbid(unsafe_code)]
+
+fn main() {
+    pqbank_desktop::run();
+}
