@@ -428,8 +428,11 @@ impl Backend for SqliteStore {
         sqlx::query_as(
             "SELECT id, customer_number AS number, full_name FROM customers \
              WHERE full_name LIKE ? ESCAPE '!' OR customer_number LIKE ? ESCAPE '!' \
+             OR id IN (SELECT customer_id FROM accounts WHERE customer_id IS NOT NULL \
+             AND account_number LIKE ? ESCAPE '!') \
              ORDER BY full_name, id LIMIT ?",
         )
+        .bind(&pattern)
         .bind(&pattern)
         .bind(&pattern)
         .bind(i64::from(limit))

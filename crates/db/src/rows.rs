@@ -446,7 +446,8 @@ pub trait Backend: Send + Sync {
     fn journal_totals(&self) -> impl Future<Output = Result<Vec<(i64, Balances)>>> + Send;
     /// Number of transfers per (maker, idempotency key) that occur more than once.
     fn duplicate_keys(&self) -> impl Future<Output = Result<u64>> + Send;
-    /// Customers whose name or number contains `query` (case-insensitive), by name.
+    /// Customers whose name, customer number or one of whose account numbers contains
+    /// `query` (case-insensitive), by name.
     fn find_customers(
         &self,
         query: &str,
