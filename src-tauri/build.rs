@@ -13,6 +13,8 @@ fn main() {
 const fn pqbank_commands() -> &'static [&'static str] {
     &[
         "app_state",
+        "settings",
+        "configure",
         "login",
         "logout",
         "find_customers",

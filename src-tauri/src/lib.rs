@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use pqbank_workstation::{
     ActivityPoint, AppState, CrlView, CustomerHit, DrawerClosed, DrawerView, EnrolmentTicket,
-    EnrolmentView, EventView, LoginResult, Options, ProofView, ReportFile, StaffView, TransferForm,
-    TransferView, UiError, VarianceView, VerifyView, Workstation,
+    EnrolmentView, EventView, LoginResult, Options, ProofView, ReportFile, SettingsView, StaffView,
+    TransferForm, TransferView, UiError, VarianceView, VerifyView, Workstation,
 };
 use serde::Serialize;
 use tauri::State;
@@ -54,6 +54,24 @@ async fn open() -> Result<Workstation, UiError> {
 #[specta::specta]
 async fn app_state(desk: State<'_, Desk>) -> Result<AppState, UiError> {
     desk.ws().await?.state().await
+}
+
+/// The settings screen: the database in use and the pinned root.
+#[tauri::command]
+#[specta::specta]
+async fn settings(desk: State<'_, Desk>) -> Result<SettingsView, UiError> {
+    desk.ws().await?.settings_view()
+}
+
+/// Points the workstation at another database and root, from the next start.
+#[tauri::command]
+#[specta::specta]
+async fn configure(
+    desk: State<'_, Desk>,
+    database: String,
+    pinned_root: String,
+) -> Result<String, UiError> {
+    desk.ws().await?.configure(database, pinned_root).await
 }
 
 /// Signs in with a certificate whose device key this machine holds.
@@ -286,6 +304,8 @@ pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(tauri_specta::collect_commands![
             app_state,
+            settings,
+            configure,
             login,
             logout,
             find_customers,

@@ -107,6 +107,11 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
     .await;
     screenshot(&c, "login").await;
 
+    // The settings screen names the embedded database in use.
+    click(&c, r#"[data-testid="open-settings"]"#).await;
+    wait_text(&c, r#"[data-testid="settings-database"]"#, "sqlite://").await;
+    click(&c, "section button[type=button]").await;
+
     // Enrol this device for the new hire; the code is shown large.
     click(&c, r#"[data-testid="enrol-device"]"#).await;
     type_into(&c, r#"[data-testid="enrol-staff"]"#, "T-NEW").await;

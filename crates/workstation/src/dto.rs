@@ -449,3 +449,15 @@ pub struct CrlView {
     /// Entries.
     pub entries: Vec<CrlEntryView>,
 }
+
+/// The settings screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    /// The database in use, without credentials.
+    pub database: String,
+    /// The pinned root's fingerprint.
+    pub pinned_root: String,
+    /// True when `PQBANK_DATABASE_URL` chooses the database (it overrides the settings).
+    pub from_environment: bool,
+}

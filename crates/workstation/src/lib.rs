@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod bank;
+mod configure;
 mod dto;
 mod ops;
 mod settings;
@@ -49,6 +50,7 @@ pub struct Workstation {
     active: tokio::sync::Mutex<Option<Active>>,
     origin: String,
     demo: bool,
+    url: String,
 }
 
 impl core::fmt::Debug for Workstation {

@@ -121,7 +121,7 @@ impl Workstation {
         settings
             .devices
             .iter()
-            .find(|d| d.certificate == certificate && !certificate.is_empty())
+            .find(|d| d.certificate == certificate && !certificate.is_empty() && self.serves(d))
             .cloned()
             .ok_or_else(|| {
                 UiError::new(
@@ -129,6 +129,11 @@ impl Workstation {
                     "this machine holds no key for that certificate",
                 )
             })
+    }
+
+    /// True if a device held here belongs to the bank in this database.
+    fn serves(&self, d: &LocalDevice) -> bool {
+        d.database.as_deref().is_none_or(|u| u == self.url)
     }
 
     /// The signed-in user's token and device; ends the local session when the service
@@ -180,7 +185,12 @@ impl Workstation {
                 .to_owned(),
             pinned_root: settings.pinned_root.clone().unwrap_or_default(),
             demo: self.demo,
-            identities: settings.devices.iter().map(identity).collect(),
+            identities: settings
+                .devices
+                .iter()
+                .filter(|d| self.serves(d))
+                .map(identity)
+                .collect(),
             session,
             idle_lock_secs: 300,
         })
@@ -691,7 +701,17 @@ impl Workstation {
             &secrets.kem_seed,
             &secrets.x25519,
         );
-        let (id, code) = on_bank!(&self.bank, s => s.request_enrolment(&device, &recipient, &member.name, member.id, role).await)?;
+        let requested = on_bank!(&self.bank, s => s.request_enrolment(&device, &recipient, &member.name, member.id, role).await);
+        let (id, code) = match requested {
+            Ok(r) => r,
+            Err(e) => {
+                // No request, no keys: the fresh keys leave the keyring again.
+                let keys = self.keys.clone();
+                let orphan = item.clone();
+                let _cleaned = blocking(move || Ok(keys.delete(&orphan)?)).await;
+                return Err(e.into());
+            }
+        };
         let record = on_bank!(&self.bank, s => s.store().enrolment(id).await)?
             .ok_or_else(|| UiError::new("internal", "the request is not stored"))?;
         let qr_svg = pqbank_service::enrolment_qr_svg(
@@ -710,6 +730,7 @@ impl Workstation {
             name: member.name,
             role: role.as_str().to_owned(),
             enrolment: Some(id),
+            database: Some(self.url.clone()),
         });
         settings.save(&self.settings_path)?;
         Ok(EnrolmentTicket {

@@ -35,6 +35,9 @@ pub struct LocalDevice {
     /// A pending enrolment request, until its certificate is collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrolment: Option<i64>,
+    /// The database (URL) whose bank issued it; `None` in files from before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 /// The settings file.

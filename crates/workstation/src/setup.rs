@@ -72,12 +72,12 @@ impl Workstation {
         } else {
             let bank = match store {
                 Store::Sqlite(s) => Bank::Sqlite(
-                    demo_bank(s, &options.keys, &mut settings)
+                    demo_bank(s, &options.keys, &mut settings, &url)
                         .await?
                         .with_crl_pins(pins),
                 ),
                 Store::Mysql(s) => Bank::Mysql(
-                    demo_bank(s, &options.keys, &mut settings)
+                    demo_bank(s, &options.keys, &mut settings, &url)
                         .await?
                         .with_crl_pins(pins),
                 ),
@@ -104,6 +104,7 @@ impl Workstation {
             active: tokio::sync::Mutex::new(None),
             origin: options.origin,
             demo,
+            url: url.clone(),
         }
         .with_location(&url))
     }
@@ -118,7 +119,12 @@ impl Workstation {
 }
 
 /// Builds the demo bank into an empty database and stores its staff's device keys.
-async fn demo_bank<S>(store: S, keys: &Keys, settings: &mut Settings) -> Result<Service<S>, UiError>
+async fn demo_bank<S>(
+    store: S,
+    keys: &Keys,
+    settings: &mut Settings,
+    url: &str,
+) -> Result<Service<S>, UiError>
 where
     S: pqbank_db::Backend + pqbank_db::IdentityStore + ViewStore,
 {
@@ -183,9 +189,10 @@ where
             name: person.name.clone(),
             role: person.role.as_str().to_owned(),
             enrolment: None,
+            database: Some(url.to_owned()),
         });
     }
     settings.pinned_root = Some(bank.root.fingerprint().to_hex());
-    settings.devices = devices;
+    settings.devices.extend(devices);
     Ok(service)
 }

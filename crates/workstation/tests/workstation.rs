@@ -76,6 +76,10 @@ async fn four_eyes_flow(ws: &Workstation) {
     let drawer_account = drawer.account.unwrap();
     let ada = ws.find_customers("Ada".into()).await.unwrap();
     let account = ada[0].accounts[0].clone();
+    // An account number finds its customer too.
+    let by_number = ws.find_customers(account.number.clone()).await.unwrap();
+    assert_eq!(by_number.len(), 1);
+    assert_eq!(by_number[0].id, ada[0].id);
     let pending_before = ws.pending_transfers().await.unwrap().len();
 
     // Bad input changes nothing.
@@ -328,4 +332,61 @@ fn refusals_name_their_layer() {
     assert_eq!(layer_of("certificate.chain_signature"), Some(1));
     assert_eq!(layer_of("certificate.lineage_mismatch"), Some(6));
     assert_eq!(layer_of("store.insufficient_funds"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_screen_checks_before_saving() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MemoryKeys::default());
+    let ws = open(dir.path(), None, keys.clone()).await;
+    let settings_path = dir.path().join("settings.json");
+    let before = pqbank_workstation::Settings::load(&settings_path).unwrap();
+    let this_bank = before.database.clone().unwrap();
+    let pin = before.pinned_root.clone().unwrap();
+
+    // Refusals change nothing.
+    assert_eq!(
+        code(ws.configure("postgres://x".into(), String::new()).await),
+        "input.database"
+    );
+    assert_eq!(
+        code(ws.configure(this_bank.clone(), "xyz".into()).await),
+        "input.root"
+    );
+    assert_eq!(
+        code(ws.configure(this_bank.clone(), String::new()).await),
+        "setup.unpinned"
+    );
+    assert_eq!(
+        code(ws.configure(this_bank.clone(), "ab".repeat(32)).await),
+        "setup.root_not_found"
+    );
+    let fresh = format!("sqlite://{}", dir.path().join("other.db").display());
+    assert_eq!(
+        code(ws.configure(fresh.clone(), pin.clone()).await),
+        "setup.root_not_found"
+    );
+    assert_eq!(
+        pqbank_workstation::Settings::load(&settings_path).unwrap(),
+        before
+    );
+
+    // The right root for this bank is accepted.
+    assert!(
+        ws.configure(this_bank.clone(), pin.clone())
+            .await
+            .unwrap()
+            .starts_with("Saved.")
+    );
+
+    // An empty database gets a demo bank on the next start; the old bank's identities
+    // are not offered there.
+    let message = ws.configure(fresh.clone(), String::new()).await.unwrap();
+    assert!(message.contains("empty"), "{message}");
+    drop(ws);
+    let next = open(dir.path(), None, keys).await;
+    let state = next.state().await.unwrap();
+    assert_ne!(state.pinned_root, pin);
+    assert_eq!(state.identities.len(), 6, "only the new bank's identities");
+    assert_eq!(next.settings_view().unwrap().database, fresh);
 }

@@ -8,6 +8,10 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 export const commands = {
 	/**  How the workstation is set up and who is signed in. */
 	appState: () => typedError<AppState, UiError>(__TAURI_INVOKE("app_state")),
+	/**  The settings screen: the database in use and the pinned root. */
+	settings: () => typedError<SettingsView, UiError>(__TAURI_INVOKE("settings")),
+	/**  Points the workstation at another database and root, from the next start. */
+	configure: (database: string, pinnedRoot: string) => typedError<string, UiError>(__TAURI_INVOKE("configure", { database, pinnedRoot })),
 	/**  Signs in with a certificate whose device key this machine holds. */
 	login: (certificate: string) => typedError<LoginResult, UiError>(__TAURI_INVOKE("login", { certificate })),
 	/**  Signs out. */
@@ -327,6 +331,16 @@ export type SessionInfo = {
 	staffId: number,
 	/**  When the session began. */
 	since: number,
+};
+
+/**  The settings screen. */
+export type SettingsView = {
+	/**  The database in use, without credentials. */
+	database: string,
+	/**  The pinned root's fingerprint. */
+	pinnedRoot: string,
+	/**  True when `PQBANK_DATABASE_URL` chooses the database (it overrides the settings). */
+	fromEnvironment: boolean,
 };
 
 /**  A member of staff with their certificates. */
