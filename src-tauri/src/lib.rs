@@ -60,7 +60,7 @@ async fn app_state(desk: State<'_, Desk>) -> Result<AppState, UiError> {
 #[tauri::command]
 #[specta::specta]
 async fn settings(desk: State<'_, Desk>) -> Result<SettingsView, UiError> {
-    desk.ws().await?.settings_view()
+    desk.ws().await?.settings_view().await
 }
 
 /// Points the workstation at another database and root, from the next start.
@@ -110,15 +110,19 @@ async fn pending_transfers(desk: State<'_, Desk>) -> Result<Vec<TransferView>, U
     desk.ws().await?.pending_transfers().await
 }
 
-/// A manager approves or rejects a pending transfer.
+/// A manager approves or rejects the pending transfer they reviewed (its request hash).
 #[tauri::command]
 #[specta::specta]
 async fn resolve_transfer(
     desk: State<'_, Desk>,
     id: i64,
+    request_hash: String,
     approve: bool,
 ) -> Result<String, UiError> {
-    desk.ws().await?.resolve_transfer(id, approve).await
+    desk.ws()
+        .await?
+        .resolve_transfer(id, request_hash, approve)
+        .await
 }
 
 /// The teller's drawer.

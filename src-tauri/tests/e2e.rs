@@ -107,11 +107,6 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
     .await;
     screenshot(&c, "login").await;
 
-    // The settings screen names the embedded database in use.
-    click(&c, r#"[data-testid="open-settings"]"#).await;
-    wait_text(&c, r#"[data-testid="settings-database"]"#, "sqlite://").await;
-    click(&c, "section button[type=button]").await;
-
     // Enrol this device for the new hire; the code is shown large.
     click(&c, r#"[data-testid="enrol-device"]"#).await;
     type_into(&c, r#"[data-testid="enrol-staff"]"#, "T-NEW").await;
@@ -145,6 +140,9 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
         "Certificate issued",
     )
     .await;
+    // The workstation's settings are a manager's screen; they name the database in use.
+    click(&c, r#"[data-testid="tab-settings"]"#).await;
+    wait_text(&c, r#"[data-testid="settings-database"]"#, "sqlite://").await;
     sign_out(&c).await;
 
     // The device opens its delivery bundle and keeps the certificate.
@@ -294,7 +292,11 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
         .send_keys("\u{E007}")
         .await
         .unwrap();
-    wait_text(&c, r#"[data-testid="login-notice"]"#, "revoked").await;
+    let notice = wait_text(&c, r#"[data-testid="login-notice"]"#, "revoked").await;
+    assert!(
+        notice.contains("CRL pinning"),
+        "the refusing layer is named: {notice}"
+    );
     sign_in_refused(&c, "Nia Novak").await;
 
     c.close().await.expect("session closed");

@@ -133,7 +133,10 @@ impl<S: Backend + IdentityStore> Service<S> {
         if request.status != "pending" {
             return Err(ServiceError::Enrolment("the request was already decided"));
         }
-        if !bool::from(normalise(typed_code).ct_eq(&normalise(&request.short_code))) {
+        // The code is recomputed from the request's own bytes, never read from the row:
+        // a database writer who swaps the CSR or the delivery key cannot keep the code.
+        let expected = short_code(&request.csr_der, &request.kem_recipient);
+        if !bool::from(normalise(typed_code).ct_eq(&normalise(&expected))) {
             return Err(ServiceError::Enrolment(
                 "the code does not match the device's",
             ));

@@ -1,16 +1,33 @@
-//! The settings screen: which database this workstation works on and which root it pins.
-//! A change is checked against the database before it is saved, and takes effect when the
-//! app starts again (the running session keeps the bank it opened).
+//! The settings screen (a manager's): which database this workstation works on and which
+//! root it pins. A change is checked against the database before it is saved, and takes
+//! effect when the app starts again (the running session keeps the bank it opened).
 
 use pqbank_db::views::ViewStore;
-use pqbank_pki::Fingerprint;
+use pqbank_pki::{Action, Certificate, Fingerprint};
 
-use crate::bank::{Store, location};
+use crate::bank::{Store, location, on_bank};
 use crate::{SettingsView, UiError, Workstation};
 
+/// True when `PQBANK_DATABASE_URL` chooses the database (it overrides the settings).
+fn from_environment() -> bool {
+    std::env::var("PQBANK_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
 impl Workstation {
+    /// Passes for a signed-in manager whose call the service accepts: where a workstation
+    /// puts its trust is a manager's decision, taken under the same checks as any call.
+    async fn manager_gate(&self) -> Result<(), UiError> {
+        let (token, device, _) = self.session().await?;
+        self.checked(
+            on_bank!(&self.bank, s => s.staff_overview(&token, &device, Action::CertIssue).await),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// What the settings screen shows.
-    pub fn settings_view(&self) -> Result<SettingsView, UiError> {
+    pub async fn settings_view(&self) -> Result<SettingsView, UiError> {
+        self.manager_gate().await?;
         let settings = self
             .settings
             .lock()
@@ -18,19 +35,28 @@ impl Workstation {
         Ok(SettingsView {
             database: location(&self.url),
             pinned_root: settings.pinned_root.clone().unwrap_or_default(),
-            from_environment: std::env::var("PQBANK_DATABASE_URL").is_ok_and(|u| !u.is_empty()),
+            from_environment: from_environment(),
         })
     }
 
     /// Points this workstation at another database (`mysql://…` or `sqlite://PATH`) and
-    /// root. A database that holds a bank needs the fingerprint of its root, which must be
-    /// stored there as a root certificate; an empty one needs none, and gets a demo bank
-    /// on the next start. Nothing is saved unless the check passes.
+    /// root, from the next start. A database that holds a bank needs the fingerprint of
+    /// its root, and that root must be stored there as a genuine self-signed CA
+    /// certificate; an empty SQLite file needs none and gets the demo bank; an empty
+    /// server is refused (`pqbank init` sets a bank up). Nothing is saved unless every
+    /// check passes.
     pub async fn configure(
         &self,
         database: String,
         pinned_root: String,
     ) -> Result<String, UiError> {
+        self.manager_gate().await?;
+        if from_environment() {
+            return Err(UiError::new(
+                "setup.environment",
+                "PQBANK_DATABASE_URL chooses the database on this machine; change it there",
+            ));
+        }
         let database = database.trim().to_owned();
         if !(database.starts_with("mysql://") || database.starts_with("sqlite://")) {
             return Err(UiError::new(
@@ -52,6 +78,12 @@ impl Workstation {
             Store::Mysql(s) => s.all_certificates().await?,
         };
         let message = match (certificates.is_empty(), pin) {
+            (true, None) if database.starts_with("mysql://") => {
+                return Err(UiError::new(
+                    "setup.empty_server",
+                    "that database is empty: set a bank up on it with `pqbank init --db URL` first",
+                ));
+            }
             (true, None) => {
                 "The database is empty: the demo bank is built there on the next start."
             }
@@ -68,10 +100,19 @@ impl Workstation {
                 ));
             }
             (false, Some(pin)) => {
-                if !certificates
+                // A row is only a claim: the root must parse, hash to the pin, be a
+                // self-issued CA and carry its own valid signature.
+                let genuine = certificates
                     .iter()
-                    .any(|c| c.fingerprint == *pin.as_bytes() && c.role == "root")
-                {
+                    .filter(|c| c.fingerprint == *pin.as_bytes())
+                    .filter_map(|c| Certificate::from_der(&c.der).ok())
+                    .any(|c| {
+                        c.fingerprint() == pin
+                            && c.is_ca()
+                            && c.is_self_issued()
+                            && c.verify_signed_by(&c).is_ok()
+                    });
+                if !genuine {
                     return Err(UiError::new(
                         "setup.root_not_found",
                         "that database holds no root certificate with this fingerprint",

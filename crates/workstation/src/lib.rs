@@ -51,6 +51,8 @@ pub struct Workstation {
     origin: String,
     demo: bool,
     url: String,
+    /// When each idempotency key was first submitted: a retry signs the same request.
+    drafts: Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl core::fmt::Debug for Workstation {

@@ -133,12 +133,16 @@ impl Workstation {
 
     /// True if a device held here belongs to the bank in this database.
     fn serves(&self, d: &LocalDevice) -> bool {
-        d.database.as_deref().is_none_or(|u| u == self.url)
+        d.database
+            .as_deref()
+            .is_none_or(|u| u == crate::bank::location(&self.url))
     }
 
     /// The signed-in user's token and device; ends the local session when the service
     /// has ended it.
-    async fn session(&self) -> Result<(SessionToken, Arc<Device>, SessionInfo), UiError> {
+    pub(crate) async fn session(
+        &self,
+    ) -> Result<(SessionToken, Arc<Device>, SessionInfo), UiError> {
         let guard = self.active.lock().await;
         let active = guard
             .as_ref()
@@ -152,7 +156,10 @@ impl Workstation {
 
     /// Passes a service result through, signing the user out here when the service has
     /// ended their session or no longer accepts their certificate.
-    async fn checked<T>(&self, r: Result<T, pqbank_service::ServiceError>) -> Result<T, UiError> {
+    pub(crate) async fn checked<T>(
+        &self,
+        r: Result<T, pqbank_service::ServiceError>,
+    ) -> Result<T, UiError> {
         match r {
             Ok(v) => Ok(v),
             Err(e) => {
@@ -280,6 +287,7 @@ impl Workstation {
             .map_err(|_| UiError::new("input.currency", "unknown currency"))?;
         let amount = Amount::from_minor(form.amount_minor, currency)
             .map_err(|e| UiError::new("input.amount", e.to_string()))?;
+        let created_at = self.first_submitted(&form.idempotency_key)?;
         let request = TransferRequest {
             maker: info.staff_id,
             idempotency_key: form.idempotency_key,
@@ -288,7 +296,7 @@ impl Workstation {
             credit: form.credit,
             amount,
             memo: form.memo,
-            created_at: now(),
+            created_at,
         };
         let outcome = self
             .checked(
@@ -338,6 +346,16 @@ impl Workstation {
         Ok(())
     }
 
+    /// When a key was first submitted here: a retry with the same key signs the same
+    /// request (its time included), so the ledger returns the first result.
+    fn first_submitted(&self, key: &str) -> Result<i64, UiError> {
+        let mut drafts = self
+            .drafts
+            .lock()
+            .map_err(|_| UiError::new("internal", "drafts lock poisoned"))?;
+        Ok(*drafts.entry(key.to_owned()).or_insert_with(now))
+    }
+
     /// Transfers waiting for a manager (a teller's own; a manager's queue: all).
     pub async fn pending_transfers(&self) -> Result<Vec<TransferView>, UiError> {
         let (token, device, _) = self.session().await?;
@@ -350,15 +368,18 @@ impl Workstation {
     }
 
     /// A manager approves (posts) or rejects (voids) a pending transfer.
-    pub async fn resolve_transfer(&self, id: i64, approve: bool) -> Result<String, UiError> {
+    pub async fn resolve_transfer(
+        &self,
+        id: i64,
+        request_hash: String,
+        approve: bool,
+    ) -> Result<String, UiError> {
         let (token, device, _) = self.session().await?;
-        let pending = self.pending_transfers().await?;
-        let row = pending.iter().find(|t| t.id == id).ok_or_else(|| {
-            UiError::new("transfer.not_pending", "that transfer is no longer pending")
-        })?;
+        // The hash is the one the manager reviewed on screen: if the row changed since,
+        // the service refuses rather than approve something else.
         let mut hash = [0; 32];
-        hex::decode_to_slice(&row.request_hash, &mut hash)
-            .map_err(|_| UiError::new("internal", "stored hash is not hex"))?;
+        hex::decode_to_slice(request_hash.trim(), &mut hash)
+            .map_err(|_| UiError::new("input.hash", "not a transfer hash"))?;
         let status = self
             .checked(on_bank!(&self.bank, s => s.resolve_transfer(&token, &device, id, hash, approve).await))
             .await?;
@@ -454,7 +475,7 @@ impl Workstation {
             expected_minor: expected,
             variance_minor: event
                 .variance_minor
-                .unwrap_or(event.counted_minor - expected),
+                .unwrap_or_else(|| event.counted_minor.saturating_sub(expected)),
         })
     }
 
@@ -573,7 +594,9 @@ impl Workstation {
                     .map_or_else(String::new, |a| a.number.clone()),
                 counted_minor: r.counted_minor,
                 expected_minor: expected,
-                variance_minor: r.variance_minor.unwrap_or(r.counted_minor - expected),
+                variance_minor: r
+                    .variance_minor
+                    .unwrap_or_else(|| r.counted_minor.saturating_sub(expected)),
                 currency: account
                     .as_ref()
                     .map_or_else(|| "EUR".into(), |a| a.currency.code().to_owned()),
@@ -730,7 +753,8 @@ impl Workstation {
             name: member.name,
             role: role.as_str().to_owned(),
             enrolment: Some(id),
-            database: Some(self.url.clone()),
+            database: Some(crate::bank::location(&self.url)),
+            code: Some(code.clone()),
         });
         settings.save(&self.settings_path)?;
         Ok(EnrolmentTicket {
@@ -760,14 +784,23 @@ impl Workstation {
         };
         let record = on_bank!(&self.bank, s => s.store().enrolment(id).await)?
             .ok_or_else(|| UiError::new("enrolment.unknown", "no such request"))?;
+        // The device shows the code it computed itself, and refuses a stored request
+        // whose bytes no longer give that code (a swapped CSR or delivery key).
+        let stored = pqbank_service::short_code(&record.csr_der, &record.kem_recipient);
+        if local.code.as_ref().is_some_and(|c| *c != stored) {
+            return Err(UiError::new(
+                "enrolment.tampered",
+                "the stored request is not the one this device made: tell security",
+            ));
+        }
         let qr_svg = pqbank_service::enrolment_qr_svg(
             id,
-            &record.short_code,
+            &stored,
             &Fingerprint::from_bytes(record.csr_fingerprint),
         )?;
         let ticket = |status: &str| EnrolmentTicket {
             id,
-            code: record.short_code.clone(),
+            code: stored.clone(),
             qr_svg: qr_svg.clone(),
             status: status.into(),
         };

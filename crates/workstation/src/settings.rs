@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::UiError;
@@ -35,9 +37,13 @@ pub struct LocalDevice {
     /// A pending enrolment request, until its certificate is collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrolment: Option<i64>,
-    /// The database (URL) whose bank issued it; `None` in files from before this field.
+    /// Where the bank that issued it lives (the database URL without credentials);
+    /// `None` in files from before this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// The short code this device computed for its pending enrolment request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 /// The settings file.
@@ -81,7 +87,16 @@ impl Settings {
         let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| UiError::new("settings.write", e.to_string()))?;
-        std::fs::write(&tmp, bytes).map_err(|e| UiError::io(&tmp, &e))?;
+        // Only this user may read it: a database URL can carry a password.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| UiError::io(&tmp, &e))?;
+        std::io::Write::write_all(&mut file, &bytes).map_err(|e| UiError::io(&tmp, &e))?;
+        drop(file);
         std::fs::rename(&tmp, path).map_err(|e| UiError::io(path, &e))
     }
 }

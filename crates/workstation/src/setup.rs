@@ -105,6 +105,7 @@ impl Workstation {
             origin: options.origin,
             demo,
             url: url.clone(),
+            drafts: Mutex::new(std::collections::HashMap::new()),
         }
         .with_location(&url))
     }
@@ -189,7 +190,8 @@ where
             name: person.name.clone(),
             role: person.role.as_str().to_owned(),
             enrolment: None,
-            database: Some(url.to_owned()),
+            database: Some(location(url)),
+            code: None,
         });
     }
     settings.pinned_root = Some(bank.root.fingerprint().to_hex());

@@ -113,24 +113,31 @@ async fn four_eyes_flow(ws: &Workstation) {
         .unwrap();
     assert_eq!(posted.status, "pending");
     assert_eq!(posted.debit_number, drawer_account.number);
+    // A retry after a lost answer comes later; it still returns the first result.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let again = ws
         .post_transfer(form("deposit", 1_500_000, "big-1"))
         .await
         .unwrap();
     assert_eq!((again.id, again.replayed), (posted.id, true));
     let pending = ws.pending_transfers().await.unwrap();
+    let hash = pending.last().unwrap().request_hash.clone();
     assert_eq!(pending.len(), pending_before + 1);
     assert_eq!(pending.last().unwrap().maker_name, "Tom Teller");
 
     // A teller cannot approve, list staff, revoke or verify.
-    assert!(code(ws.resolve_transfer(posted.id, true).await).starts_with("forbidden."));
+    assert!(
+        code(ws.resolve_transfer(posted.id, hash.clone(), true).await).starts_with("forbidden.")
+    );
     assert!(code(ws.staff().await).starts_with("forbidden."));
     assert!(code(ws.verify_log(&|_, _| {}).await).starts_with("forbidden."));
     ws.logout().await;
 
     sign_in(ws, "Maria Manager").await;
     assert_eq!(
-        ws.resolve_transfer(posted.id, true).await.unwrap(),
+        ws.resolve_transfer(posted.id, hash.clone(), true)
+            .await
+            .unwrap(),
         "posted"
     );
     let staff = ws.staff().await.unwrap();
@@ -344,6 +351,17 @@ async fn settings_screen_checks_before_saving() {
     let this_bank = before.database.clone().unwrap();
     let pin = before.pinned_root.clone().unwrap();
 
+    // Only a signed-in manager may change where this workstation puts its trust.
+    assert_eq!(
+        code(ws.configure(this_bank.clone(), pin.clone()).await),
+        "session_ended"
+    );
+    sign_in(&ws, "Tom Teller").await;
+    assert!(code(ws.configure(this_bank.clone(), pin.clone()).await).starts_with("forbidden."));
+    assert!(code(ws.settings_view().await).starts_with("forbidden."));
+    ws.logout().await;
+    sign_in(&ws, "Maria Manager").await;
+
     // Refusals change nothing.
     assert_eq!(
         code(ws.configure("postgres://x".into(), String::new()).await),
@@ -359,6 +377,22 @@ async fn settings_screen_checks_before_saving() {
     );
     assert_eq!(
         code(ws.configure(this_bank.clone(), "ab".repeat(32)).await),
+        "setup.root_not_found"
+    );
+    // A root row planted in the database is not a root: it must be a genuine
+    // self-signed CA certificate hashing to the pin (here: a teller's certificate).
+    let tom = ws
+        .state()
+        .await
+        .unwrap()
+        .identities
+        .iter()
+        .find(|i| i.name == "Tom Teller")
+        .unwrap()
+        .certificate
+        .clone();
+    assert_eq!(
+        code(ws.configure(this_bank.clone(), tom).await),
         "setup.root_not_found"
     );
     let fresh = format!("sqlite://{}", dir.path().join("other.db").display());
@@ -388,5 +422,6 @@ async fn settings_screen_checks_before_saving() {
     let state = next.state().await.unwrap();
     assert_ne!(state.pinned_root, pin);
     assert_eq!(state.identities.len(), 6, "only the new bank's identities");
-    assert_eq!(next.settings_view().unwrap().database, fresh);
+    sign_in(&next, "Maria Manager").await;
+    assert_eq!(next.settings_view().await.unwrap().database, fresh);
 }

@@ -22,8 +22,8 @@ export const commands = {
 	postTransfer: (form: TransferForm) => typedError<TransferView, UiError>(__TAURI_INVOKE("post_transfer", { form })),
 	/**  Transfers waiting for a manager. */
 	pendingTransfers: () => typedError<TransferView[], UiError>(__TAURI_INVOKE("pending_transfers")),
-	/**  A manager approves or rejects a pending transfer. */
-	resolveTransfer: (id: number, approve: boolean) => typedError<string, UiError>(__TAURI_INVOKE("resolve_transfer", { id, approve })),
+	/**  A manager approves or rejects the pending transfer they reviewed (its request hash). */
+	resolveTransfer: (id: number, requestHash: string, approve: boolean) => typedError<string, UiError>(__TAURI_INVOKE("resolve_transfer", { id, requestHash, approve })),
 	/**  The teller's drawer. */
 	drawer: () => typedError<DrawerView, UiError>(__TAURI_INVOKE("drawer")),
 	/**  Opens the drawer with a counted float. */

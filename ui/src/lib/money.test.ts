@@ -36,6 +36,7 @@ describe("parseAmount", () => {
     expect(parseAmount("", 2).ok).toBe(false);
     expect(parseAmount("-5", 2).ok).toBe(false);
     expect(parseAmount("0.00", 2).ok).toBe(false);
+    expect(parseAmount("0.00", 2, true)).toEqual({ ok: true, minor: 0 });
     expect(parseAmount("99999999999999999999", 2).ok).toBe(false);
   });
 });

@@ -20,8 +20,8 @@ export function formatMoney(minor: number, currency: string, exponent: number): 
   return `${currency} ${formatMinor(minor, exponent)}`;
 }
 
-/** Parses a typed amount into minor units; positive amounts only. */
-export function parseAmount(text: string, exponent: number): ParseResult {
+/** Parses a typed amount into minor units; positive only, or zero for counted cash. */
+export function parseAmount(text: string, exponent: number, allowZero = false): ParseResult {
   const cleaned = text.trim().replace(/[\s\u00a0\u202f]/g, "");
   if (cleaned === "") return { ok: false, reason: "Enter an amount." };
   if (cleaned.startsWith("-") || cleaned.startsWith("−"))
@@ -38,6 +38,6 @@ export function parseAmount(text: string, exponent: number): ParseResult {
   const minorText = (whole + fraction.padEnd(exponent, "0")).replace(/^0+(?=\d)/, "");
   const minor = Number(minorText);
   if (!Number.isSafeInteger(minor)) return { ok: false, reason: "The amount is too large." };
-  if (minor === 0) return { ok: false, reason: "The amount must be more than zero." };
+  if (minor === 0 && !allowZero) return { ok: false, reason: "The amount must be more than zero." };
   return { ok: true, minor };
 }
