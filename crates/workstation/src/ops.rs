@@ -287,6 +287,25 @@ impl Workstation {
             .map_err(|_| UiError::new("input.currency", "unknown currency"))?;
         let amount = Amount::from_minor(form.amount_minor, currency)
             .map_err(|e| UiError::new("input.amount", e.to_string()))?;
+        // Cash moves through the teller's own open drawer, whatever the window sent.
+        let cash_side = match kind {
+            TransferKind::Deposit => Some(form.debit),
+            TransferKind::Withdrawal => Some(form.credit),
+            _ => None,
+        };
+        if let Some(drawer) = cash_side {
+            let mine = self
+                .checked(on_bank!(&self.bank, s => s.my_drawer(&token, &device).await))
+                .await?;
+            if !mine
+                .is_some_and(|e| e.drawer == drawer && e.kind == pqbank_db::DrawerEventKind::Open)
+            {
+                return Err(UiError::new(
+                    "drawer.not_yours",
+                    "cash goes through your own open drawer: open it first",
+                ));
+            }
+        }
         let created_at = self.first_submitted(&form.idempotency_key)?;
         let request = TransferRequest {
             maker: info.staff_id,

@@ -104,6 +104,15 @@ async fn four_eyes_flow(ws: &Workstation) {
         code(ws.post_transfer(form("deposit", 0, "k1")).await),
         "input.amount"
     );
+    // Cash through someone else's drawer is refused, whatever the window sends.
+    let other_drawer = TransferForm {
+        debit: drawer_account.id + 1,
+        ..form("deposit", 100, "k2")
+    };
+    assert_eq!(
+        code(ws.post_transfer(other_drawer).await),
+        "drawer.not_yours"
+    );
     assert_eq!(ws.pending_transfers().await.unwrap().len(), pending_before);
 
     // Above the limit: pending, and a retry with the same key is the same transfer.

@@ -40,6 +40,7 @@ const MESSAGES: Record<string, string> = {
   "store.transient": "A temporary database conflict. Your entry is kept; try again.",
   "store.wrong_account_kinds": "Those accounts cannot be used for this kind of transaction.",
   "device.unknown": "This machine holds no key for that certificate.",
+  "drawer.not_yours": "Cash goes through your own open drawer. Open it first.",
   keyring: "The system keyring is not available. Unlock it and try again.",
   enrolment: "The enrolment request cannot be decided as asked.",
 };
