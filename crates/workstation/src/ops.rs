@@ -951,6 +951,9 @@ impl Workstation {
     ) -> Result<ReportFile, UiError> {
         let (token, device, _) = self.session().await?;
         let subject = fingerprint(&certificate)?;
+        if !matches!(format.as_str(), "json" | "pdf") {
+            return Err(UiError::new("input.format", "json or pdf"));
+        }
         let signed = self
             .checked(
                 on_bank!(&self.bank, s => s.accountability_report(&token, &device, subject).await),
@@ -958,11 +961,7 @@ impl Workstation {
             .await?;
         std::fs::create_dir_all(&self.reports_dir)
             .map_err(|e| UiError::io(&self.reports_dir, &e))?;
-        let stem = format!(
-            "report-{}-{}",
-            &certificate[..16.min(certificate.len())],
-            now()
-        );
+        let stem = format!("report-{}-{}", &subject.to_hex()[..16], now());
         let (path, bytes) = match format.as_str() {
             "pdf" => (
                 self.reports_dir.join(format!("{stem}.pdf")),
