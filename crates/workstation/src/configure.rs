@@ -28,10 +28,7 @@ impl Workstation {
     /// What the settings screen shows.
     pub async fn settings_view(&self) -> Result<SettingsView, UiError> {
         self.manager_gate().await?;
-        let settings = self
-            .settings
-            .lock()
-            .map_err(|_| UiError::new("internal", "settings lock poisoned"))?;
+        let settings = self.settings_guard()?;
         Ok(SettingsView {
             database: location(&self.url),
             pinned_root: settings.pinned_root.clone().unwrap_or_default(),
@@ -121,10 +118,7 @@ impl Workstation {
                 "Saved."
             }
         };
-        let mut settings = self
-            .settings
-            .lock()
-            .map_err(|_| UiError::new("internal", "settings lock poisoned"))?;
+        let mut settings = self.settings_guard()?;
         settings.database = Some(database.clone());
         settings.pinned_root = pin.map(|p| p.to_hex());
         settings.other.remove("demo");

@@ -16,8 +16,8 @@ use crate::{
     AccountView, Active, ActivityPoint, AppState, CertificateView, CrlEntryView, CrlView,
     CustomerHit, DrawerClosed, DrawerView, EnrolmentTicket, EnrolmentView, EventView, Identity,
     LayerCheck, LocalDevice, LoginResult, ProblemView, ProofView, ReportFile, SessionInfo,
-    StaffView, TransferForm, TransferView, UiError, VarianceView, VerifyView, Workstation,
-    blocking, random,
+    Settings, StaffView, TransferForm, TransferView, UiError, VarianceView, VerifyView,
+    Workstation, blocking, random,
 };
 
 /// What login checked on each layer, in words for the login screen.
@@ -114,10 +114,7 @@ impl Workstation {
     }
 
     fn local_device(&self, certificate: &str) -> Result<LocalDevice, UiError> {
-        let settings = self
-            .settings
-            .lock()
-            .map_err(|_| UiError::new("internal", "settings lock poisoned"))?;
+        let settings = self.settings_guard()?;
         settings
             .devices
             .iter()
@@ -129,6 +126,27 @@ impl Workstation {
                     "this machine holds no key for that certificate",
                 )
             })
+    }
+
+    /// The settings, locked.
+    pub(crate) fn settings_guard(&self) -> Result<std::sync::MutexGuard<'_, Settings>, UiError> {
+        self.settings
+            .lock()
+            .map_err(|_| UiError::new("internal", "settings lock poisoned"))
+    }
+
+    /// The staff list, for names beside ids (names are not customer data).
+    async fn staff_rows(&self) -> Result<Vec<pqbank_db::views::StaffRow>, UiError> {
+        Ok(on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?)
+    }
+
+    /// The teller's drawer with the vault and variance accounts its operations need.
+    async fn drawer_accounts(&self) -> Result<(AccountView, AccountView, AccountView), UiError> {
+        let view = self.drawer().await?;
+        match (view.account, view.vault, view.variance) {
+            (Some(drawer), Some(vault), Some(variance)) => Ok((drawer, vault, variance)),
+            _ => Err(UiError::new("drawer.none", "no drawer is assigned to you")),
+        }
     }
 
     /// True if a device held here belongs to the bank in this database.
@@ -175,10 +193,7 @@ impl Workstation {
     /// How the workstation is set up, and who is signed in.
     pub async fn state(&self) -> Result<AppState, UiError> {
         let session = self.active.lock().await.as_ref().map(|a| a.info.clone());
-        let settings = self
-            .settings
-            .lock()
-            .map_err(|_| UiError::new("internal", "settings lock poisoned"))?;
+        let settings = self.settings_guard()?;
         Ok(AppState {
             backend: match self.bank {
                 crate::Bank::Sqlite(_) => "sqlite".into(),
@@ -347,7 +362,7 @@ impl Workstation {
 
     /// Fills in the account numbers and the maker's name of listed transfers.
     async fn name_accounts(&self, views: &mut [TransferView]) -> Result<(), UiError> {
-        let staff = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?;
+        let staff = self.staff_rows().await?;
         let mut numbers: BTreeMap<i64, String> = BTreeMap::new();
         for v in views.iter_mut() {
             for id in [v.debit, v.credit] {
@@ -453,12 +468,7 @@ impl Workstation {
         counted_minor: i64,
         key: String,
     ) -> Result<DrawerView, UiError> {
-        let view = self.drawer().await?;
-        let (Some(drawer), Some(vault), Some(variance)) =
-            (&view.account, &view.vault, &view.variance)
-        else {
-            return Err(UiError::new("drawer.none", "no drawer is assigned to you"));
-        };
+        let (drawer, vault, variance) = self.drawer_accounts().await?;
         let (token, device, _) = self.session().await?;
         let currency: Currency = drawer
             .currency
@@ -477,12 +487,7 @@ impl Workstation {
         counted_minor: i64,
         key: String,
     ) -> Result<DrawerClosed, UiError> {
-        let view = self.drawer().await?;
-        let (Some(drawer), Some(vault), Some(variance)) =
-            (&view.account, &view.vault, &view.variance)
-        else {
-            return Err(UiError::new("drawer.none", "no drawer is assigned to you"));
-        };
+        let (drawer, vault, variance) = self.drawer_accounts().await?;
         let (token, device, _) = self.session().await?;
         let event = self
             .checked(on_bank!(&self.bank, s => s.close_drawer(&token, &device, drawer.id, vault.id, variance.id, counted_minor, &key).await))
@@ -578,14 +583,13 @@ impl Workstation {
             .await?;
         let new = cert.fingerprint().to_hex();
         // A renewed certificate held here replaces the old one in the identity list.
-        if let Ok(mut settings) = self.settings.lock() {
-            for d in &mut settings.devices {
-                if d.certificate == certificate {
-                    d.certificate.clone_from(&new);
-                }
+        let mut settings = self.settings_guard()?;
+        for d in &mut settings.devices {
+            if d.certificate == certificate {
+                d.certificate.clone_from(&new);
             }
-            settings.save(&self.settings_path)?;
         }
+        settings.save(&self.settings_path)?;
         Ok(new)
     }
 
@@ -595,7 +599,7 @@ impl Workstation {
         let rows = self
             .checked(on_bank!(&self.bank, s => s.variance_queue(&token, &device).await))
             .await?;
-        let staff = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?;
+        let staff = self.staff_rows().await?;
         let mut out = Vec::new();
         for r in rows {
             let account =
@@ -645,7 +649,7 @@ impl Workstation {
             .checked(on_bank!(&self.bank, s => s.current_crls(&token, &device, action).await))
             .await?;
         let certificates = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::all_certificates(s.store()).await)?;
-        let staff = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?;
+        let staff = self.staff_rows().await?;
         let name_of = |staff_id: Option<i64>| {
             staff_id.and_then(|id| staff.iter().find(|m| m.id == id).map(|m| m.name.clone()))
         };
@@ -680,7 +684,7 @@ impl Workstation {
         let queue = self
             .checked(on_bank!(&self.bank, s => s.enrolment_queue(&token, &device).await))
             .await?;
-        let staff = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?;
+        let staff = self.staff_rows().await?;
         Ok(queue
             .into_iter()
             .map(|r| EnrolmentView {
@@ -718,7 +722,7 @@ impl Workstation {
         let role: Role = role
             .parse()
             .map_err(|_| UiError::new("input.role", "unknown role"))?;
-        let staff = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?;
+        let staff = self.staff_rows().await?;
         let member = staff
             .iter()
             .find(|s| s.number.eq_ignore_ascii_case(staff_number.trim()))
@@ -738,11 +742,7 @@ impl Workstation {
             &device_id,
             CompositeSigningKey::from_seed(&secrets.signing_seed),
         );
-        let recipient = pqbank_pki::bundle::RecipientSecret::from_seeds(
-            pqbank_pki::bundle::Suite::MlKem512X25519,
-            &secrets.kem_seed,
-            &secrets.x25519,
-        );
+        let recipient = recipient_of(&secrets);
         let requested = on_bank!(&self.bank, s => s.request_enrolment(&device, &recipient, &member.name, member.id, role).await);
         let (id, code) = match requested {
             Ok(r) => r,
@@ -761,10 +761,7 @@ impl Workstation {
             &code,
             &Fingerprint::from_bytes(record.csr_fingerprint),
         )?;
-        let mut settings = self
-            .settings
-            .lock()
-            .map_err(|_| UiError::new("internal", "settings lock poisoned"))?;
+        let mut settings = self.settings_guard()?;
         settings.devices.push(LocalDevice {
             keyring: item,
             id: hex::encode(device_id),
@@ -788,10 +785,7 @@ impl Workstation {
     /// and keeps the certificate.
     pub async fn enrolment_status(&self, id: i64) -> Result<EnrolmentTicket, UiError> {
         let local = {
-            let settings = self
-                .settings
-                .lock()
-                .map_err(|_| UiError::new("internal", "settings lock poisoned"))?;
+            let settings = self.settings_guard()?;
             settings
                 .devices
                 .iter()
@@ -835,17 +829,10 @@ impl Workstation {
                     &id_bytes,
                     CompositeSigningKey::from_seed(&secrets.signing_seed),
                 );
-                let recipient = pqbank_pki::bundle::RecipientSecret::from_seeds(
-                    pqbank_pki::bundle::Suite::MlKem512X25519,
-                    &secrets.kem_seed,
-                    &secrets.x25519,
-                );
+                let recipient = recipient_of(&secrets);
                 let cert =
                     on_bank!(&self.bank, s => s.collect_enrolment(id, &device, &recipient).await)?;
-                let mut settings = self
-                    .settings
-                    .lock()
-                    .map_err(|_| UiError::new("internal", "settings lock poisoned"))?;
+                let mut settings = self.settings_guard()?;
                 for d in &mut settings.devices {
                     if d.enrolment == Some(id) {
                         d.certificate = cert.fingerprint().to_hex();
@@ -1015,4 +1002,13 @@ impl Workstation {
             .map(|((day, role), events)| ActivityPoint { day, role, events })
             .collect())
     }
+}
+
+/// The device's sealed-delivery key from its secrets.
+fn recipient_of(secrets: &pqbank_keystore::DeviceSecrets) -> pqbank_pki::bundle::RecipientSecret {
+    pqbank_pki::bundle::RecipientSecret::from_seeds(
+        pqbank_pki::bundle::Suite::MlKem512X25519,
+        &secrets.kem_seed,
+        &secrets.x25519,
+    )
 }

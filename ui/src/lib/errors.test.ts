@@ -1,5 +1,5 @@
 import { describe as suite, expect, it } from "vitest";
-import { describe, layerOf } from "./errors";
+import { describe, layerOf, sessionLost } from "./errors";
 
 suite("errors", () => {
   it("words known codes for tellers", () => {
@@ -13,5 +13,11 @@ suite("errors", () => {
   it("names the refusing layer", () => {
     expect(layerOf({ code: "certificate.revoked", message: "", layer: 5 })).toBe("Layer 5: CRL pinning");
     expect(layerOf({ code: "store.busy", message: "", layer: null })).toBeNull();
+  });
+  it("says why a session was lost, with the layer, and nothing for other errors", () => {
+    expect(sessionLost({ code: "certificate.revoked", message: "", layer: 5 })).toBe(
+      "Your certificate has been revoked. Ask a manager. Refused by Layer 5: CRL pinning",
+    );
+    expect(sessionLost({ code: "store.busy", message: "", layer: null })).toBeNull();
   });
 });

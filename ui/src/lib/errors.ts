@@ -66,3 +66,12 @@ export function layerOf(e: unknown): string | null {
   const name = LAYER_NAMES[e.layer];
   return name ? `Layer ${e.layer}: ${name}` : null;
 }
+
+/**
+ * When the service has ended the session (or no longer accepts the certificate), the
+ * message to show at sign-in, with the refusing layer; otherwise null.
+ */
+export function sessionLost(e: unknown): string | null {
+  if (!isUiError(e) || !(e.code === "session_ended" || e.code.startsWith("certificate."))) return null;
+  return [describe(e), layerOf(e)].filter(Boolean).join(" Refused by ");
+}
