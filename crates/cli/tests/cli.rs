@@ -256,11 +256,9 @@ fn offline_pki_end_to_end() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("readable by others"));
 }
 
+/// The official vectors the PKI crate's known-answer tests use.
 fn vectors_dir() -> PathBuf {
-    std::env::var_os("PQBANK_VECTORS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
-        PathBuf::from,
-    )
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pki/tests/vectors")
 }
 
 /// Proves `cert verify` on the draft's x5c certificate for id-MLDSA65-Ed25519-SHA512,

@@ -193,3 +193,33 @@ fn mldsa44_and_87_public_keys() {
         );
     }
 }
+
+/// Proves the copied vectors are the published files, byte for byte: every file listed in
+/// `tests/vectors/SHA256SUMS` hashes to its line, and every vector file is listed.
+#[test]
+fn vectors_are_unchanged() {
+    use sha2::{Digest, Sha256};
+    let dir = common::vectors_dir();
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("SHA256SUMS");
+    let mut listed = Vec::new();
+    for line in sums.lines() {
+        let (expected, name) = line.split_once("  ").expect("`<sha256>  <path>` lines");
+        let bytes = std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            expected,
+            "{name} was changed"
+        );
+        listed.push(name.to_owned());
+    }
+    for folder in ["acvp", "composite-sigs"] {
+        for entry in std::fs::read_dir(dir.join(folder)).expect("vector folder") {
+            let name = format!(
+                "{folder}/{}",
+                entry.expect("entry").file_name().to_string_lossy()
+            );
+            assert!(listed.contains(&name), "{name} is not in SHA256SUMS");
+        }
+    }
+    assert_eq!(listed.len(), 10, "the ten published files");
+}

@@ -3,12 +3,10 @@
 
 use std::path::PathBuf;
 
-/// The shared vectors folder: `$PQBANK_VECTORS`, or `../shared/vectors` beside the clone.
+/// The official vectors, copied into the crate (`tests/vectors/README.md` names their
+/// sources and licences).
 pub fn vectors_dir() -> PathBuf {
-    std::env::var_os("PQBANK_VECTORS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"),
-        PathBuf::from,
-    )
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 /// Reads and parses one vector file; a missing file fails the test.
