@@ -9,9 +9,10 @@
     reason = "test support: a failure is a test failure"
 )]
 
+use std::future::Future;
 use std::sync::Arc;
 
-use pqbank_db::{NewAccount, NewCustomer, NewStaff, SignedBy, SignedTransfer};
+use pqbank_db::{NewAccount, NewCustomer, NewStaff, SignedBy, SignedTransfer, StoreError};
 use pqbank_db_mysql::MySqlStore;
 use pqbank_db_sqlite::SqliteStore;
 use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest};
@@ -27,17 +28,34 @@ pub fn mysql_url() -> String {
 pub struct SqliteDb {
     /// The store.
     pub store: SqliteStore,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// Opens and migrates a fresh SQLite database.
 pub async fn sqlite() -> SqliteDb {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("pqbank.db"))
+    let store = SqliteStore::open(&dir.path().join(SQLITE_FILE))
         .await
         .unwrap();
     pqbank_db::Backend::migrate(&store).await.unwrap();
-    SqliteDb { store, _dir: dir }
+    SqliteDb { store, dir }
+}
+
+/// The database file's name in a [`SqliteDb`]'s folder.
+const SQLITE_FILE: &str = "pqbank.db";
+
+impl SqliteDb {
+    /// The backend's name, as the `crash_writer` helper takes it.
+    #[must_use]
+    pub fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    /// Where another process finds this database: the file's path.
+    #[must_use]
+    pub fn target(&self) -> String {
+        self.dir.path().join(SQLITE_FILE).display().to_string()
+    }
 }
 
 /// A uniquely named MariaDB database, dropped when this value is dropped.
@@ -82,6 +100,18 @@ impl MySqlDb {
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The backend's name, as the `crash_writer` helper takes it.
+    #[must_use]
+    pub fn backend(&self) -> &'static str {
+        "mysql"
+    }
+
+    /// Where another process finds this database: its URL.
+    #[must_use]
+    pub fn target(&self) -> String {
+        format!("{}/{}", mysql_url(), self.name)
     }
 }
 
@@ -221,23 +251,139 @@ pub fn minor(units: i64, currency: Currency) -> Amount {
     Amount::from_minor(units, currency).unwrap()
 }
 
-/// Generates one `#[tokio::test]` per backend from an async body taking `&impl Backend`.
-#[macro_export]
-macro_rules! on_every_backend {
-    ($(#[$meta:meta])* $name:ident, $body:path) => {
-        $(#[$meta])*
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = $crate::sqlite().await;
-                $body(&db.store).await;
+/// A value bound to a raw statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// An integer.
+    Int(i64),
+    /// Bytes.
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for Bind {
+    fn from(n: i64) -> Self {
+        Self::Int(n)
+    }
+}
+
+impl From<Vec<u8>> for Bind {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::Bytes(bytes)
+    }
+}
+
+/// Raw SQL on a backend, as someone with database access (or a fault) would run it.
+pub trait Raw: Sync {
+    /// Runs a statement with `binds` in order; a failure is mapped as the backend maps
+    /// its errors.
+    fn run(
+        &self,
+        sql: &str,
+        binds: &[Bind],
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Runs a statement that must succeed.
+    fn exec(&self, sql: &str) -> impl Future<Output = ()> + Send {
+        async move {
+            self.run(sql, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
+    /// Rows in a table.
+    fn count(&self, table: &str) -> impl Future<Output = i64> + Send;
+
+    /// A statement that makes every INSERT into `table` fail (fault injection).
+    fn fault(table: &str) -> String;
+}
+
+/// Implements [`Raw`] for a store with a `pool()`, its backend's `map_err` and the
+/// trigger that injects a fault (`{table}` in it is the table's name).
+macro_rules! impl_raw {
+    ($store:ty, $map_err:path, $fault:literal) => {
+        impl Raw for $store {
+            async fn run(&self, sql: &str, binds: &[Bind]) -> Result<u64, StoreError> {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+                for bind in binds {
+                    query = match bind {
+                        Bind::Int(n) => query.bind(*n),
+                        Bind::Bytes(bytes) => query.bind(bytes.clone()),
+                    };
+                }
+                query
+                    .execute(self.pool())
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err($map_err)
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mysql() {
-                let db = $crate::mysql().await;
-                $body(&db.store).await;
+            async fn count(&self, table: &str) -> i64 {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(self.pool())
+                    .await
+                    .unwrap()
+            }
+
+            fn fault(table: &str) -> String {
+                format!($fault, table = table)
             }
         }
+    };
+}
+
+impl_raw!(
+    SqliteStore,
+    pqbank_db_sqlite::map_err,
+    "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} \
+     BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+);
+impl_raw!(
+    MySqlStore,
+    pqbank_db_mysql::map_err,
+    "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} FOR EACH ROW \
+     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'"
+);
+
+/// Generates `mod $name { fn sqlite(), fn mysql() }`: one `#[tokio::test]` per backend on
+/// a multi-threaded runtime, each on a fresh database ([`sqlite`], [`mysql`]), dropped
+/// when the test ends.
+///
+/// - `on_every_backend!(name, path)` awaits `path(&db.store)`;
+/// - `on_every_backend!(name, |db| expr)` awaits `expr`, with the fresh [`SqliteDb`] or
+///   [`MySqlDb`] as `db` (for a test that wants the store by value, its `backend()` or
+///   its `target()`); the expression is written once and expanded for each backend;
+/// - `threads = N` before either picks the runtime's worker threads (default 2).
+///
+/// The expression sees the items of the module that invokes the macro.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($(#[$meta:meta])* $name:ident, threads = $threads:tt, |$db:ident| $call:expr) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports, reason = "the expression names the parent's items")]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn sqlite() {
+                let $db = $crate::sqlite().await;
+                $call.await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn mysql() {
+                let $db = $crate::mysql().await;
+                $call.await;
+            }
+        }
+    };
+    ($(#[$meta:meta])* $name:ident, threads = $threads:tt, $body:path) => {
+        $crate::on_every_backend!($(#[$meta])* $name, threads = $threads, |db| $body(&db.store));
+    };
+    ($(#[$meta:meta])* $name:ident, |$db:ident| $call:expr) => {
+        $crate::on_every_backend!($(#[$meta])* $name, threads = 2, |$db| $call);
+    };
+    ($(#[$meta:meta])* $name:ident, $body:path) => {
+        $crate::on_every_backend!($(#[$meta])* $name, threads = 2, |db| $body(&db.store));
     };
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use pqbank_db::flows::{check_invariants, post_transfer, rebuild_balances};
 use pqbank_db::{Backend, RetryPolicy, StoreError};
 use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind};
-use pqbank_tests::{Staff, account, minor, staff};
+use pqbank_tests::{Raw, Staff, account, minor, on_every_backend, staff};
 
 const EUR: Currency = Currency::EUR;
 const FEW_RETRIES: RetryPolicy = RetryPolicy {
@@ -33,12 +33,13 @@ async fn blocked_then_reported<B: Backend>(db: &B, t: &Staff, a: i64, b: i64) {
     assert!(db.transfers().await.unwrap().is_empty(), "nothing applied");
 }
 
+/// MariaDB's form of the fault, single because the mechanism is the backend's own: a row
+/// lock held by another transaction, waited on for the session's lock wait timeout.
 #[tokio::test]
 async fn lock_wait_on_mariadb_is_retried_then_reported() {
     let fixture = pqbank_tests::mysql().await;
     let (t, a, b) = two_accounts(&fixture.store).await;
-    let url = format!("{}/{}", pqbank_tests::mysql_url(), fixture.name());
-    let short = pqbank_db_mysql::MySqlStore::connect_with_lock_wait(&url, 1)
+    let short = pqbank_db_mysql::MySqlStore::connect_with_lock_wait(&fixture.target(), 1)
         .await
         .unwrap();
     let mut holder = fixture.store.pool().begin().await.unwrap();
@@ -57,6 +58,8 @@ async fn lock_wait_on_mariadb_is_retried_then_reported() {
     );
 }
 
+/// SQLite's form of the fault, single because the mechanism is the backend's own: the
+/// file's write lock held by another connection, waited on for the busy timeout.
 #[tokio::test]
 async fn busy_sqlite_is_retried_then_reported() {
     let dir = tempfile::tempdir().unwrap();
@@ -117,70 +120,32 @@ async fn killed_writer<B: Backend>(db: &B, backend: &str, target: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_writer_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pqbank.db");
-    let store = pqbank_db_sqlite::SqliteStore::open(&path).await.unwrap();
-    store.migrate().await.unwrap();
-    killed_writer(&store, "sqlite", path.to_str().unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_writer_on_mariadb() {
-    let fixture = pqbank_tests::mysql().await;
-    let url = format!("{}/{}", pqbank_tests::mysql_url(), fixture.name());
-    killed_writer(&fixture.store, "mysql", &url).await;
-}
+on_every_backend!(killed_writer, |db| killed_writer(
+    &db.store,
+    db.backend(),
+    &db.target()
+));
 
 /// Proves a balance cache edited behind the ledger's back is found, named, and rebuilt
 /// from the journal.
-async fn corrupted_cache<B: Backend>(
-    db: &B,
-    corrupt: impl std::future::Future<Output = ()>,
-    a: i64,
-) {
+async fn corrupted_cache<B: Backend + Raw>(db: &B) {
+    let (t, a, b) = two_accounts(db).await;
+    let transfer = t.transfer("x", TransferKind::Transfer, a, b, minor(700, EUR), 1);
+    post_transfer(db, &FEW_RETRIES, &transfer, &Policy::default(), 1)
+        .await
+        .unwrap();
     let report = check_invariants(db).await.unwrap();
     assert!(report.is_sound());
-    corrupt.await;
+    db.run(
+        "UPDATE account_balances SET credits_posted = credits_posted + 1000000 WHERE account_id = ?",
+        &[a.into()],
+    )
+    .await
+    .unwrap();
     let report = check_invariants(db).await.unwrap();
     assert_eq!(report.cache_mismatch, vec![a]);
     assert_eq!(rebuild_balances(db, &FEW_RETRIES).await.unwrap(), vec![a]);
     assert!(check_invariants(db).await.unwrap().is_sound());
 }
 
-#[tokio::test]
-async fn corrupted_cache_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    let (t, a, b) = two_accounts(&db.store).await;
-    let transfer = t.transfer("x", TransferKind::Transfer, a, b, minor(700, EUR), 1);
-    post_transfer(&db.store, &FEW_RETRIES, &transfer, &Policy::default(), 1)
-        .await
-        .unwrap();
-    let corrupt = async {
-        sqlx::query("UPDATE account_balances SET credits_posted = credits_posted + 1000000 WHERE account_id = ?")
-            .bind(a)
-            .execute(db.store.pool())
-            .await
-            .unwrap();
-    };
-    corrupted_cache(&db.store, corrupt, a).await;
-}
-
-#[tokio::test]
-async fn corrupted_cache_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    let (t, a, b) = two_accounts(&db.store).await;
-    let transfer = t.transfer("x", TransferKind::Transfer, a, b, minor(700, EUR), 1);
-    post_transfer(&db.store, &FEW_RETRIES, &transfer, &Policy::default(), 1)
-        .await
-        .unwrap();
-    let corrupt = async {
-        sqlx::query("UPDATE account_balances SET credits_posted = credits_posted + 1000000 WHERE account_id = ?")
-            .bind(a)
-            .execute(db.store.pool())
-            .await
-            .unwrap();
-    };
-    corrupted_cache(&db.store, corrupt, a).await;
-}
+on_every_backend!(corrupted_cache, super::corrupted_cache);

@@ -13,7 +13,7 @@ use pqbank_db::{
 };
 use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind};
 use pqbank_pki::CompositeSigningKey;
-use pqbank_tests::{account, minor, staff};
+use pqbank_tests::{account, minor, on_every_backend, staff};
 
 async fn stories<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
     certificates_and_crls(&*db).await;
@@ -380,14 +380,6 @@ async fn events<B: Backend + IdentityStore + 'static>(db: Arc<B>) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn identity_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    stories(Arc::new(db.store.clone())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn identity_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    stories(Arc::new(db.store.clone())).await;
-}
+on_every_backend!(identity, threads = 4, |db| stories(Arc::new(
+    db.store.clone()
+)));

@@ -14,7 +14,7 @@ use pqbank_db::{
 use pqbank_ledger::{
     AccountKind, Currency, LedgerError, Policy, Resolution, TransferKind, TransferStatus,
 };
-use pqbank_tests::{Staff, account, customer, minor, on_every_backend, staff};
+use pqbank_tests::{Raw, Staff, account, customer, minor, on_every_backend, staff};
 
 const EUR: Currency = Currency::EUR;
 
@@ -464,45 +464,21 @@ on_every_backend!(teller_day, super::story);
 
 /// Proves UPDATE and DELETE on the financial and audit tables are refused by trigger,
 /// and the rows stay as they were.
-async fn append_only_sqlite(store: &pqbank_db_sqlite::SqliteStore) {
+async fn append_only<B: Backend + Raw>(store: &B) {
     let b = bank(store).await;
     seed_rows(store, &b).await;
     for sql in AUDIT_ROWS {
-        sqlx::query(*sql)
-            .execute(store.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        store.exec(sql).await;
     }
     for sql in APPEND_ONLY_STATEMENTS {
-        let err = sqlx::query(*sql)
-            .execute(store.pool())
-            .await
-            .map_err(pqbank_db_sqlite::map_err);
+        let err = store.run(sql, &[]).await;
         assert_eq!(err.err(), Some(StoreError::AppendOnly), "{sql}");
     }
     assert_rows_intact(store).await;
-    assert_eq!(count_rows(store.pool()).await, vec![1; 6]);
+    assert_eq!(count_rows(store).await, vec![1; 6]);
 }
 
-async fn append_only_mysql(store: &pqbank_db_mysql::MySqlStore) {
-    let b = bank(store).await;
-    seed_rows(store, &b).await;
-    for sql in AUDIT_ROWS {
-        sqlx::query(*sql)
-            .execute(store.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-    for sql in APPEND_ONLY_STATEMENTS {
-        let err = sqlx::query(*sql)
-            .execute(store.pool())
-            .await
-            .map_err(pqbank_db_mysql::map_err);
-        assert_eq!(err.err(), Some(StoreError::AppendOnly), "{sql}");
-    }
-    assert_rows_intact(store).await;
-    assert_eq!(count_rows(store.pool()).await, vec![1; 6]);
-}
+on_every_backend!(append_only, super::append_only);
 
 const APPEND_ONLY_STATEMENTS: &[&str] = &[
     "UPDATE transfers SET amount_minor = amount_minor + 1",
@@ -578,24 +554,17 @@ async fn seed_rows<B: Backend>(db: &B, b: &Bank) {
 }
 
 /// Counts the rows of every append-only table: one each for the audit tables.
-async fn count_rows<'c, E>(pool: E) -> Vec<i64>
-where
-    E: sqlx::Executor<'c> + Copy,
-    i64: sqlx::Type<E::Database> + for<'r> sqlx::Decode<'r, E::Database>,
-    for<'q> <E::Database as sqlx::Database>::Arguments: sqlx::IntoArguments<E::Database>,
-    usize: sqlx::ColumnIndex<<E::Database as sqlx::Database>::Row>,
-{
+async fn count_rows<B: Raw>(store: &B) -> Vec<i64> {
     let mut out = Vec::new();
-    for sql in [
-        "SELECT COUNT(*) FROM certificates",
-        "SELECT COUNT(*) FROM revocations",
-        "SELECT COUNT(*) FROM crls",
-        "SELECT COUNT(*) FROM accountability_events",
-        "SELECT COUNT(*) FROM checkpoints",
-        "SELECT COUNT(*) FROM log_entries",
+    for table in [
+        "certificates",
+        "revocations",
+        "crls",
+        "accountability_events",
+        "checkpoints",
+        "log_entries",
     ] {
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
-        out.push(n);
+        out.push(store.count(table).await);
     }
     out
 }
@@ -605,18 +574,6 @@ async fn assert_rows_intact<B: Backend>(db: &B) {
     assert_eq!(transfers.len(), 2);
     assert_eq!(transfers[1].status, TransferStatus::Expired);
     assert_eq!(transfers[1].request.amount.minor(), 500);
-}
-
-#[tokio::test]
-async fn append_only_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    append_only_sqlite(&db.store).await;
-}
-
-#[tokio::test]
-async fn append_only_on_mysql() {
-    let db = pqbank_tests::mysql().await;
-    append_only_mysql(&db.store).await;
 }
 
 /// Proves two managers approving the same pending transfer at the same moment: exactly
@@ -676,14 +633,4 @@ async fn racing_approvals<B: Backend + Clone + 'static>(db: &B) {
     assert!(check_invariants(db).await.unwrap().is_sound());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn racing_approvals_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    racing_approvals(&db.store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn racing_approvals_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    racing_approvals(&db.store).await;
-}
+on_every_backend!(racing_approvals, super::racing_approvals);

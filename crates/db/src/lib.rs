@@ -5,7 +5,8 @@
 //! ledger flows in [`flows`] are written once over them: lock the accounts in a fixed
 //! order, apply the pure rules of `pqbank-ledger`, write, commit, and retry the whole
 //! transaction with backoff when the database reports a deadlock, a lock wait or a busy
-//! file. Nothing is ever half applied.
+//! file. Nothing is ever half applied. The statements themselves are written once too, in
+//! [`sql`], and expanded for each backend from its few dialect fragments.
 #![forbid(unsafe_code)]
 
 pub mod flows;
@@ -13,6 +14,7 @@ mod identity;
 mod raw;
 mod retry;
 mod rows;
+pub mod sql;
 pub mod views;
 
 pub use identity::{

@@ -2,7 +2,8 @@
 //! the enrolment queue, pending transfers, a teller's drawer, and the log's activity.
 //!
 //! The SQL is the same on both backends (`?` placeholders, no dialect features), so it
-//! lives here once and [`impl_view_store`] implements the trait for a backend's store.
+//! lives here once and [`impl_view_store`] implements the trait for a backend's store
+//! (through [`impl_sql_backend`](crate::impl_sql_backend), with the other traits).
 
 use std::future::Future;
 
@@ -54,27 +55,19 @@ pub struct EventSummary {
 pub const STAFF: &str =
     "SELECT id, staff_number AS number, display_name AS name, role FROM staff ORDER BY id";
 /// Every certificate, in issue order.
-pub const CERTIFICATES: &str = "SELECT fingerprint, der, serial, issuer_fingerprint, \
-     replaces_fingerprint, staff_id, role, not_before, not_after, created_at FROM certificates \
-     ORDER BY id";
+pub const CERTIFICATES: &str = crate::select_certificates!("ORDER BY id");
 /// Every revocation.
 pub const REVOCATIONS: &str = "SELECT certificate_fingerprint, reason, revoked_at, crl_number \
      FROM revocations ORDER BY id";
 /// Enrolment requests still waiting for a manager.
-pub const PENDING_ENROLMENTS: &str = "SELECT id, csr_fingerprint, csr_der, kem_recipient, \
-     short_code, staff_id, requested_role, status, decided_by, decided_at, \
-     certificate_fingerprint, bundle, created_at FROM enrolment_requests \
-     WHERE status = 'pending' ORDER BY id";
+pub const PENDING_ENROLMENTS: &str =
+    crate::select_enrolments!("WHERE status = 'pending' ORDER BY id");
 /// Transfers still pending (no approval row yet), oldest first.
-pub const PENDING_TRANSFERS: &str = "SELECT t.id, t.maker_staff_id, t.idempotency_key, \
-     t.request_hash, t.kind, t.debit_account_id, t.credit_account_id, t.amount_minor, t.currency, \
-     t.memo, t.status, t.expires_at, t.created_at, t.recorded_at, t.signed_bytes, t.signature, \
-     t.signer_fingerprint, a.decision FROM transfers t LEFT JOIN approvals a \
-     ON a.transfer_id = t.id WHERE t.status = 'pending' AND a.id IS NULL ORDER BY t.id";
+pub const PENDING_TRANSFERS: &str =
+    crate::select_transfers!("WHERE t.status = 'pending' AND a.id IS NULL ORDER BY t.id");
 /// A teller's newest drawer event.
-pub const LAST_DRAWER_EVENT_OF: &str = "SELECT id, drawer_account_id, teller_staff_id, kind, \
-     idempotency_key, counted_minor, expected_minor, created_at FROM drawer_events \
-     WHERE teller_staff_id = ? ORDER BY id DESC LIMIT 1";
+pub const LAST_DRAWER_EVENT_OF: &str =
+    crate::select_drawer_events!("WHERE teller_staff_id = ? ORDER BY id DESC LIMIT 1");
 /// Drawer closings with a variance that no manager has signed off yet.
 pub const PENDING_VARIANCES: &str = "SELECT d.id, d.drawer_account_id, d.teller_staff_id, \
      d.kind, d.idempotency_key, d.counted_minor, d.expected_minor, d.created_at \

@@ -3,6 +3,7 @@
 
 use pqbank_db::flows::check_invariants;
 use pqbank_service::demo;
+use pqbank_tests::{Bind, Raw, on_every_backend};
 
 async fn demo_bank<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -27,17 +28,7 @@ async fn demo_bank<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S) {
     assert!(check_invariants(service.store()).await.unwrap().is_sound());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    demo_bank(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    demo_bank(db.store.clone()).await;
-}
+on_every_backend!(demo_bank, |db| demo_bank(db.store.clone()));
 
 /// Proves closing a drawer through the service: a short count posts the variance and
 /// returns the cash, the teller cannot sign off their own variance, a manager can, and
@@ -107,17 +98,7 @@ async fn drawer_close<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S
     assert!(check_invariants(service.store()).await.unwrap().is_sound());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drawer_close_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    drawer_close(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drawer_close_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    drawer_close(db.store.clone()).await;
-}
+on_every_backend!(drawer_close, |db| drawer_close(db.store.clone()));
 
 const FORGED_REVOCATION: &str = "INSERT INTO revocations (certificate_fingerprint, reason, revoked_at, crl_number, \
      revoked_by, signed_bytes, signature, signer_fingerprint) VALUES (?, 'keyCompromise', 0, 99, ?, ?, ?, ?)";
@@ -125,11 +106,9 @@ const FORGED_REVOCATION: &str = "INSERT INTO revocations (certificate_fingerprin
 /// Proves a revocation row written directly, with a manager's name but not their
 /// signature (nor bytes of its own contents, nor the manager's act), is named by
 /// `verify_log`.
-async fn forged_revocation<S, F, Fut>(store: S, forge: F)
+async fn forged_revocation<S>(store: S)
 where
-    S: pqbank_db::Backend + pqbank_db::IdentityStore + Clone,
-    F: FnOnce(S, Vec<u8>, i64, Vec<u8>) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    S: pqbank_db::Backend + pqbank_db::IdentityStore + Raw + Clone,
 {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store.clone(), [7; 32], 3, 3, now)
@@ -137,13 +116,14 @@ where
         .unwrap();
     let target = bank.tellers[1].cert.fingerprint().as_bytes().to_vec();
     let manager = &bank.managers[0];
-    forge(
-        store,
-        target,
-        manager.staff_id,
-        manager.cert.fingerprint().as_bytes().to_vec(),
-    )
-    .await;
+    let forged: [Bind; 5] = [
+        target.into(),
+        manager.staff_id.into(),
+        vec![1u8; 20].into(),
+        vec![2u8; 3373].into(),
+        manager.cert.fingerprint().as_bytes().to_vec().into(),
+    ];
+    store.run(FORGED_REVOCATION, &forged).await.unwrap();
     let report = service.verify_log(&|_, _| {}).await.unwrap();
     let rows: Vec<(&str, &str)> = report
         .problems
@@ -163,42 +143,4 @@ where
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_revocation_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    forged_revocation(
-        db.store.clone(),
-        |store, target, staff, signer| async move {
-            sqlx::query(FORGED_REVOCATION)
-                .bind(target)
-                .bind(staff)
-                .bind(vec![1u8; 20])
-                .bind(vec![2u8; 3373])
-                .bind(signer)
-                .execute(store.pool())
-                .await
-                .unwrap();
-        },
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_revocation_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    forged_revocation(
-        db.store.clone(),
-        |store, target, staff, signer| async move {
-            sqlx::query(FORGED_REVOCATION)
-                .bind(target)
-                .bind(staff)
-                .bind(vec![1u8; 20])
-                .bind(vec![2u8; 3373])
-                .bind(signer)
-                .execute(store.pool())
-                .await
-                .unwrap();
-        },
-    )
-    .await;
-}
+on_every_backend!(forged_revocation, |db| forged_revocation(db.store.clone()));

@@ -16,7 +16,7 @@ use pqbank_pki::{
     RevocationReason, Role, StaffClaims,
 };
 use pqbank_service::{Config, Device, Service, ServiceError};
-use pqbank_tests::{account, minor};
+use pqbank_tests::{Bind, Raw, account, minor, on_every_backend};
 use time::OffsetDateTime;
 
 const START: i64 = 1_800_000_000;
@@ -377,29 +377,11 @@ async fn one_nonce_one_login<S: Backend + IdentityStore + 'static>(store: S) {
     assert_eq!(ok, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn service_story_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    story(db.store.clone()).await;
-}
+on_every_backend!(service_story, |db| story(db.store.clone()));
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn service_story_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    story(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_nonce_one_login_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    one_nonce_one_login(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_nonce_one_login_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    one_nonce_one_login(db.store.clone()).await;
-}
+on_every_backend!(one_nonce_one_login, threads = 4, |db| one_nonce_one_login(
+    db.store.clone()
+));
 
 const FORGED_TRANSFER: &str = "INSERT INTO transfers (maker_staff_id, idempotency_key, request_hash, kind, \
      debit_account_id, credit_account_id, amount_minor, currency, memo, status, expires_at, created_at, \
@@ -408,12 +390,7 @@ const FORGED_TRANSFER: &str = "INSERT INTO transfers (maker_staff_id, idempotenc
 
 /// Proves `verify_log` passes a log the service wrote, and names a transfer row that was
 /// inserted directly into the database with a made-up signature.
-async fn log_verification<S, F, Fut>(store: S, forge: F)
-where
-    S: Backend + IdentityStore + Clone + 'static,
-    F: FnOnce(S, i64, i64, i64, [u8; 32]) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
+async fn log_verification<S: Backend + IdentityStore + Raw + Clone + 'static>(store: S) {
     let b = bank(store.clone()).await;
     let teller = login(&b, &b.teller).await.unwrap();
     for n in 0..3 {
@@ -440,14 +417,16 @@ where
         "progress reaches the total"
     );
 
-    forge(
-        store,
-        b.teller.staff_id,
-        b.drawer,
-        b.customer,
-        *b.teller.cert.fingerprint().as_bytes(),
-    )
-    .await;
+    let forged: [Bind; 7] = [
+        b.teller.staff_id.into(),
+        vec![0u8; 32].into(),
+        b.drawer.into(),
+        b.customer.into(),
+        vec![1u8; 40].into(),
+        vec![2u8; 3373].into(),
+        b.teller.cert.fingerprint().as_bytes().to_vec().into(),
+    ];
+    store.run(FORGED_TRANSFER, &forged).await.unwrap();
     let report = b.service.verify_log(&|_, _| {}).await.unwrap();
     let rows: Vec<(&str, &str)> = report
         .problems
@@ -468,49 +447,9 @@ where
     assert!(report.problems.iter().all(|p| p.row == "#4"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_transfer_reported_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    log_verification(
-        db.store.clone(),
-        |store, maker, debit, credit, signer| async move {
-            sqlx::query(FORGED_TRANSFER)
-                .bind(maker)
-                .bind(vec![0u8; 32])
-                .bind(debit)
-                .bind(credit)
-                .bind(vec![1u8; 40])
-                .bind(vec![2u8; 3373])
-                .bind(signer.to_vec())
-                .execute(store.pool())
-                .await
-                .unwrap();
-        },
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forged_transfer_reported_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    log_verification(
-        db.store.clone(),
-        |store, maker, debit, credit, signer| async move {
-            sqlx::query(FORGED_TRANSFER)
-                .bind(maker)
-                .bind(vec![0u8; 32])
-                .bind(debit)
-                .bind(credit)
-                .bind(vec![1u8; 40])
-                .bind(vec![2u8; 3373])
-                .bind(signer.to_vec())
-                .execute(store.pool())
-                .await
-                .unwrap();
-        },
-    )
-    .await;
-}
+on_every_backend!(forged_transfer_reported, |db| log_verification(
+    db.store.clone()
+));
 
 /// Proves enrolment end to end: the device's request and short code, a refused wrong
 /// code, a teller refused as approver, the manager's approval, the sealed delivery that
@@ -597,27 +536,12 @@ async fn enrolment<S: Backend + IdentityStore + 'static>(store: S) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enrolment_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    enrolment(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enrolment_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    enrolment(db.store.clone()).await;
-}
+on_every_backend!(enrolment, |db| enrolment(db.store.clone()));
 
 /// Proves checkpoints: an auditor signs two heads of the sequenced log; a teller's act
 /// has an inclusion proof against the later one; the two are consistent; a teller cannot
 /// checkpoint; and a forged checkpoint inserted directly is named by `verify_log`.
-async fn checkpoints<S, F, Fut>(store: S, forge: F)
-where
-    S: Backend + IdentityStore + Clone + 'static,
-    F: FnOnce(S) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
+async fn checkpoints<S: Backend + IdentityStore + Raw + Clone + 'static>(store: S) {
     use pqbank_audit::merkle::{verify_consistency, verify_inclusion};
     let b = bank(store.clone()).await;
     let s = &b.service;
@@ -657,7 +581,13 @@ where
     );
     assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
 
-    forge(store).await;
+    let forged: [Bind; 4] = [
+        vec![7u8; 32].into(),
+        vec![1u8; 10].into(),
+        vec![2u8; 3373].into(),
+        vec![3u8; 32].into(),
+    ];
+    store.run(FORGED_CHECKPOINT, &forged).await.unwrap();
     let report = s.verify_log(&|_, _| {}).await.unwrap();
     let reasons: Vec<&str> = report.problems.iter().map(|p| p.reason.as_str()).collect();
     assert_eq!(
@@ -672,37 +602,7 @@ where
 const FORGED_CHECKPOINT: &str = "INSERT INTO checkpoints (tree_size, root_hash, created_at, signed_bytes, \
      signature, signer_fingerprint) VALUES (1, ?, 0, ?, ?, ?)";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkpoints_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    checkpoints(db.store.clone(), |store| async move {
-        sqlx::query(FORGED_CHECKPOINT)
-            .bind(vec![7u8; 32])
-            .bind(vec![1u8; 10])
-            .bind(vec![2u8; 3373])
-            .bind(vec![3u8; 32])
-            .execute(store.pool())
-            .await
-            .unwrap();
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkpoints_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    checkpoints(db.store.clone(), |store| async move {
-        sqlx::query(FORGED_CHECKPOINT)
-            .bind(vec![7u8; 32])
-            .bind(vec![1u8; 10])
-            .bind(vec![2u8; 3373])
-            .bind(vec![3u8; 32])
-            .execute(store.pool())
-            .await
-            .unwrap();
-    })
-    .await;
-}
+on_every_backend!(checkpoints, |db| checkpoints(db.store.clone()));
 
 /// Proves a certificate planted in the database under a root other than the pinned one
 /// lends no authority: a transfer it signed is reported as signed by an unknown
@@ -774,17 +674,9 @@ async fn planted_certificate<S: Backend + IdentityStore + 'static>(store: S) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn planted_certificate_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    planted_certificate(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn planted_certificate_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    planted_certificate(db.store.clone()).await;
-}
+on_every_backend!(planted_certificate, |db| planted_certificate(
+    db.store.clone()
+));
 
 /// Proves the accountability report: auditors only; the teller's metadata, first intent
 /// (time and origin), chain with hash commitments, and acts; signed by the auditor.
@@ -869,17 +761,7 @@ async fn report<S: Backend + IdentityStore + 'static>(store: S) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn report_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    report(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn report_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    report(db.store.clone()).await;
-}
+on_every_backend!(report, |db| report(db.store.clone()));
 
 /// Proves customer searches are permission-checked, escape wildcards, and are logged on
 /// the reader's chain (who looked, for what, and which customers were shown).
@@ -926,17 +808,7 @@ async fn customer_reads<S: Backend + IdentityStore + 'static>(store: S) {
     assert!(s.find_customers(&teller, &thief, "alice").await.is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn customer_reads_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    customer_reads(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn customer_reads_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    customer_reads(db.store.clone()).await;
-}
+on_every_backend!(customer_reads, |db| customer_reads(db.store.clone()));
 
 /// Proves renewal: the new certificate names the old one in its lineage, the old one is
 /// revoked as superseded and refused at its next call, and the new one logs in on the
@@ -995,17 +867,7 @@ async fn renewal<S: Backend + IdentityStore + 'static>(store: S) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renewal_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    renewal(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renewal_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    renewal(db.store.clone()).await;
-}
+on_every_backend!(renewal, |db| renewal(db.store.clone()));
 
 /// Proves a device that cannot sign the act's event writes nothing: the call fails with
 /// a device error, and neither the transfer nor an event (empty-signed or otherwise) is
@@ -1048,73 +910,9 @@ async fn failing_event_signer<S: Backend + IdentityStore + 'static>(store: S) {
     assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failing_event_signer_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    failing_event_signer(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failing_event_signer_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    failing_event_signer(db.store.clone()).await;
-}
-
-/// Raw SQL on a backend, as someone with database access (or a fault) would run it.
-trait Raw {
-    /// Runs a statement.
-    async fn exec(&self, sql: &str);
-    /// Rows in a table.
-    async fn count(&self, table: &str) -> i64;
-    /// A statement that makes every INSERT into `table` fail (fault injection).
-    fn fault(table: &str) -> String;
-}
-
-impl Raw for pqbank_db_sqlite::SqliteStore {
-    async fn exec(&self, sql: &str) {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(self.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-
-    async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(self.pool())
-            .await
-            .unwrap()
-    }
-
-    fn fault(table: &str) -> String {
-        format!(
-            "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} \
-             BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
-        )
-    }
-}
-
-impl Raw for pqbank_db_mysql::MySqlStore {
-    async fn exec(&self, sql: &str) {
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(self.pool())
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-
-    async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(self.pool())
-            .await
-            .unwrap()
-    }
-
-    fn fault(table: &str) -> String {
-        format!(
-            "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} FOR EACH ROW \
-             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'"
-        )
-    }
-}
+on_every_backend!(failing_event_signer, |db| failing_event_signer(
+    db.store.clone()
+));
 
 /// Proves every act commits whole with its event: a renewal whose revocation cannot be
 /// written leaves no new certificate, CRL or event; an enrolment approval and a
@@ -1182,17 +980,7 @@ async fn acts_commit_whole<S: Backend + IdentityStore + Raw + 'static>(store: S)
     assert_eq!(s.verify_log(&|_, _| {}).await.unwrap().problems, vec![]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acts_commit_whole_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    acts_commit_whole(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acts_commit_whole_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    acts_commit_whole(db.store.clone()).await;
-}
+on_every_backend!(acts_commit_whole, |db| acts_commit_whole(db.store.clone()));
 
 /// Proves the nonce is consumed only by a login that passed every check: an impostor's
 /// transcript (right device identifier, wrong key), a tampered signature and a valid
@@ -1261,17 +1049,9 @@ async fn refused_login_keeps_nonce<S: Backend + IdentityStore + 'static>(store: 
     assert_eq!(kinds, ["login"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_login_keeps_nonce_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    refused_login_keeps_nonce(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_login_keeps_nonce_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    refused_login_keeps_nonce(db.store.clone()).await;
-}
+on_every_backend!(refused_login_keeps_nonce, |db| refused_login_keeps_nonce(
+    db.store.clone()
+));
 
 /// A fresh folder for an installation's files, removed when dropped.
 struct TempDir(std::path::PathBuf);
@@ -1393,17 +1173,9 @@ async fn crl_rollback_refused<S: Backend + IdentityStore + Raw + Clone + 'static
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crl_rollback_refused_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    crl_rollback_refused(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crl_rollback_refused_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    crl_rollback_refused(db.store.clone()).await;
-}
+on_every_backend!(crl_rollback_refused, |db| crl_rollback_refused(
+    db.store.clone()
+));
 
 /// Proves log verification rebuilds a revocation's signed bytes from its columns and
 /// matches every approval and revocation to the act its signer logged: with the
@@ -1496,14 +1268,6 @@ async fn edited_signed_rows<S: Backend + IdentityStore + Raw + 'static>(store: S
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edited_signed_rows_on_sqlite() {
-    let db = pqbank_tests::sqlite().await;
-    edited_signed_rows(db.store.clone()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edited_signed_rows_on_mariadb() {
-    let db = pqbank_tests::mysql().await;
-    edited_signed_rows(db.store.clone()).await;
-}
+on_every_backend!(edited_signed_rows, |db| edited_signed_rows(
+    db.store.clone()
+));
