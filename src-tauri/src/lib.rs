@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use pqbank_workstation::{
     ActivityPoint, AppState, CrlView, CustomerHit, DrawerClosed, DrawerView, EnrolmentTicket,
-    EnrolmentView, EventView, LoginResult, Options, ProofView, ReportFile, SettingsView, StaffView,
-    TransferForm, TransferView, UiError, VarianceView, VerifyView, Workstation,
+    EnrolmentView, ErrorCode, EventView, LoginResult, Options, ProofView, ReportFile, ReportFormat,
+    RevocationReason, Role, SettingsView, StaffView, TransferForm, TransferKind, TransferStatus,
+    TransferView, UiError, VarianceView, VerifyView, Workstation, WorkstationErrorCode,
 };
 use serde::Serialize;
 use tauri::State;
@@ -34,7 +35,7 @@ async fn open() -> Result<Workstation, UiError> {
         pqbank_keystore::OsKeyring::new(pqbank_workstation::KEYRING_SERVICE)
     })
     .await
-    .map_err(|e| UiError::new("internal", e.to_string()))??;
+    .map_err(|e| UiError::new(WorkstationErrorCode::Internal, e.to_string()))??;
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "workstation".into());
@@ -118,7 +119,7 @@ async fn resolve_transfer(
     id: i64,
     request_hash: String,
     approve: bool,
-) -> Result<String, UiError> {
+) -> Result<TransferStatus, UiError> {
     desk.ws()
         .await?
         .resolve_transfer(id, request_hash, approve)
@@ -167,7 +168,7 @@ async fn staff(desk: State<'_, Desk>) -> Result<Vec<StaffView>, UiError> {
 async fn revoke(
     desk: State<'_, Desk>,
     certificate: String,
-    reason: String,
+    reason: RevocationReason,
 ) -> Result<u64, UiError> {
     desk.ws().await?.revoke(certificate, reason).await
 }
@@ -224,7 +225,7 @@ async fn approve_enrolment(
 async fn request_enrolment(
     desk: State<'_, Desk>,
     staff_number: String,
-    role: String,
+    role: Role,
 ) -> Result<EnrolmentTicket, UiError> {
     desk.ws().await?.request_enrolment(staff_number, role).await
 }
@@ -290,7 +291,7 @@ async fn inclusion_proof(
 async fn export_report(
     desk: State<'_, Desk>,
     certificate: String,
-    format: String,
+    format: ReportFormat,
 ) -> Result<ReportFile, UiError> {
     desk.ws().await?.export_report(certificate, format).await
 }
@@ -335,6 +336,16 @@ pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
             export_report,
             activity,
         ])
+        // The values the window lists, from the Rust that decides them: every error code
+        // (each needs a message) and the kinds a teller posts.
+        .constant("ERROR_CODES", ErrorCode::all().collect::<Vec<_>>())
+        .constant(
+            "TELLER_KINDS",
+            TransferKind::ALL
+                .iter()
+                .filter(|k| k.is_customer_facing())
+                .collect::<Vec<_>>(),
+        )
         // Ids and minor amounts stay far below 2^53 in a bank's lifetime; the UI's money
         // code checks `Number.isSafeInteger` before it formats or sends one.
         .dangerously_cast_bigints_to_number()

@@ -280,7 +280,7 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
     other
         .revoke(
             certificate_of(data.path(), "Nia Novak"),
-            "keyCompromise".into(),
+            pqbank_workstation::RevocationReason::KeyCompromise,
         )
         .await
         .expect("revocation");

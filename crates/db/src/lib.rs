@@ -9,6 +9,7 @@
 //! [`sql`], and expanded for each backend from its few dialect fragments.
 #![forbid(unsafe_code)]
 
+mod code;
 pub mod flows;
 mod identity;
 mod raw;
@@ -17,6 +18,7 @@ mod rows;
 pub mod sql;
 pub mod views;
 
+pub use code::StoreCode;
 pub use identity::{
     CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentDecision, EnrolmentRecord,
     EventRecord, IdentityStore, LoggedEvent, RawCertificate, RawChallenge, RawCheckpoint, RawCrl,
@@ -77,19 +79,7 @@ impl StoreError {
     /// A stable machine-readable code.
     #[must_use]
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Ledger(e) => e.code(),
-            Self::IdempotencyConflict => "idempotency_conflict",
-            Self::NotFound(_) => "not_found",
-            Self::Drawer(_) => "drawer_state",
-            Self::Transient(_) => "transient",
-            Self::Busy { .. } => "busy",
-            Self::AppendOnly => "append_only",
-            Self::Stale(_) => "stale",
-            Self::Signing(_) => "signing",
-            Self::Database(_) => "database",
-            Self::Migration(_) => "migration",
-        }
+        self.kind().as_str()
     }
 }
 

@@ -80,11 +80,84 @@ impl LedgerError {
     /// A stable machine-readable code.
     #[must_use]
     pub fn code(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The code as a value, for callers that map it exhaustively.
+    #[must_use]
+    pub fn kind(&self) -> LedgerCode {
         match self {
-            Self::Money(_) => "invalid_amount",
-            Self::InsufficientFunds { .. } => "insufficient_funds",
+            Self::Money(_) => LedgerCode::InvalidAmount,
+            Self::InsufficientFunds { .. } => LedgerCode::InsufficientFunds,
+            Self::CurrencyMismatch => LedgerCode::CurrencyMismatch,
+            Self::WrongAccountKinds { .. } => LedgerCode::WrongAccountKinds,
+            Self::SameAccount => LedgerCode::SameAccount,
+            Self::AccountClosed => LedgerCode::AccountClosed,
+            Self::Overflow => LedgerCode::Overflow,
+            Self::SelfApproval => LedgerCode::SelfApproval,
+            Self::ApproverNotManager => LedgerCode::ApproverNotManager,
+            Self::NotPending => LedgerCode::NotPending,
+            Self::Expired => LedgerCode::Expired,
+            Self::InvalidRequest(_) => LedgerCode::InvalidRequest,
+        }
+    }
+}
+
+/// The code of a [`LedgerError`]: not `non_exhaustive`, so that a new code breaks every
+/// exhaustive mapping of it (the window's messages among them) at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LedgerCode {
+    /// `invalid_amount`.
+    InvalidAmount,
+    /// `insufficient_funds`.
+    InsufficientFunds,
+    /// `currency_mismatch`.
+    CurrencyMismatch,
+    /// `wrong_account_kinds`.
+    WrongAccountKinds,
+    /// `same_account`.
+    SameAccount,
+    /// `account_closed`.
+    AccountClosed,
+    /// `overflow`.
+    Overflow,
+    /// `self_approval`.
+    SelfApproval,
+    /// `approver_not_manager`.
+    ApproverNotManager,
+    /// `not_pending`.
+    NotPending,
+    /// `expired`.
+    Expired,
+    /// `invalid_request`.
+    InvalidRequest,
+}
+
+impl LedgerCode {
+    /// Every code.
+    pub const ALL: &'static [Self] = &[
+        Self::InvalidAmount,
+        Self::InsufficientFunds,
+        Self::CurrencyMismatch,
+        Self::WrongAccountKinds,
+        Self::SameAccount,
+        Self::AccountClosed,
+        Self::Overflow,
+        Self::SelfApproval,
+        Self::ApproverNotManager,
+        Self::NotPending,
+        Self::Expired,
+        Self::InvalidRequest,
+    ];
+
+    /// The stable text.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidAmount => "invalid_amount",
+            Self::InsufficientFunds => "insufficient_funds",
             Self::CurrencyMismatch => "currency_mismatch",
-            Self::WrongAccountKinds { .. } => "wrong_account_kinds",
+            Self::WrongAccountKinds => "wrong_account_kinds",
             Self::SameAccount => "same_account",
             Self::AccountClosed => "account_closed",
             Self::Overflow => "overflow",
@@ -92,7 +165,7 @@ impl LedgerError {
             Self::ApproverNotManager => "approver_not_manager",
             Self::NotPending => "not_pending",
             Self::Expired => "expired",
-            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidRequest => "invalid_request",
         }
     }
 }

@@ -30,8 +30,9 @@ macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $t:literal,)+ }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vm])* $v,)+ }
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
+        // One table: the stored text is the serialised one, and the window's type.
+        pub enum $name { $($(#[$vm])* #[serde(rename = $t)] $v,)+ }
 
         impl $name {
             /// Every value.

@@ -22,28 +22,39 @@ const OID_REASON: &[u8] = &[0x55, 0x1d, 0x15];
 /// Largest CRL the parser accepts: room for several hundred thousand entries.
 pub const DER_LEN_MAX: usize = 64 * 1024 * 1024;
 
-/// CRLReason (RFC 5280, 5.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// CRLReason (RFC 5280, 5.3.1), serialised by its RFC 5280 name ([`Self::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum RevocationReason {
     /// unspecified (0): written without a reason code extension, as RFC 5280 asks.
+    #[serde(rename = "unspecified")]
     Unspecified,
     /// keyCompromise (1).
+    #[serde(rename = "keyCompromise")]
     KeyCompromise,
     /// cACompromise (2).
+    #[serde(rename = "cACompromise")]
     CaCompromise,
     /// affiliationChanged (3).
+    #[serde(rename = "affiliationChanged")]
     AffiliationChanged,
     /// superseded (4).
+    #[serde(rename = "superseded")]
     Superseded,
     /// cessationOfOperation (5).
+    #[serde(rename = "cessationOfOperation")]
     CessationOfOperation,
     /// certificateHold (6).
+    #[serde(rename = "certificateHold")]
     CertificateHold,
     /// removeFromCRL (8).
+    #[serde(rename = "removeFromCRL")]
     RemoveFromCrl,
     /// privilegeWithdrawn (9).
+    #[serde(rename = "privilegeWithdrawn")]
     PrivilegeWithdrawn,
     /// aACompromise (10).
+    #[serde(rename = "aACompromise")]
     AaCompromise,
 }
 

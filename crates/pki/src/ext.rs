@@ -181,8 +181,12 @@ string_enum! {
     }
 }
 
-/// A staff role, and the root CA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A staff role, and the root CA. Serialised as [`Role::as_str`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Role {
     /// The bank's root CA (offline); issues manager certificates.
     Root,

@@ -23,6 +23,7 @@
 pub mod bundle;
 pub mod cert;
 pub mod chain;
+mod code;
 pub mod composite;
 pub mod crl;
 pub mod csr;
@@ -36,6 +37,7 @@ pub mod transcript;
 
 pub use cert::{Certificate, CertificateBuilder};
 pub use chain::{ChainInput, ValidChain};
+pub use code::ErrorCode;
 pub use composite::{CompositeSignature, CompositeSigningKey, CompositeVerifyingKey};
 pub use crl::{Crl, CrlBuilder, RevocationReason};
 pub use csr::{CertificateRequest, CsrBuilder};
@@ -207,40 +209,6 @@ impl Error {
     /// A stable machine-readable code, for exit statuses, JSON and the UI.
     #[must_use]
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Malformed(_) => "malformed",
-            Self::InvalidKey => "invalid_key",
-            Self::BadSignature => "bad_signature",
-            Self::UnsupportedAlgorithm => "unsupported_algorithm",
-            Self::ContextTooLong => "context_too_long",
-            Self::SealOpen => "seal_open",
-            Self::InvalidExtension(_) => "invalid_extension",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::RootNotPinned => "root_not_pinned",
-            Self::ChainTooLong => "chain_too_long",
-            Self::ChainSignature { .. } => "chain_signature",
-            Self::IssuerNameMismatch { .. } => "issuer_name_mismatch",
-            Self::KeyIdMismatch { .. } => "key_id_mismatch",
-            Self::NotYetValid { .. } => "not_yet_valid",
-            Self::Expired { .. } => "expired",
-            Self::NotCa { .. } => "not_ca",
-            Self::PathLenExceeded { .. } => "path_len_exceeded",
-            Self::IssuerNotAuthorised { .. } => "issuer_not_authorised",
-            Self::ActionNotAllowed { .. } => "action_not_allowed",
-            Self::RoleNotAllowed { .. } => "role_not_allowed",
-            Self::NotStaffCertificate => "not_staff_certificate",
-            Self::Revoked { .. } => "revoked",
-            Self::CrlRollback { .. } => "crl_rollback",
-            Self::CrlSignature => "crl_signature",
-            Self::CrlStale => "crl_stale",
-            Self::CrlMissing { .. } => "crl_missing",
-            Self::LineageMismatch { .. } => "lineage_mismatch",
-            Self::DeviceMismatch => "device_mismatch",
-            Self::NonceMismatch => "nonce_mismatch",
-            Self::TranscriptExpired => "transcript_expired",
-            Self::CertificateMismatch => "certificate_mismatch",
-            Self::TranscriptDeviceMismatch => "transcript_device_mismatch",
-            Self::OriginMismatch => "origin_mismatch",
-        }
+        self.kind().as_str()
     }
 }

@@ -326,3 +326,35 @@ fn non_canonical_encodings_are_refused() {
         Some(Error::Malformed("not in canonical DER"))
     );
 }
+
+/// Proves roles and revocation reasons serialise as their stable text (what the database
+/// stores and the window shows), both ways, so the two spellings cannot drift apart.
+#[test]
+fn roles_and_reasons_serialise_as_their_text() {
+    for role in Role::ALL {
+        let json = serde_json::to_value(role).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(json, role.as_str(), "{role:?}");
+        assert_eq!(
+            serde_json::from_value::<Role>(json).unwrap_or_else(|e| panic!("{e}")),
+            *role
+        );
+    }
+    for reason in RevocationReason::ALL {
+        let json = serde_json::to_value(reason).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(json, reason.as_str(), "{reason:?}");
+        assert_eq!(
+            serde_json::from_value::<RevocationReason>(json).unwrap_or_else(|e| panic!("{e}")),
+            *reason
+        );
+    }
+}
+
+/// Proves every code of the PKI's errors has its own text.
+#[test]
+fn error_codes_are_distinct() {
+    let texts: std::collections::BTreeSet<&str> = pqbank_pki::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(texts.len(), pqbank_pki::ErrorCode::ALL.len());
+}

@@ -1,6 +1,8 @@
 //! The service's errors: a stable code for the UI, and a message for people.
 
-use pqbank_db::StoreError;
+use core::fmt;
+
+use pqbank_db::{StoreCode, StoreError};
 
 /// Why the service refused or failed a call.
 #[non_exhaustive]
@@ -56,18 +58,71 @@ impl ServiceError {
     /// A stable machine-readable code: the UI branches on this, never on the message.
     #[must_use]
     pub fn code(&self) -> String {
+        self.kind().to_string()
+    }
+
+    /// The code as a value, for callers that map it exhaustively (the window's codes).
+    #[must_use]
+    pub fn kind(&self) -> ServiceCode {
         match self {
-            Self::SessionEnded => "session_ended".into(),
-            Self::Certificate(e) => format!("certificate.{}", e.code()),
-            Self::Login(e) => format!("login.{}", e.code()),
-            Self::ChallengeUsed => "challenge_used".into(),
-            Self::Forbidden(e) => format!("forbidden.{}", e.code()),
-            Self::UnknownCertificate => "unknown_certificate".into(),
-            Self::Store(e) => format!("store.{}", e.code()),
-            Self::Audit(_) => "audit".into(),
-            Self::Enrolment(_) => "enrolment".into(),
-            Self::Device(_) => "device".into(),
-            Self::CrlPins(_) => "crl_pins".into(),
+            Self::SessionEnded => ServiceCode::SessionEnded,
+            Self::Certificate(e) => ServiceCode::Certificate(e.kind()),
+            Self::Login(e) => ServiceCode::Login(e.kind()),
+            Self::ChallengeUsed => ServiceCode::ChallengeUsed,
+            Self::Forbidden(e) => ServiceCode::Forbidden(e.kind()),
+            Self::UnknownCertificate => ServiceCode::UnknownCertificate,
+            Self::Store(e) => ServiceCode::Store(e.kind()),
+            Self::Audit(_) => ServiceCode::Audit,
+            Self::Enrolment(_) => ServiceCode::Enrolment,
+            Self::Device(_) => ServiceCode::Device,
+            Self::CrlPins(_) => ServiceCode::CrlPins,
+        }
+    }
+}
+
+/// The code of a [`ServiceError`]; its text ([`fmt::Display`]) is [`ServiceError::code`].
+/// Not `non_exhaustive`: a new code breaks every exhaustive mapping of it (the window's
+/// messages among them) at compile time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceCode {
+    /// `session_ended`.
+    SessionEnded,
+    /// `certificate.<pki code>`.
+    Certificate(pqbank_pki::ErrorCode),
+    /// `login.<pki code>`.
+    Login(pqbank_pki::ErrorCode),
+    /// `challenge_used`.
+    ChallengeUsed,
+    /// `forbidden.<pki code>`.
+    Forbidden(pqbank_pki::ErrorCode),
+    /// `unknown_certificate`.
+    UnknownCertificate,
+    /// `store.<store code>`.
+    Store(StoreCode),
+    /// `audit`.
+    Audit,
+    /// `enrolment`.
+    Enrolment,
+    /// `device`.
+    Device,
+    /// `crl_pins`.
+    CrlPins,
+}
+
+impl fmt::Display for ServiceCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SessionEnded => f.write_str("session_ended"),
+            Self::Certificate(c) => write!(f, "certificate.{}", c.as_str()),
+            Self::Login(c) => write!(f, "login.{}", c.as_str()),
+            Self::ChallengeUsed => f.write_str("challenge_used"),
+            Self::Forbidden(c) => write!(f, "forbidden.{}", c.as_str()),
+            Self::UnknownCertificate => f.write_str("unknown_certificate"),
+            Self::Store(c) => write!(f, "store.{}", c.as_str()),
+            Self::Audit => f.write_str("audit"),
+            Self::Enrolment => f.write_str("enrolment"),
+            Self::Device => f.write_str("device"),
+            Self::CrlPins => f.write_str("crl_pins"),
         }
     }
 }

@@ -26,7 +26,7 @@ mod views;
 pub use checkpoint::{CHECKPOINT_LABEL, InclusionProof, checkpoint_bytes};
 pub use device::{ACT_CONTEXT, Device};
 pub use enrol::{DELIVERY_PURPOSE, enrolment_qr_svg, short_code};
-pub use error::ServiceError;
+pub use error::{ServiceCode, ServiceError};
 pub use login::SessionToken;
 pub use pdf::report_pdf;
 pub use pins::{CrlPins, FileCrlPins, MemoryCrlPins};

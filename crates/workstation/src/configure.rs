@@ -5,6 +5,7 @@
 use pqbank_db::views::ViewStore;
 use pqbank_pki::{Action, Certificate, Fingerprint};
 
+use crate::WorkstationErrorCode as Own;
 use crate::bank::{Store, location, on_bank};
 use crate::{SettingsView, UiError, Workstation};
 
@@ -50,14 +51,14 @@ impl Workstation {
         self.manager_gate().await?;
         if from_environment() {
             return Err(UiError::new(
-                "setup.environment",
+                Own::SetupEnvironment,
                 "PQBANK_DATABASE_URL chooses the database on this machine; change it there",
             ));
         }
         let database = database.trim().to_owned();
         if !(database.starts_with("mysql://") || database.starts_with("sqlite://")) {
             return Err(UiError::new(
-                "input.database",
+                Own::InputDatabase,
                 "a database is mysql://user:password@host:port/name or sqlite:///path/to/file.db",
             ));
         }
@@ -65,7 +66,7 @@ impl Workstation {
             "" => None,
             text => Some(Fingerprint::from_hex(text).map_err(|_| {
                 UiError::new(
-                    "input.root",
+                    Own::InputRoot,
                     "the root fingerprint is 64 hexadecimal digits",
                 )
             })?),
@@ -77,7 +78,7 @@ impl Workstation {
         let message = match (certificates.is_empty(), pin) {
             (true, None) if database.starts_with("mysql://") => {
                 return Err(UiError::new(
-                    "setup.empty_server",
+                    Own::SetupEmptyServer,
                     "that database is empty: set a bank up on it with `pqbank init --db URL` first",
                 ));
             }
@@ -86,13 +87,13 @@ impl Workstation {
             }
             (true, Some(_)) => {
                 return Err(UiError::new(
-                    "setup.root_not_found",
+                    Own::SetupRootNotFound,
                     "that database is empty: it holds no bank with that root",
                 ));
             }
             (false, None) => {
                 return Err(UiError::new(
-                    "setup.unpinned",
+                    Own::SetupUnpinned,
                     "that database holds a bank: enter the fingerprint of its root to trust it",
                 ));
             }
@@ -111,7 +112,7 @@ impl Workstation {
                     });
                 if !genuine {
                     return Err(UiError::new(
-                        "setup.root_not_found",
+                        Own::SetupRootNotFound,
                         "that database holds no root certificate with this fingerprint",
                     ));
                 }

@@ -2,8 +2,14 @@
 //! exponent beside it (never a float, never a formatted string); fingerprints and hashes
 //! are lowercase hex; times are UNIX seconds (UTC).
 
+// The domain's own enums cross as they are (their `specta` feature gives their types).
+pub use pqbank_ledger::{AccountKind, TransferKind, TransferStatus};
+pub use pqbank_pki::Role;
+pub use pqbank_pki::crl::RevocationReason;
 use serde::{Deserialize, Serialize};
 use specta::Type;
+
+use crate::{ErrorCode, WorkstationErrorCode};
 
 /// An error for the screen: a stable code to branch on, a message for people, and the
 /// security layer that refused, when one did (1 to 7, as DESIGN.md numbers them).
@@ -11,7 +17,7 @@ use specta::Type;
 #[error("{message} ({code})")]
 pub struct UiError {
     /// Stable code (`ServiceError::code`, or the workstation's own).
-    pub code: String,
+    pub code: ErrorCode,
     /// Message.
     pub message: String,
     /// The layer that refused.
@@ -20,9 +26,9 @@ pub struct UiError {
 
 impl UiError {
     /// An error with no layer.
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code: code.into(),
             message: message.into(),
             layer: None,
         }
@@ -30,8 +36,42 @@ impl UiError {
 
     /// A file could not be read or written.
     pub fn io(path: &std::path::Path, e: &std::io::Error) -> Self {
-        Self::new("io", format!("{}: {e}", path.display()))
+        Self::new(WorkstationErrorCode::Io, format!("{}: {e}", path.display()))
     }
+}
+
+/// Where a certificate stands in the manager's and auditor's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum CertificateState {
+    /// Valid now and not revoked.
+    Active,
+    /// Past its notAfter.
+    Expired,
+    /// On its issuer's CRL.
+    Revoked,
+}
+
+/// Where an enrolment request stands, as the new device sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum EnrolmentStatus {
+    /// Waiting for a manager.
+    Pending,
+    /// Approved, and the certificate collected by this device.
+    Approved,
+    /// Rejected by a manager.
+    Rejected,
+}
+
+/// The file format of an exported accountability report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// The signed JSON, with its detached signature beside it.
+    Json,
+    /// A PDF rendering of the same report.
+    Pdf,
 }
 
 /// How the workstation is set up, before and after login.
@@ -63,7 +103,7 @@ pub struct Identity {
     /// Name.
     pub name: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Device identifier (hex).
     pub device: String,
     /// A pending enrolment request instead of a certificate.
@@ -112,8 +152,8 @@ pub struct AccountView {
     pub id: i64,
     /// Account number.
     pub number: String,
-    /// Kind ("customer", "cash_drawer", "bank_internal").
-    pub kind: String,
+    /// Kind.
+    pub kind: AccountKind,
     /// Currency code.
     pub currency: String,
     /// Digits after the decimal point.
@@ -146,8 +186,8 @@ pub struct CustomerHit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferForm {
-    /// "deposit", "withdrawal" or "transfer".
-    pub kind: String,
+    /// A deposit, withdrawal or transfer (the workstation refuses the other kinds).
+    pub kind: TransferKind,
     /// Account debited (for a deposit: the teller's drawer).
     pub debit: i64,
     /// Account credited (for a withdrawal: the teller's drawer).
@@ -169,9 +209,9 @@ pub struct TransferView {
     /// Identifier.
     pub id: i64,
     /// Kind.
-    pub kind: String,
-    /// Status: "posted", "pending", "voided", "expired".
-    pub status: String,
+    pub kind: TransferKind,
+    /// Status.
+    pub status: TransferStatus,
     /// Debited account id.
     pub debit: i64,
     /// Credited account id.
@@ -241,7 +281,7 @@ pub struct CertificateView {
     /// Serial, hex.
     pub serial: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Issuer's fingerprint.
     pub issuer: Option<String>,
     /// The certificate it replaces.
@@ -250,10 +290,10 @@ pub struct CertificateView {
     pub not_before: i64,
     /// Not after.
     pub not_after: i64,
-    /// "active", "expired" or "revoked".
-    pub state: String,
+    /// Active, expired or revoked.
+    pub state: CertificateState,
     /// Revocation reason.
-    pub revoked_reason: Option<String>,
+    pub revoked_reason: Option<RevocationReason>,
     /// Revocation time.
     pub revoked_at: Option<i64>,
 }
@@ -269,7 +309,7 @@ pub struct StaffView {
     /// Name.
     pub name: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Certificates, newest first.
     pub certificates: Vec<CertificateView>,
 }
@@ -285,7 +325,7 @@ pub struct EnrolmentView {
     /// Staff name.
     pub name: String,
     /// Requested role.
-    pub role: String,
+    pub role: Role,
     /// When.
     pub created_at: i64,
     /// The request's fingerprint (never the code: the manager types that from the device).
@@ -302,8 +342,8 @@ pub struct EnrolmentTicket {
     pub code: String,
     /// The request as a QR code, SVG.
     pub qr_svg: String,
-    /// "pending", "approved" (certificate collected), "rejected".
-    pub status: String,
+    /// Where the request stands.
+    pub status: EnrolmentStatus,
 }
 
 /// One event of an accountability chain.
@@ -386,8 +426,8 @@ pub struct ReportFile {
 pub struct ActivityPoint {
     /// The day, "YYYY-MM-DD" (UTC).
     pub day: String,
-    /// Role.
-    pub role: String,
+    /// The signer's role; none for a certificate not stored in this database.
+    pub role: Option<Role>,
     /// Events.
     pub events: u32,
 }
@@ -427,7 +467,7 @@ pub struct CrlEntryView {
     /// Whose certificate, when it is stored here.
     pub name: Option<String>,
     /// RFC 5280 reason.
-    pub reason: String,
+    pub reason: RevocationReason,
     /// When.
     pub revoked_at: i64,
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod bank;
+mod codes;
 mod configure;
 mod dto;
 mod ops;
@@ -22,6 +23,7 @@ use pqbank_keystore::KeyStore;
 use pqbank_service::{Device, ServiceError, SessionToken};
 
 pub use bank::Bank;
+pub use codes::*;
 pub use dto::*;
 pub use settings::{LocalDevice, Settings, data_dir};
 pub use setup::{DEMO_NEW_HIRE, Options};
@@ -99,14 +101,14 @@ impl From<ServiceError> for UiError {
         Self {
             layer: layer_of(&code),
             message: e.to_string(),
-            code,
+            code: e.kind().into(),
         }
     }
 }
 
 impl From<pqbank_keystore::KeystoreError> for UiError {
     fn from(e: pqbank_keystore::KeystoreError) -> Self {
-        Self::new("keyring", e.to_string())
+        Self::new(WorkstationErrorCode::Keyring, e.to_string())
     }
 }
 
@@ -122,11 +124,12 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, UiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| UiError::new("internal", e.to_string()))?
+        .map_err(|e| UiError::new(WorkstationErrorCode::Internal, e.to_string()))?
 }
 
 fn random<const N: usize>() -> Result<[u8; N], UiError> {
     let mut b = [0; N];
-    getrandom::fill(&mut b).map_err(|e| UiError::new("device", format!("no randomness: {e}")))?;
+    getrandom::fill(&mut b)
+        .map_err(|e| UiError::new(ServiceErrorCode::Device, format!("no randomness: {e}")))?;
     Ok(b)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pqbank_db::{AccountRow, IdentityStore, TransferRow};
-use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest};
+use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::crl::RevocationReason;
 use pqbank_pki::{Action, CompositeSigningKey, Fingerprint, Layer, Role};
 use pqbank_service::{Device, SessionToken};
@@ -13,12 +13,15 @@ use sha2::{Digest, Sha256};
 
 use crate::bank::on_bank;
 use crate::{
-    AccountView, Active, ActivityPoint, AppState, CertificateView, CrlEntryView, CrlView,
-    CustomerHit, DrawerClosed, DrawerView, EnrolmentTicket, EnrolmentView, EventView, Identity,
-    LayerCheck, LocalDevice, LoginResult, ProblemView, ProofView, ReportFile, SessionInfo,
-    Settings, StaffView, TransferForm, TransferView, UiError, VarianceView, VerifyView,
-    Workstation, blocking, random,
+    AccountView, Active, ActivityPoint, AppState, CertificateState, CertificateView, CrlEntryView,
+    CrlView, CustomerHit, DrawerClosed, DrawerView, EnrolmentStatus, EnrolmentTicket,
+    EnrolmentView, ErrorCode, EventView, Identity, LayerCheck, LocalDevice, LoginResult,
+    ProblemView, ProofView, ReportFile, ReportFormat, ServiceErrorCode, SessionInfo, Settings,
+    StaffView, TransferForm, TransferView, UiError, VarianceView, VerifyView, Workstation,
+    blocking, random,
 };
+// The workstation's own error codes.
+use crate::WorkstationErrorCode as Own;
 
 /// What login checked on each layer, in words for the login screen.
 const LAYER_WORDS: [&str; 7] = [
@@ -41,7 +44,7 @@ fn account_view(a: &AccountRow) -> AccountView {
     AccountView {
         id: a.id,
         number: a.number.clone(),
-        kind: a.kind.as_str().to_owned(),
+        kind: a.kind,
         currency: a.currency.code().to_owned(),
         exponent: a.currency.exponent(),
         balance_minor: clamp(a.balances.balance(side)),
@@ -54,8 +57,8 @@ fn account_view(a: &AccountRow) -> AccountView {
 fn transfer_view(t: &TransferRow, replayed: bool) -> TransferView {
     TransferView {
         id: t.id,
-        kind: t.request.kind.as_str().to_owned(),
-        status: t.status.as_str().to_owned(),
+        kind: t.request.kind,
+        status: t.status,
         debit: t.request.debit,
         credit: t.request.credit,
         amount_minor: t.request.amount.minor(),
@@ -77,7 +80,7 @@ fn identity(d: &LocalDevice) -> Identity {
     Identity {
         certificate: d.certificate.clone(),
         name: d.name.clone(),
-        role: d.role.clone(),
+        role: d.role,
         device: d.id.clone(),
         enrolment: d.enrolment,
     }
@@ -96,9 +99,25 @@ fn day(unix: i64) -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// A role as stored: the database holds only `Role::as_str` texts.
+fn stored_role(text: &str) -> Result<Role, UiError> {
+    text.parse()
+        .map_err(|_| UiError::new(Own::Internal, format!("a stored role is unknown: {text}")))
+}
+
+/// A revocation reason as stored: the database holds only `RevocationReason::as_str` texts.
+fn stored_reason(text: &str) -> Result<RevocationReason, UiError> {
+    text.parse().map_err(|_| {
+        UiError::new(
+            Own::Internal,
+            format!("a stored revocation reason is unknown: {text}"),
+        )
+    })
+}
+
 fn fingerprint(hex: &str) -> Result<Fingerprint, UiError> {
     Fingerprint::from_hex(hex)
-        .map_err(|_| UiError::new("input.fingerprint", "not a certificate fingerprint"))
+        .map_err(|_| UiError::new(Own::InputFingerprint, "not a certificate fingerprint"))
 }
 
 impl Workstation {
@@ -109,7 +128,7 @@ impl Workstation {
         let secrets = blocking(move || Ok(keys.load(&item)?)).await?;
         let key = CompositeSigningKey::from_seed(&secrets.signing_seed);
         let id = hex::decode(&d.id)
-            .map_err(|_| UiError::new("settings.corrupt", "a device id is not hex"))?;
+            .map_err(|_| UiError::new(Own::SettingsCorrupt, "a device id is not hex"))?;
         Ok(Device::new(&id, key))
     }
 
@@ -122,7 +141,7 @@ impl Workstation {
             .cloned()
             .ok_or_else(|| {
                 UiError::new(
-                    "device.unknown",
+                    Own::DeviceUnknown,
                     "this machine holds no key for that certificate",
                 )
             })
@@ -132,7 +151,7 @@ impl Workstation {
     pub(crate) fn settings_guard(&self) -> Result<std::sync::MutexGuard<'_, Settings>, UiError> {
         self.settings
             .lock()
-            .map_err(|_| UiError::new("internal", "settings lock poisoned"))
+            .map_err(|_| UiError::new(Own::Internal, "settings lock poisoned"))
     }
 
     /// The staff list, for names beside ids (names are not customer data).
@@ -145,7 +164,10 @@ impl Workstation {
         let view = self.drawer().await?;
         match (view.account, view.vault, view.variance) {
             (Some(drawer), Some(vault), Some(variance)) => Ok((drawer, vault, variance)),
-            _ => Err(UiError::new("drawer.none", "no drawer is assigned to you")),
+            _ => Err(UiError::new(
+                Own::DrawerNone,
+                "no drawer is assigned to you",
+            )),
         }
     }
 
@@ -164,7 +186,7 @@ impl Workstation {
         let guard = self.active.lock().await;
         let active = guard
             .as_ref()
-            .ok_or_else(|| UiError::new("session_ended", "nobody is signed in"))?;
+            .ok_or_else(|| UiError::new(ServiceErrorCode::SessionEnded, "nobody is signed in"))?;
         Ok((
             active.token.clone(),
             active.device.clone(),
@@ -182,7 +204,10 @@ impl Workstation {
             Ok(v) => Ok(v),
             Err(e) => {
                 let e = UiError::from(e);
-                if e.code == "session_ended" || e.code.starts_with("certificate.") {
+                if matches!(
+                    e.code,
+                    ErrorCode::Service(ServiceErrorCode::SessionEnded) | ErrorCode::Certificate(_)
+                ) {
                     *self.active.lock().await = None;
                 }
                 Err(e)
@@ -286,22 +311,19 @@ impl Workstation {
     /// Posts a deposit, withdrawal or transfer signed by this device.
     pub async fn post_transfer(&self, form: TransferForm) -> Result<TransferView, UiError> {
         let (token, device, info) = self.session().await?;
-        let kind: TransferKind = form
-            .kind
-            .parse()
-            .map_err(|_| UiError::new("input.kind", "unknown kind of transfer"))?;
+        let kind = form.kind;
         if !kind.is_customer_facing() {
             return Err(UiError::new(
-                "input.kind",
+                Own::InputKind,
                 "only deposits, withdrawals and transfers are posted here",
             ));
         }
         let currency: Currency = form
             .currency
             .parse()
-            .map_err(|_| UiError::new("input.currency", "unknown currency"))?;
+            .map_err(|_| UiError::new(Own::InputCurrency, "unknown currency"))?;
         let amount = Amount::from_minor(form.amount_minor, currency)
-            .map_err(|e| UiError::new("input.amount", e.to_string()))?;
+            .map_err(|e| UiError::new(Own::InputAmount, e.to_string()))?;
         // Cash moves through the teller's own open drawer, whatever the window sent.
         let cash_side = match kind {
             TransferKind::Deposit => Some(form.debit),
@@ -316,7 +338,7 @@ impl Workstation {
                 .is_some_and(|e| e.drawer == drawer && e.kind == pqbank_db::DrawerEventKind::Open)
             {
                 return Err(UiError::new(
-                    "drawer.not_yours",
+                    Own::DrawerNotYours,
                     "cash goes through your own open drawer: open it first",
                 ));
             }
@@ -339,8 +361,8 @@ impl Workstation {
             .await?;
         let mut view = TransferView {
             id: outcome.id,
-            kind: request.kind.as_str().to_owned(),
-            status: outcome.status.as_str().to_owned(),
+            kind: request.kind,
+            status: outcome.status,
             debit: request.debit,
             credit: request.credit,
             amount_minor: request.amount.minor(),
@@ -386,7 +408,7 @@ impl Workstation {
         let mut drafts = self
             .drafts
             .lock()
-            .map_err(|_| UiError::new("internal", "drafts lock poisoned"))?;
+            .map_err(|_| UiError::new(Own::Internal, "drafts lock poisoned"))?;
         Ok(*drafts.entry(key.to_owned()).or_insert_with(now))
     }
 
@@ -407,17 +429,17 @@ impl Workstation {
         id: i64,
         request_hash: String,
         approve: bool,
-    ) -> Result<String, UiError> {
+    ) -> Result<TransferStatus, UiError> {
         let (token, device, _) = self.session().await?;
         // The hash is the one the manager reviewed on screen: if the row changed since,
         // the service refuses rather than approve something else.
         let mut hash = [0; 32];
         hex::decode_to_slice(request_hash.trim(), &mut hash)
-            .map_err(|_| UiError::new("input.hash", "not a transfer hash"))?;
+            .map_err(|_| UiError::new(Own::InputHash, "not a transfer hash"))?;
         let status = self
             .checked(on_bank!(&self.bank, s => s.resolve_transfer(&token, &device, id, hash, approve).await))
             .await?;
-        Ok(status.as_str().to_owned())
+        Ok(status)
     }
 
     /// The teller's drawer and the vault and variance accounts of its currency.
@@ -473,9 +495,9 @@ impl Workstation {
         let currency: Currency = drawer
             .currency
             .parse()
-            .map_err(|_| UiError::new("internal", "drawer currency"))?;
+            .map_err(|_| UiError::new(Own::Internal, "drawer currency"))?;
         let counted = Amount::from_minor(counted_minor, currency)
-            .map_err(|e| UiError::new("input.amount", e.to_string()))?;
+            .map_err(|e| UiError::new(Own::InputAmount, e.to_string()))?;
         self.checked(on_bank!(&self.bank, s => s.open_drawer(&token, &device, drawer.id, vault.id, variance.id, counted, &key).await))
             .await?;
         self.drawer().await
@@ -506,7 +528,7 @@ impl Workstation {
     /// Staff with their certificates' state (managers and auditors).
     pub async fn staff(&self) -> Result<Vec<StaffView>, UiError> {
         let (token, device, info) = self.session().await?;
-        let action = if info.identity.role == Role::Auditor.as_str() {
+        let action = if info.identity.role == Role::Auditor {
             Action::AuditRead
         } else {
             Action::CertIssue
@@ -520,56 +542,56 @@ impl Workstation {
             .map(|r| (r.certificate, r))
             .collect();
         let now = now();
-        Ok(overview
+        overview
             .staff
             .iter()
             .map(|st| {
-                let mut certificates: Vec<CertificateView> = overview
+                let mut certificates = overview
                     .certificates
                     .iter()
                     .filter(|c| c.staff_id == Some(st.id))
-                    .map(|c| {
+                    .map(|c| -> Result<CertificateView, UiError> {
                         let r = revoked.get(&c.fingerprint);
-                        CertificateView {
+                        Ok(CertificateView {
                             fingerprint: hex::encode(c.fingerprint),
                             serial: hex::encode(&c.serial),
-                            role: c.role.clone(),
+                            role: stored_role(&c.role)?,
                             issuer: c.issuer.map(hex::encode),
                             replaces: c.replaces.map(hex::encode),
                             not_before: c.not_before,
                             not_after: c.not_after,
                             state: if r.is_some() {
-                                "revoked"
+                                CertificateState::Revoked
                             } else if c.not_after < now {
-                                "expired"
+                                CertificateState::Expired
                             } else {
-                                "active"
-                            }
-                            .into(),
-                            revoked_reason: r.map(|r| r.reason.clone()),
+                                CertificateState::Active
+                            },
+                            revoked_reason: r.map(|r| stored_reason(&r.reason)).transpose()?,
                             revoked_at: r.map(|r| r.revoked_at),
-                        }
+                        })
                     })
-                    .collect();
+                    .collect::<Result<Vec<_>, _>>()?;
                 certificates.reverse();
-                StaffView {
+                Ok(StaffView {
                     id: st.id,
                     number: st.number.clone(),
                     name: st.name.clone(),
-                    role: st.role.clone(),
+                    role: stored_role(&st.role)?,
                     certificates,
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// A manager revokes a certificate they issued; returns the new CRL's number.
-    pub async fn revoke(&self, certificate: String, reason: String) -> Result<u64, UiError> {
+    pub async fn revoke(
+        &self,
+        certificate: String,
+        reason: RevocationReason,
+    ) -> Result<u64, UiError> {
         let (token, device, _) = self.session().await?;
         let target = fingerprint(&certificate)?;
-        let reason: RevocationReason = reason
-            .parse()
-            .map_err(|_| UiError::new("input.reason", "unknown revocation reason"))?;
         self.checked(on_bank!(&self.bank, s => s.revoke(&token, &device, target, reason).await))
             .await
     }
@@ -640,7 +662,7 @@ impl Workstation {
     /// The newest CRL of every issuer, with the names of the revoked certificates.
     pub async fn crls(&self) -> Result<Vec<CrlView>, UiError> {
         let (token, device, info) = self.session().await?;
-        let action = if info.identity.role == Role::Auditor.as_str() {
+        let action = if info.identity.role == Role::Auditor {
             Action::AuditRead
         } else {
             Action::CertRevoke
@@ -670,7 +692,7 @@ impl Workstation {
                             .find(|c| c.serial == e.serial && c.issuer == Some(issuer.fingerprint))
                             .and_then(|c| name_of(c.staff_id)),
                         serial: hex::encode(&e.serial),
-                        reason: e.reason.as_str().to_owned(),
+                        reason: e.reason,
                         revoked_at: e.revoked_at.unix_timestamp(),
                     })
                     .collect(),
@@ -685,20 +707,22 @@ impl Workstation {
             .checked(on_bank!(&self.bank, s => s.enrolment_queue(&token, &device).await))
             .await?;
         let staff = self.staff_rows().await?;
-        Ok(queue
+        queue
             .into_iter()
-            .map(|r| EnrolmentView {
-                id: r.id,
-                staff_id: r.staff_id,
-                name: staff
-                    .iter()
-                    .find(|s| s.id == r.staff_id)
-                    .map_or_else(String::new, |s| s.name.clone()),
-                role: r.requested_role,
-                created_at: r.created_at,
-                request: hex::encode(r.csr_fingerprint),
+            .map(|r| {
+                Ok(EnrolmentView {
+                    id: r.id,
+                    staff_id: r.staff_id,
+                    name: staff
+                        .iter()
+                        .find(|s| s.id == r.staff_id)
+                        .map_or_else(String::new, |s| s.name.clone()),
+                    role: stored_role(&r.requested_role)?,
+                    created_at: r.created_at,
+                    request: hex::encode(r.csr_fingerprint),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// A manager approves a request after typing the code the device shows.
@@ -717,16 +741,13 @@ impl Workstation {
     pub async fn request_enrolment(
         &self,
         staff_number: String,
-        role: String,
+        role: Role,
     ) -> Result<EnrolmentTicket, UiError> {
-        let role: Role = role
-            .parse()
-            .map_err(|_| UiError::new("input.role", "unknown role"))?;
         let staff = self.staff_rows().await?;
         let member = staff
             .iter()
             .find(|s| s.number.eq_ignore_ascii_case(staff_number.trim()))
-            .ok_or_else(|| UiError::new("enrolment.staff", "no member of staff has that number"))?
+            .ok_or_else(|| UiError::new(Own::EnrolmentStaff, "no member of staff has that number"))?
             .clone();
         let device_id: [u8; 16] = random()?;
         let item = format!("device-{}", hex::encode(device_id));
@@ -755,7 +776,7 @@ impl Workstation {
             }
         };
         let record = on_bank!(&self.bank, s => s.store().enrolment(id).await)?
-            .ok_or_else(|| UiError::new("internal", "the request is not stored"))?;
+            .ok_or_else(|| UiError::new(Own::Internal, "the request is not stored"))?;
         let qr_svg = pqbank_service::enrolment_qr_svg(
             id,
             &code,
@@ -767,7 +788,7 @@ impl Workstation {
             id: hex::encode(device_id),
             certificate: String::new(),
             name: member.name,
-            role: role.as_str().to_owned(),
+            role,
             enrolment: Some(id),
             database: Some(crate::bank::location(&self.url)),
             code: Some(code.clone()),
@@ -777,7 +798,7 @@ impl Workstation {
             id,
             code,
             qr_svg,
-            status: "pending".into(),
+            status: EnrolmentStatus::Pending,
         })
     }
 
@@ -792,17 +813,17 @@ impl Workstation {
                 .find(|d| d.enrolment == Some(id))
                 .cloned()
                 .ok_or_else(|| {
-                    UiError::new("enrolment.unknown", "this machine made no such request")
+                    UiError::new(Own::EnrolmentUnknown, "this machine made no such request")
                 })?
         };
         let record = on_bank!(&self.bank, s => s.store().enrolment(id).await)?
-            .ok_or_else(|| UiError::new("enrolment.unknown", "no such request"))?;
+            .ok_or_else(|| UiError::new(Own::EnrolmentUnknown, "no such request"))?;
         // The device shows the code it computed itself, and refuses a stored request
         // whose bytes no longer give that code (a swapped CSR or delivery key).
         let stored = pqbank_service::short_code(&record.csr_der, &record.kem_recipient);
         if local.code.as_ref().is_some_and(|c| *c != stored) {
             return Err(UiError::new(
-                "enrolment.tampered",
+                Own::EnrolmentTampered,
                 "the stored request is not the one this device made: tell security",
             ));
         }
@@ -811,20 +832,20 @@ impl Workstation {
             &stored,
             &Fingerprint::from_bytes(record.csr_fingerprint),
         )?;
-        let ticket = |status: &str| EnrolmentTicket {
+        let ticket = |status| EnrolmentTicket {
             id,
             code: stored.clone(),
             qr_svg: qr_svg.clone(),
-            status: status.into(),
+            status,
         };
         match record.status.as_str() {
-            "pending" => Ok(ticket("pending")),
+            "pending" => Ok(ticket(EnrolmentStatus::Pending)),
             "approved" => {
                 let keys = self.keys.clone();
                 let item = local.keyring.clone();
                 let secrets = blocking(move || Ok(keys.load(&item)?)).await?;
                 let id_bytes = hex::decode(&local.id)
-                    .map_err(|_| UiError::new("settings.corrupt", "a device id is not hex"))?;
+                    .map_err(|_| UiError::new(Own::SettingsCorrupt, "a device id is not hex"))?;
                 let device = Device::new(
                     &id_bytes,
                     CompositeSigningKey::from_seed(&secrets.signing_seed),
@@ -840,9 +861,13 @@ impl Workstation {
                     }
                 }
                 settings.save(&self.settings_path)?;
-                Ok(ticket("approved"))
+                Ok(ticket(EnrolmentStatus::Approved))
             }
-            other => Ok(ticket(other)),
+            "rejected" => Ok(ticket(EnrolmentStatus::Rejected)),
+            other => Err(UiError::new(
+                Own::Internal,
+                format!("a stored enrolment status is unknown: {other}"),
+            )),
         }
     }
 
@@ -908,7 +933,7 @@ impl Workstation {
         let proof = on_bank!(&self.bank, s => s.inclusion_proof(event_id, size).await)?;
         let mut hash = [0; 32];
         hex::decode_to_slice(&event_hash, &mut hash)
-            .map_err(|_| UiError::new("input.hash", "not an event hash"))?;
+            .map_err(|_| UiError::new(Own::InputHash, "not an event hash"))?;
         // The leaf is recomputed from the event hash the timeline shows, never taken
         // from the proof, and the root is the signed checkpoint's.
         let leaf = pqbank_audit::merkle::leaf_hash(&hash);
@@ -934,13 +959,10 @@ impl Workstation {
     pub async fn export_report(
         &self,
         certificate: String,
-        format: String,
+        format: ReportFormat,
     ) -> Result<ReportFile, UiError> {
         let (token, device, _) = self.session().await?;
         let subject = fingerprint(&certificate)?;
-        if !matches!(format.as_str(), "json" | "pdf") {
-            return Err(UiError::new("input.format", "json or pdf"));
-        }
         let signed = self
             .checked(
                 on_bank!(&self.bank, s => s.accountability_report(&token, &device, subject).await),
@@ -949,12 +971,12 @@ impl Workstation {
         std::fs::create_dir_all(&self.reports_dir)
             .map_err(|e| UiError::io(&self.reports_dir, &e))?;
         let stem = format!("report-{}-{}", &subject.to_hex()[..16], now());
-        let (path, bytes) = match format.as_str() {
-            "pdf" => (
+        let (path, bytes) = match format {
+            ReportFormat::Pdf => (
                 self.reports_dir.join(format!("{stem}.pdf")),
                 pqbank_service::report_pdf(&signed),
             ),
-            "json" => {
+            ReportFormat::Json => {
                 let sig = serde_json::json!({
                     "signer": signed.signer.to_hex(),
                     "context": "pqbank/act/v1",
@@ -962,14 +984,13 @@ impl Workstation {
                 });
                 let sig_path = self.reports_dir.join(format!("{stem}.json.sig"));
                 let sig_bytes = serde_json::to_vec_pretty(&sig)
-                    .map_err(|e| UiError::new("internal", e.to_string()))?;
+                    .map_err(|e| UiError::new(Own::Internal, e.to_string()))?;
                 std::fs::write(&sig_path, sig_bytes).map_err(|e| UiError::io(&sig_path, &e))?;
                 (
                     self.reports_dir.join(format!("{stem}.json")),
                     signed.json.clone(),
                 )
             }
-            _ => return Err(UiError::new("input.format", "json or pdf")),
         };
         std::fs::write(&path, &bytes).map_err(|e| UiError::io(&path, &e))?;
         Ok(ReportFile {
@@ -985,16 +1006,13 @@ impl Workstation {
         let events = self
             .checked(on_bank!(&self.bank, s => s.activity(&token, &device).await))
             .await?;
-        let roles: BTreeMap<[u8; 32], String> = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::all_certificates(s.store()).await)?
+        let roles: BTreeMap<[u8; 32], Role> = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::all_certificates(s.store()).await)?
             .into_iter()
-            .map(|c| (c.fingerprint, c.role))
-            .collect();
-        let mut counts: BTreeMap<(String, String), u32> = BTreeMap::new();
+            .map(|c| Ok((c.fingerprint, stored_role(&c.role)?)))
+            .collect::<Result<_, UiError>>()?;
+        let mut counts: BTreeMap<(String, Option<Role>), u32> = BTreeMap::new();
         for e in events {
-            let role = roles
-                .get(&e.certificate)
-                .cloned()
-                .unwrap_or_else(|| "unknown".into());
+            let role = roles.get(&e.certificate).copied();
             *counts.entry((day(e.created_at), role)).or_default() += 1;
         }
         Ok(counts

@@ -7,7 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::UiError;
+use crate::{UiError, WorkstationErrorCode};
 
 /// Where the embedded database and the settings live: `$XDG_DATA_HOME/pqbank`, else
 /// `~/.local/share/pqbank`.
@@ -33,7 +33,7 @@ pub struct LocalDevice {
     /// The staff member's name.
     pub name: String,
     /// The certificate's role.
-    pub role: String,
+    pub role: pqbank_pki::Role,
     /// A pending enrolment request, until its certificate is collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrolment: Option<i64>,
@@ -70,7 +70,7 @@ impl Settings {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 UiError::new(
-                    "settings.corrupt",
+                    WorkstationErrorCode::SettingsCorrupt,
                     format!("the settings file {} is not valid: {e}", path.display()),
                 )
             }),
@@ -86,7 +86,7 @@ impl Settings {
         }
         let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| UiError::new("settings.write", e.to_string()))?;
+            .map_err(|e| UiError::new(WorkstationErrorCode::SettingsWrite, e.to_string()))?;
         // Only this user may read it: a database URL can carry a password.
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -128,7 +128,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
         std::fs::write(&path, b"{not json").unwrap();
-        assert_eq!(Settings::load(&path).unwrap_err().code, "settings.corrupt");
+        assert_eq!(
+            Settings::load(&path).unwrap_err().code,
+            WorkstationErrorCode::SettingsCorrupt.into()
+        );
         assert_eq!(
             Settings::load(&dir.path().join("none")).unwrap(),
             Settings::default()

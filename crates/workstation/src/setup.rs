@@ -12,7 +12,9 @@ use pqbank_pki::Fingerprint;
 use pqbank_service::{Config, FileCrlPins, Service, demo};
 
 use crate::bank::{Store, location};
-use crate::{Bank, Keys, LocalDevice, Settings, UiError, Workstation, blocking, random};
+use crate::{
+    Bank, Keys, LocalDevice, Settings, UiError, Workstation, WorkstationErrorCode, blocking, random,
+};
 
 /// How to open a workstation.
 pub struct Options {
@@ -59,7 +61,10 @@ impl Workstation {
         let pins = Arc::new(FileCrlPins::open(&options.data_dir)?);
         let bank = if let Some(pin) = &settings.pinned_root {
             let pin = Fingerprint::from_hex(pin).map_err(|_| {
-                UiError::new("settings.corrupt", "the pinned root is not a fingerprint")
+                UiError::new(
+                    WorkstationErrorCode::SettingsCorrupt,
+                    "the pinned root is not a fingerprint",
+                )
             })?;
             match store {
                 Store::Sqlite(s) => {
@@ -131,7 +136,7 @@ where
 {
     if !store.all_certificates().await?.is_empty() {
         return Err(UiError::new(
-            "setup.unpinned",
+            WorkstationErrorCode::SetupUnpinned,
             "this database already holds a bank, but this workstation has no pinned root: \
              set it in the settings file first",
         ));
@@ -188,7 +193,7 @@ where
             id: hex::encode(&person.device.id),
             certificate: fp,
             name: person.name.clone(),
-            role: person.role.as_str().to_owned(),
+            role: person.role,
             enrolment: None,
             database: Some(location(url)),
             code: None,

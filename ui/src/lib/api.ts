@@ -1,8 +1,8 @@
 // The generated bindings return { status, data | error }; screens await values and
 // catch UiError.
 
-import { commands } from "./bindings";
-export { commands };
+import { commands, ERROR_CODES, TELLER_KINDS } from "./bindings";
+export { commands, ERROR_CODES, TELLER_KINDS };
 export type * from "./bindings";
 
 export async function call<T, E>(

@@ -23,7 +23,7 @@ export const commands = {
 	/**  Transfers waiting for a manager. */
 	pendingTransfers: () => typedError<TransferView[], UiError>(__TAURI_INVOKE("pending_transfers")),
 	/**  A manager approves or rejects the pending transfer they reviewed (its request hash). */
-	resolveTransfer: (id: number, requestHash: string, approve: boolean) => typedError<string, UiError>(__TAURI_INVOKE("resolve_transfer", { id, requestHash, approve })),
+	resolveTransfer: (id: number, requestHash: string, approve: boolean) => typedError<TransferStatus, UiError>(__TAURI_INVOKE("resolve_transfer", { id, requestHash, approve })),
 	/**  The teller's drawer. */
 	drawer: () => typedError<DrawerView, UiError>(__TAURI_INVOKE("drawer")),
 	/**  Opens the drawer with a counted float. */
@@ -33,7 +33,7 @@ export const commands = {
 	/**  Staff and their certificates. */
 	staff: () => typedError<StaffView[], UiError>(__TAURI_INVOKE("staff")),
 	/**  Revokes a certificate with a reason; returns the new CRL number. */
-	revoke: (certificate: string, reason: string) => typedError<number, UiError>(__TAURI_INVOKE("revoke", { certificate, reason })),
+	revoke: (certificate: string, reason: RevocationReason) => typedError<number, UiError>(__TAURI_INVOKE("revoke", { certificate, reason })),
 	/**  Renews a certificate; returns the new fingerprint. */
 	renew: (certificate: string) => typedError<string, UiError>(__TAURI_INVOKE("renew", { certificate })),
 	/**  Drawer variances waiting for a manager's sign-off. */
@@ -47,7 +47,7 @@ export const commands = {
 	/**  Approves an enrolment request with the code typed from the device. */
 	approveEnrolment: (id: number, code: string) => typedError<string, UiError>(__TAURI_INVOKE("approve_enrolment", { id, code })),
 	/**  Enrols this machine for a member of staff. */
-	requestEnrolment: (staffNumber: string, role: string) => typedError<EnrolmentTicket, UiError>(__TAURI_INVOKE("request_enrolment", { staffNumber, role })),
+	requestEnrolment: (staffNumber: string, role: Role) => typedError<EnrolmentTicket, UiError>(__TAURI_INVOKE("request_enrolment", { staffNumber, role })),
 	/**  Where this machine's enrolment request stands. */
 	enrolmentStatus: (id: number) => typedError<EnrolmentTicket, UiError>(__TAURI_INVOKE("enrolment_status", { id })),
 	/**  Verifies the whole log, reporting progress on the channel. */
@@ -57,20 +57,34 @@ export const commands = {
 	/**  The inclusion proof of an event, verified here. */
 	inclusionProof: (eventId: number, eventHash: string) => typedError<ProofView, UiError>(__TAURI_INVOKE("inclusion_proof", { eventId, eventHash })),
 	/**  Writes the signed accountability report of a certificate (json or pdf). */
-	exportReport: (certificate: string, format: string) => typedError<ReportFile, UiError>(__TAURI_INVOKE("export_report", { certificate, format })),
+	exportReport: (certificate: string, format: ReportFormat) => typedError<ReportFile, UiError>(__TAURI_INVOKE("export_report", { certificate, format })),
 	/**  Events per day and role. */
 	activity: () => typedError<ActivityPoint[], UiError>(__TAURI_INVOKE("activity")),
 };
 
+/* Constants */
+export const ERROR_CODES = ["session_ended","challenge_used","unknown_certificate","audit","enrolment","device","crl_pins","certificate.malformed","certificate.invalid_key","certificate.bad_signature","certificate.unsupported_algorithm","certificate.context_too_long","certificate.seal_open","certificate.invalid_extension","certificate.invalid_request","certificate.root_not_pinned","certificate.chain_too_long","certificate.chain_signature","certificate.issuer_name_mismatch","certificate.key_id_mismatch","certificate.not_yet_valid","certificate.expired","certificate.not_ca","certificate.path_len_exceeded","certificate.issuer_not_authorised","certificate.action_not_allowed","certificate.role_not_allowed","certificate.not_staff_certificate","certificate.revoked","certificate.crl_rollback","certificate.crl_signature","certificate.crl_stale","certificate.crl_missing","certificate.lineage_mismatch","certificate.device_mismatch","certificate.nonce_mismatch","certificate.transcript_expired","certificate.certificate_mismatch","certificate.transcript_device_mismatch","certificate.origin_mismatch","login.malformed","login.invalid_key","login.bad_signature","login.unsupported_algorithm","login.context_too_long","login.seal_open","login.invalid_extension","login.invalid_request","login.root_not_pinned","login.chain_too_long","login.chain_signature","login.issuer_name_mismatch","login.key_id_mismatch","login.not_yet_valid","login.expired","login.not_ca","login.path_len_exceeded","login.issuer_not_authorised","login.action_not_allowed","login.role_not_allowed","login.not_staff_certificate","login.revoked","login.crl_rollback","login.crl_signature","login.crl_stale","login.crl_missing","login.lineage_mismatch","login.device_mismatch","login.nonce_mismatch","login.transcript_expired","login.certificate_mismatch","login.transcript_device_mismatch","login.origin_mismatch","forbidden.malformed","forbidden.invalid_key","forbidden.bad_signature","forbidden.unsupported_algorithm","forbidden.context_too_long","forbidden.seal_open","forbidden.invalid_extension","forbidden.invalid_request","forbidden.root_not_pinned","forbidden.chain_too_long","forbidden.chain_signature","forbidden.issuer_name_mismatch","forbidden.key_id_mismatch","forbidden.not_yet_valid","forbidden.expired","forbidden.not_ca","forbidden.path_len_exceeded","forbidden.issuer_not_authorised","forbidden.action_not_allowed","forbidden.role_not_allowed","forbidden.not_staff_certificate","forbidden.revoked","forbidden.crl_rollback","forbidden.crl_signature","forbidden.crl_stale","forbidden.crl_missing","forbidden.lineage_mismatch","forbidden.device_mismatch","forbidden.nonce_mismatch","forbidden.transcript_expired","forbidden.certificate_mismatch","forbidden.transcript_device_mismatch","forbidden.origin_mismatch","store.invalid_amount","store.insufficient_funds","store.currency_mismatch","store.wrong_account_kinds","store.same_account","store.account_closed","store.overflow","store.self_approval","store.approver_not_manager","store.not_pending","store.expired","store.invalid_request","store.idempotency_conflict","store.not_found","store.drawer_state","store.transient","store.busy","store.append_only","store.stale","store.signing","store.database","store.migration","internal","io","keyring","settings.corrupt","settings.write","setup.environment","setup.empty_server","setup.root_not_found","setup.unpinned","input.database","input.root","input.fingerprint","input.kind","input.currency","input.amount","input.hash","device.unknown","drawer.none","drawer.not_yours","enrolment.staff","enrolment.unknown","enrolment.tampered"] as const;
+
+export const TELLER_KINDS = ["deposit","withdrawal","transfer"] as const;
+
 /* Types */
+/**  What an account is. */
+export type AccountKind = 
+/**  A customer's account: credit-normal (the bank owes the customer). */
+"customer" | 
+/**  A teller's cash drawer: debit-normal (cash on hand), never below zero. */
+"cash_drawer" | 
+/**  The bank's own accounts: vault, cash variance. */
+"bank_internal";
+
 /**  An account as a teller sees it. */
 export type AccountView = {
 	/**  Identifier. */
 	id: number,
 	/**  Account number. */
 	number: string,
-	/**  Kind ("customer", "cash_drawer", "bank_internal"). */
-	kind: string,
+	/**  Kind. */
+	kind: AccountKind,
 	/**  Currency code. */
 	currency: string,
 	/**  Digits after the decimal point. */
@@ -89,8 +103,8 @@ export type AccountView = {
 export type ActivityPoint = {
 	/**  The day, "YYYY-MM-DD" (UTC). */
 	day: string,
-	/**  Role. */
-	role: string,
+	/**  The signer's role; none for a certificate not stored in this database. */
+	role: Role | null,
 	/**  Events. */
 	events: number,
 };
@@ -113,6 +127,18 @@ export type AppState = {
 	idleLockSecs: number,
 };
 
+/**  The service no longer accepts the certificate (chain, CRL, device). */
+export type CertificateErrorCode = "certificate.malformed" | "certificate.invalid_key" | "certificate.bad_signature" | "certificate.unsupported_algorithm" | "certificate.context_too_long" | "certificate.seal_open" | "certificate.invalid_extension" | "certificate.invalid_request" | "certificate.root_not_pinned" | "certificate.chain_too_long" | "certificate.chain_signature" | "certificate.issuer_name_mismatch" | "certificate.key_id_mismatch" | "certificate.not_yet_valid" | "certificate.expired" | "certificate.not_ca" | "certificate.path_len_exceeded" | "certificate.issuer_not_authorised" | "certificate.action_not_allowed" | "certificate.role_not_allowed" | "certificate.not_staff_certificate" | "certificate.revoked" | "certificate.crl_rollback" | "certificate.crl_signature" | "certificate.crl_stale" | "certificate.crl_missing" | "certificate.lineage_mismatch" | "certificate.device_mismatch" | "certificate.nonce_mismatch" | "certificate.transcript_expired" | "certificate.certificate_mismatch" | "certificate.transcript_device_mismatch" | "certificate.origin_mismatch";
+
+/**  Where a certificate stands in the manager's and auditor's lists. */
+export type CertificateState = 
+/**  Valid now and not revoked. */
+"active" | 
+/**  Past its notAfter. */
+"expired" | 
+/**  On its issuer's CRL. */
+"revoked";
+
 /**  A certificate in the manager's and auditor's lists. */
 export type CertificateView = {
 	/**  Fingerprint. */
@@ -120,7 +146,7 @@ export type CertificateView = {
 	/**  Serial, hex. */
 	serial: string,
 	/**  Role. */
-	role: string,
+	role: Role,
 	/**  Issuer's fingerprint. */
 	issuer: string | null,
 	/**  The certificate it replaces. */
@@ -129,10 +155,10 @@ export type CertificateView = {
 	notBefore: number,
 	/**  Not after. */
 	notAfter: number,
-	/**  "active", "expired" or "revoked". */
-	state: string,
+	/**  Active, expired or revoked. */
+	state: CertificateState,
 	/**  Revocation reason. */
-	revokedReason: string | null,
+	revokedReason: RevocationReason | null,
 	/**  Revocation time. */
 	revokedAt: number | null,
 };
@@ -144,7 +170,7 @@ export type CrlEntryView = {
 	/**  Whose certificate, when it is stored here. */
 	name: string | null,
 	/**  RFC 5280 reason. */
-	reason: string,
+	reason: RevocationReason,
 	/**  When. */
 	revokedAt: number,
 };
@@ -203,6 +229,15 @@ export type DrawerView = {
 	lastCountedMinor: number | null,
 };
 
+/**  Where an enrolment request stands, as the new device sees it. */
+export type EnrolmentStatus = 
+/**  Waiting for a manager. */
+"pending" | 
+/**  Approved, and the certificate collected by this device. */
+"approved" | 
+/**  Rejected by a manager. */
+"rejected";
+
 /**  The device side of an enrolment: what the new device shows. */
 export type EnrolmentTicket = {
 	/**  Request id. */
@@ -211,8 +246,8 @@ export type EnrolmentTicket = {
 	code: string,
 	/**  The request as a QR code, SVG. */
 	qrSvg: string,
-	/**  "pending", "approved" (certificate collected), "rejected". */
-	status: string,
+	/**  Where the request stands. */
+	status: EnrolmentStatus,
 };
 
 /**  An enrolment request waiting for a manager. */
@@ -224,12 +259,30 @@ export type EnrolmentView = {
 	/**  Staff name. */
 	name: string,
 	/**  Requested role. */
-	role: string,
+	role: Role,
 	/**  When. */
 	createdAt: number,
 	/**  The request's fingerprint (never the code: the manager types that from the device). */
 	request: string,
 };
+
+/**
+ *  Every code the window can receive: on the wire the family's text (`untagged`), in
+ *  TypeScript the union of the families' literals.
+ */
+export type ErrorCode = 
+/**  The service's codes without a prefix. */
+ServiceErrorCode | 
+/**  `certificate.*`. */
+CertificateErrorCode | 
+/**  `login.*`. */
+LoginErrorCode | 
+/**  `forbidden.*`. */
+ForbiddenErrorCode | 
+/**  `store.*`. */
+StoreErrorCode | 
+/**  The workstation's own. */
+WorkstationErrorCode;
 
 /**  One event of an accountability chain. */
 export type EventView = {
@@ -249,6 +302,9 @@ export type EventView = {
 	payload: string,
 };
 
+/**  The certificate's purpose or role does not allow the action. */
+export type ForbiddenErrorCode = "forbidden.malformed" | "forbidden.invalid_key" | "forbidden.bad_signature" | "forbidden.unsupported_algorithm" | "forbidden.context_too_long" | "forbidden.seal_open" | "forbidden.invalid_extension" | "forbidden.invalid_request" | "forbidden.root_not_pinned" | "forbidden.chain_too_long" | "forbidden.chain_signature" | "forbidden.issuer_name_mismatch" | "forbidden.key_id_mismatch" | "forbidden.not_yet_valid" | "forbidden.expired" | "forbidden.not_ca" | "forbidden.path_len_exceeded" | "forbidden.issuer_not_authorised" | "forbidden.action_not_allowed" | "forbidden.role_not_allowed" | "forbidden.not_staff_certificate" | "forbidden.revoked" | "forbidden.crl_rollback" | "forbidden.crl_signature" | "forbidden.crl_stale" | "forbidden.crl_missing" | "forbidden.lineage_mismatch" | "forbidden.device_mismatch" | "forbidden.nonce_mismatch" | "forbidden.transcript_expired" | "forbidden.certificate_mismatch" | "forbidden.transcript_device_mismatch" | "forbidden.origin_mismatch";
+
 /**  A certificate this machine can log in with. */
 export type Identity = {
 	/**  Certificate fingerprint. */
@@ -256,7 +312,7 @@ export type Identity = {
 	/**  Name. */
 	name: string,
 	/**  Role. */
-	role: string,
+	role: Role,
 	/**  Device identifier (hex). */
 	device: string,
 	/**  A pending enrolment request instead of a certificate. */
@@ -272,6 +328,9 @@ export type LayerCheck = {
 	/**  What was checked, in words. */
 	checked: string,
 };
+
+/**  The login transcript or challenge did not hold. */
+export type LoginErrorCode = "login.malformed" | "login.invalid_key" | "login.bad_signature" | "login.unsupported_algorithm" | "login.context_too_long" | "login.seal_open" | "login.invalid_extension" | "login.invalid_request" | "login.root_not_pinned" | "login.chain_too_long" | "login.chain_signature" | "login.issuer_name_mismatch" | "login.key_id_mismatch" | "login.not_yet_valid" | "login.expired" | "login.not_ca" | "login.path_len_exceeded" | "login.issuer_not_authorised" | "login.action_not_allowed" | "login.role_not_allowed" | "login.not_staff_certificate" | "login.revoked" | "login.crl_rollback" | "login.crl_signature" | "login.crl_stale" | "login.crl_missing" | "login.lineage_mismatch" | "login.device_mismatch" | "login.nonce_mismatch" | "login.transcript_expired" | "login.certificate_mismatch" | "login.transcript_device_mismatch" | "login.origin_mismatch";
 
 /**  A successful login. */
 export type LoginResult = {
@@ -323,6 +382,50 @@ export type ReportFile = {
 	bytes: number,
 };
 
+/**  The file format of an exported accountability report. */
+export type ReportFormat = 
+/**  The signed JSON, with its detached signature beside it. */
+"json" | 
+/**  A PDF rendering of the same report. */
+"pdf";
+
+/**  CRLReason (RFC 5280, 5.3.1), serialised by its RFC 5280 name ([`Self::as_str`]). */
+export type RevocationReason = 
+/**  unspecified (0): written without a reason code extension, as RFC 5280 asks. */
+"unspecified" | 
+/**  keyCompromise (1). */
+"keyCompromise" | 
+/**  cACompromise (2). */
+"cACompromise" | 
+/**  affiliationChanged (3). */
+"affiliationChanged" | 
+/**  superseded (4). */
+"superseded" | 
+/**  cessationOfOperation (5). */
+"cessationOfOperation" | 
+/**  certificateHold (6). */
+"certificateHold" | 
+/**  removeFromCRL (8). */
+"removeFromCRL" | 
+/**  privilegeWithdrawn (9). */
+"privilegeWithdrawn" | 
+/**  aACompromise (10). */
+"aACompromise";
+
+/**  A staff role, and the root CA. Serialised as [`Role::as_str`]. */
+export type Role = 
+/**  The bank's root CA (offline); issues manager certificates. */
+"root" | 
+/**  Branch manager: a teller's rights plus approvals, enrolment, issuing and revoking. */
+"manager" | 
+/**  Teller: posts transactions and runs the cash drawer. */
+"teller" | 
+/**  Auditor: reads, verifies and reports; never posts. */
+"auditor";
+
+/**  The service's codes without a prefix. */
+export type ServiceErrorCode = "session_ended" | "challenge_used" | "unknown_certificate" | "audit" | "enrolment" | "device" | "crl_pins";
+
 /**  The signed-in session. */
 export type SessionInfo = {
 	/**  Who. */
@@ -352,15 +455,18 @@ export type StaffView = {
 	/**  Name. */
 	name: string,
 	/**  Role. */
-	role: string,
+	role: Role,
 	/**  Certificates, newest first. */
 	certificates: CertificateView[],
 };
 
+/**  The ledger or storage refused. */
+export type StoreErrorCode = "store.invalid_amount" | "store.insufficient_funds" | "store.currency_mismatch" | "store.wrong_account_kinds" | "store.same_account" | "store.account_closed" | "store.overflow" | "store.self_approval" | "store.approver_not_manager" | "store.not_pending" | "store.expired" | "store.invalid_request" | "store.idempotency_conflict" | "store.not_found" | "store.drawer_state" | "store.transient" | "store.busy" | "store.append_only" | "store.stale" | "store.signing" | "store.database" | "store.migration";
+
 /**  A transfer to post, as the teller's form sends it. */
 export type TransferForm = {
-	/**  "deposit", "withdrawal" or "transfer". */
-	kind: string,
+	/**  A deposit, withdrawal or transfer (the workstation refuses the other kinds). */
+	kind: TransferKind,
 	/**  Account debited (for a deposit: the teller's drawer). */
 	debit: number,
 	/**  Account credited (for a withdrawal: the teller's drawer). */
@@ -375,14 +481,42 @@ export type TransferForm = {
 	idempotencyKey: string,
 };
 
+/**  What a transfer does; each kind fixes the kinds of its two accounts. */
+export type TransferKind = 
+/**  Cash in: debit the drawer, credit the customer. */
+"deposit" | 
+/**  Cash out: debit the customer, credit the drawer. */
+"withdrawal" | 
+/**  Between two customer accounts. */
+"transfer" | 
+/**  Opening float: debit the drawer, credit the vault. */
+"drawer_open" | 
+/**  Closing: debit the vault, credit the drawer with the counted cash. */
+"drawer_close" | 
+/**  Counted more than expected: debit the drawer, credit the variance account. */
+"variance_over" | 
+/**  Counted less than expected: debit the variance account, credit the drawer. */
+"variance_short";
+
+/**  Where a transfer stands. */
+export type TransferStatus = 
+/**  Applied to the balances. */
+"posted" | 
+/**  Reserved, waiting for a manager. */
+"pending" | 
+/**  Refused by a manager; the reservation is released. */
+"voided" | 
+/**  Not approved in time; the reservation is released. */
+"expired";
+
 /**  A transfer as listed and as a receipt. */
 export type TransferView = {
 	/**  Identifier. */
 	id: number,
 	/**  Kind. */
-	kind: string,
-	/**  Status: "posted", "pending", "voided", "expired". */
-	status: string,
+	kind: TransferKind,
+	/**  Status. */
+	status: TransferStatus,
 	/**  Debited account id. */
 	debit: number,
 	/**  Credited account id. */
@@ -419,7 +553,7 @@ export type TransferView = {
  */
 export type UiError = {
 	/**  Stable code (`ServiceError::code`, or the workstation's own). */
-	code: string,
+	code: ErrorCode,
 	/**  Message. */
 	message: string,
 	/**  The layer that refused. */
@@ -461,6 +595,9 @@ export type VerifyView = {
 	/**  When it ran. */
 	verifiedAt: number,
 };
+
+/**  The workstation's own refusals and failures, before or after the service call. */
+export type WorkstationErrorCode = "internal" | "io" | "keyring" | "settings.corrupt" | "settings.write" | "setup.environment" | "setup.empty_server" | "setup.root_not_found" | "setup.unpinned" | "input.database" | "input.root" | "input.fingerprint" | "input.kind" | "input.currency" | "input.amount" | "input.hash" | "device.unknown" | "drawer.none" | "drawer.not_yours" | "enrolment.staff" | "enrolment.unknown" | "enrolment.tampered";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -1,13 +1,35 @@
 import { describe as suite, expect, it } from "vitest";
-import { describe, layerOf, sessionLost } from "./errors";
+import { ERROR_CODES, type ErrorCode } from "./bindings";
+import { describe, layerOf, sessionLost, words } from "./errors";
+
+// The generated list and the generated type are the same set of codes (checked by the
+// compiler): the test below then covers every code the window can receive.
+type Unlisted = Exclude<ErrorCode, (typeof ERROR_CODES)[number]>;
+const everyCodeIsListed: [Unlisted] extends [never] ? true : false = true;
 
 suite("errors", () => {
+  it("has words of its own for every code the window can receive", () => {
+    expect(everyCodeIsListed).toBe(true);
+    expect(ERROR_CODES.length).toBeGreaterThan(100);
+    for (const code of ERROR_CODES) {
+      const text = words(code);
+      expect(text, code).toMatch(/^[A-Z`].*[.]$/);
+      expect(describe({ code, message: "", layer: null }), code).toBe(text);
+    }
+  });
   it("words known codes for tellers", () => {
     expect(describe({ code: "store.insufficient_funds", message: "x", layer: null })).toMatch(/Not enough funds/);
     expect(describe({ code: "certificate.revoked", message: "x", layer: 5 })).toMatch(/revoked/);
+    expect(describe({ code: "login.transcript_expired", message: "x", layer: 7 })).toBe(
+      "Sign-in was refused: the signed challenge is too old. Check this machine's clock.",
+    );
   });
-  it("falls back to the service's message for unknown codes", () => {
-    expect(describe({ code: "store.database", message: "disk full", layer: null })).toBe("disk full");
+  it("shows the workstation's own message where it names the field or file", () => {
+    expect(describe({ code: "input.amount", message: "too many decimals", layer: null })).toBe("too many decimals");
+    expect(describe({ code: "store.database", message: "disk full", layer: null })).not.toMatch(/disk full/);
+  });
+  it("falls back to the service's message for codes this build does not know", () => {
+    expect(describe({ code: "store.newer" as ErrorCode, message: "disk full", layer: null })).toBe("disk full");
     expect(describe(new Error("boom"))).toBe("boom");
   });
   it("names the refusing layer", () => {

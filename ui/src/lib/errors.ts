@@ -1,7 +1,8 @@
-// The service's errors in words a teller understands, keyed by their stable code (never
-// by the message). Unknown codes fall back to the service's own message.
+// The service's and the workstation's errors in words a teller understands, keyed by their
+// stable code (never by the message). The codes are the generated `ErrorCode` type, so a
+// code without words here fails `npm run check`.
 
-import type { UiError } from "./bindings";
+import type { CertificateErrorCode, ErrorCode, ForbiddenErrorCode, LoginErrorCode, UiError } from "./bindings";
 
 export const LAYER_NAMES: Record<number, string> = {
   1: "Hybrid signatures",
@@ -13,9 +14,118 @@ export const LAYER_NAMES: Record<number, string> = {
   7: "Single-use challenge",
 };
 
-const MESSAGES: Record<string, string> = {
+/** The PKI's refusals: the certificate, the sign-in or the permission, each with the same reasons. */
+type PkiCode = CertificateErrorCode | LoginErrorCode | ForbiddenErrorCode;
+/** What follows a family's prefix: `certificate.revoked` gives `revoked`. */
+type PkiReason = PkiCode extends infer C ? (C extends `${string}.${infer R}` ? R : never) : never;
+
+// Why the PKI refused, whichever family carried it (the lead says which).
+const PKI_REASONS: Record<PkiReason, string> = {
+  malformed: "its data is malformed",
+  invalid_key: "a key is not valid",
+  bad_signature: "a signature does not verify",
+  unsupported_algorithm: "it uses an algorithm pqbank does not support",
+  context_too_long: "a signing context is too long",
+  seal_open: "a sealed bundle cannot be opened",
+  invalid_extension: "a pqbank extension is not well formed",
+  invalid_request: "the request is not valid",
+  root_not_pinned: "it does not lead to this bank's pinned root. Call security",
+  chain_too_long: "its issuer chain is too long",
+  chain_signature: "a certificate of its chain is not signed by its issuer",
+  issuer_name_mismatch: "a certificate of its chain does not name its issuer",
+  key_id_mismatch: "a certificate of its chain does not match its issuer's key",
+  not_yet_valid: "a certificate is not valid yet. Check this machine's clock",
+  expired: "a certificate has expired. Ask a manager to renew it",
+  not_ca: "a certificate that is not an authority issued another",
+  path_len_exceeded: "its chain is deeper than its authority allows",
+  issuer_not_authorised: "the issuer may not act on it",
+  action_not_allowed: "the certificate does not allow this action",
+  role_not_allowed: "the role does not allow this action",
+  not_staff_certificate: "it is not a pqbank staff certificate",
+  revoked: "it has been revoked. Ask a manager",
+  crl_rollback: "an older revocation list was offered than this workstation has seen. Call security",
+  crl_signature: "a revocation list is not signed by its issuer. Call security",
+  crl_stale: "the revocation list is out of date. Ask a manager to publish a new one",
+  crl_missing: "no revocation list is published for its issuer",
+  lineage_mismatch: "its lineage does not name its issuer",
+  device_mismatch: "it is bound to another device",
+  nonce_mismatch: "the signed challenge is not the one issued",
+  transcript_expired: "the signed challenge is too old. Check this machine's clock",
+  certificate_mismatch: "the signed challenge names another certificate",
+  transcript_device_mismatch: "the signed challenge names another device",
+  origin_mismatch: "the signed challenge names another workstation",
+};
+
+/** One family's words: its lead, then the reason. */
+function refusals<F extends string>(family: F, lead: string): Record<`${F}.${PkiReason}`, string> {
+  const out = {} as Record<`${F}.${PkiReason}`, string>;
+  for (const [reason, words] of Object.entries(PKI_REASONS)) {
+    out[`${family}.${reason}` as `${F}.${PkiReason}`] = `${lead}: ${words}.`;
+  }
+  return out;
+}
+
+// Every code that is not one of the PKI's refusals.
+const OTHERS: Record<Exclude<ErrorCode, PkiCode>, string> = {
   session_ended: "Your session has ended. Please sign in again.",
   challenge_used: "The sign-in challenge was already used or has expired. Try again.",
+  unknown_certificate: "That certificate is not known to this bank.",
+  audit: "The accountability log cannot give that proof or checkpoint.",
+  enrolment: "The enrolment request cannot be decided as asked.",
+  device: "This device's keys or its source of randomness failed. Try again, then call support.",
+  crl_pins: "This workstation cannot read or write its revocation list pins. Call support.",
+  "store.invalid_amount": "That amount is not valid for this currency.",
+  "store.insufficient_funds": "Not enough funds: the account would go below its limit.",
+  "store.currency_mismatch": "The accounts and the amount are not in the same currency.",
+  "store.wrong_account_kinds": "Those accounts cannot be used for this kind of transaction.",
+  "store.same_account": "Choose two different accounts.",
+  "store.account_closed": "That account is closed.",
+  "store.overflow": "The amount is too large for the account's totals.",
+  "store.self_approval": "You cannot approve your own transfer.",
+  "store.approver_not_manager": "Only a manager can approve.",
+  "store.not_pending": "That transfer is no longer waiting for approval.",
+  "store.expired": "That transfer waited too long and has expired.",
+  "store.invalid_request": "The transaction is not valid: check the memo.",
+  "store.idempotency_conflict": "This submission was already used for a different transfer. Start a new one.",
+  "store.not_found": "Something this needs no longer exists. Refresh and try again.",
+  "store.drawer_state": "The drawer is not in the state this needs (open or closed).",
+  "store.transient": "A temporary database conflict. Your entry is kept; try again.",
+  "store.busy": "The database is busy. Your entry is kept; try again.",
+  "store.append_only": "The log refused a change: its rows are never changed or removed. Call security.",
+  "store.stale": "Someone acted on this first. Refresh and try again.",
+  "store.signing": "This device could not sign; nothing was written. Try again.",
+  "store.database": "The database failed; nothing was applied. Try again, then call support.",
+  "store.migration": "The database could not be brought up to date. Call support.",
+  internal: "Something went wrong in this workstation. Try again, then call support.",
+  io: "A file could not be read or written.",
+  keyring: "The system keyring is not available. Unlock it and try again.",
+  "settings.corrupt": "This workstation's settings file is not valid. Call support.",
+  "settings.write": "This workstation's settings could not be saved.",
+  "setup.environment": "PQBANK_DATABASE_URL chooses the database on this machine; change it there.",
+  "setup.empty_server": "That database is empty: set a bank up on it with `pqbank init --db URL` first.",
+  "setup.root_not_found": "That database holds no root certificate with this fingerprint.",
+  "setup.unpinned": "That database holds a bank: enter the fingerprint of its root to trust it.",
+  "input.database": "A database is mysql://user:password@host:port/name or sqlite:///path/to/file.db.",
+  "input.root": "The root fingerprint is 64 hexadecimal digits.",
+  "input.fingerprint": "That is not a certificate fingerprint.",
+  "input.kind": "Only deposits, withdrawals and transfers are posted here.",
+  "input.currency": "That currency is not known.",
+  "input.amount": "That amount is not valid.",
+  "input.hash": "That is not a transfer or event hash.",
+  "device.unknown": "This machine holds no key for that certificate.",
+  "drawer.none": "No drawer is assigned to you.",
+  "drawer.not_yours": "Cash goes through your own open drawer. Open it first.",
+  "enrolment.staff": "No member of staff has that number.",
+  "enrolment.unknown": "This machine made no such enrolment request.",
+  "enrolment.tampered": "The stored request is not the one this device made. Tell security.",
+};
+
+const MESSAGES: Record<ErrorCode, string> = {
+  ...refusals("certificate", "Your certificate was refused"),
+  ...refusals("login", "Sign-in was refused"),
+  ...refusals("forbidden", "Not allowed"),
+  ...OTHERS,
+  // The refusals people meet most, in words of their own.
   "certificate.revoked": "Your certificate has been revoked. Ask a manager.",
   "certificate.expired": "Your certificate has expired. Ask a manager to renew it.",
   "certificate.not_yet_valid": "Your certificate is not valid yet. Check this machine's clock.",
@@ -26,24 +136,12 @@ const MESSAGES: Record<string, string> = {
   "forbidden.action_not_allowed": "Your certificate does not allow this action.",
   "forbidden.role_not_allowed": "Your role does not allow this action.",
   "forbidden.issuer_not_authorised": "You can only act on certificates you issued.",
-  "store.insufficient_funds": "Not enough funds: the account would go below its limit.",
-  "store.currency_mismatch": "The accounts and the amount are not in the same currency.",
-  "store.same_account": "Choose two different accounts.",
-  "store.account_closed": "That account is closed.",
-  "store.self_approval": "You cannot approve your own transfer.",
-  "store.approver_not_manager": "Only a manager can approve.",
-  "store.not_pending": "That transfer is no longer waiting for approval.",
-  "store.expired": "That transfer waited too long and has expired.",
-  "store.idempotency_conflict": "This submission was already used for a different transfer. Start a new one.",
-  "store.drawer_state": "The drawer is not in the state this needs (open or closed).",
-  "store.busy": "The database is busy. Your entry is kept; try again.",
-  "store.transient": "A temporary database conflict. Your entry is kept; try again.",
-  "store.wrong_account_kinds": "Those accounts cannot be used for this kind of transaction.",
-  "device.unknown": "This machine holds no key for that certificate.",
-  "drawer.not_yours": "Cash goes through your own open drawer. Open it first.",
-  keyring: "The system keyring is not available. Unlock it and try again.",
-  enrolment: "The enrolment request cannot be decided as asked.",
 };
+
+/** The words for a code. */
+export function words(code: ErrorCode): string {
+  return MESSAGES[code];
+}
 
 export function isUiError(e: unknown): e is UiError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
@@ -52,10 +150,11 @@ export function isUiError(e: unknown): e is UiError {
 /** A message for people. */
 export function describe(e: unknown): string {
   if (isUiError(e)) {
-    const known = MESSAGES[e.code];
-    if (known) return known;
-    if (e.code === "enrolment" || e.code.startsWith("input.")) return e.message;
-    return e.message || e.code;
+    // The workstation's own message names the field or file at fault: it says more.
+    const detailed = e.code.startsWith("input.") || e.code.startsWith("settings.") || e.code === "io" || e.code === "internal";
+    if (detailed && e.message) return e.message;
+    // A code this build does not know (a newer workstation) keeps the service's message.
+    return (MESSAGES as Partial<Record<string, string>>)[e.code] ?? (e.message || e.code);
   }
   return e instanceof Error ? e.message : String(e);
 }

@@ -1,9 +1,11 @@
 // Validation of the teller's transaction form, before anything is sent. The service
 // checks everything again; this only spares the teller a round trip.
 
+import type { TELLER_KINDS } from "./bindings";
 import { parseAmount } from "./money";
 
-export type Kind = "deposit" | "withdrawal" | "transfer";
+/** The kinds a teller posts, as the workstation accepts them (generated from Rust). */
+export type Kind = (typeof TELLER_KINDS)[number];
 
 export interface AccountChoice {
   id: number;
