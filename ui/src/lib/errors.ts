@@ -45,12 +45,41 @@ const MESSAGES: Record<string, string> = {
   enrolment: "The enrolment request cannot be decided as asked.",
 };
 
+// Failures whose detail (the database's or the system's own words) is in the app's log,
+// not on the screen: their message says where the log is.
+const DETAILS_IN_LOG = new Set([
+  "store.database",
+  "store.migration",
+  "store.transient",
+  "store.signing",
+  "device",
+  "internal",
+  "io",
+  "keyring",
+  "crl_pins",
+  "settings.corrupt",
+  "settings.write",
+]);
+
+let logPath: string | null = null;
+
+/** Where the app writes its log (the `log_path` command), once known. */
+export function setLogPath(path: string | null): void {
+  logPath = path;
+}
+
 export function isUiError(e: unknown): e is UiError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
 }
 
-/** A message for people. */
+/** A message for people; for a failure whose detail is logged, where the log is. */
 export function describe(e: unknown): string {
+  const text = words(e);
+  if (!logPath || !isUiError(e) || !DETAILS_IN_LOG.has(e.code)) return text;
+  return `${text.replace(/[.\s]*$/, ".")} Details are in ${logPath}`;
+}
+
+function words(e: unknown): string {
   if (isUiError(e)) {
     const known = MESSAGES[e.code];
     if (known) return known;
