@@ -13,6 +13,7 @@ fn main() {
 const fn pqbank_commands() -> &'static [&'static str] {
     &[
         "app_state",
+        "log_path",
         "settings",
         "configure",
         "login",

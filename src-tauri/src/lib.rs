@@ -35,7 +35,13 @@ async fn open() -> Result<Workstation, UiError> {
         pqbank_keystore::OsKeyring::new(pqbank_workstation::KEYRING_SERVICE)
     })
     .await
-    .map_err(|e| UiError::new(WorkstationErrorCode::Internal, e.to_string()))??;
+    .map_err(|e| {
+        UiError::logged(
+            WorkstationErrorCode::Internal,
+            "the keyring could not be opened",
+            &e,
+        )
+    })??;
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "workstation".into());
@@ -55,6 +61,17 @@ async fn open() -> Result<Workstation, UiError> {
 #[specta::specta]
 async fn app_state(desk: State<'_, Desk>) -> Result<AppState, UiError> {
     desk.ws().await?.state().await
+}
+
+/// The log file being written, for the error screens ("details are in ...").
+#[tauri::command]
+#[specta::specta]
+async fn log_path() -> Result<String, UiError> {
+    Ok(
+        pqbank_workstation::log_file(&pqbank_workstation::data_dir())
+            .display()
+            .to_string(),
+    )
 }
 
 /// The settings screen: the database in use and the pinned root.
@@ -309,6 +326,7 @@ pub fn specta() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(tauri_specta::collect_commands![
             app_state,
+            log_path,
             settings,
             configure,
             login,
@@ -364,8 +382,17 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Runs the app.
+/// Runs the app, its log in the data folder.
 pub fn run() {
+    let data_dir = pqbank_workstation::data_dir();
+    match pqbank_workstation::logs::install(&data_dir, false) {
+        Ok(file) => tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            log = %file.display(),
+            "pqbank desktop starting"
+        ),
+        Err(e) => eprintln!("pqbank: no log file: {}", e.message),
+    }
     let specta = specta();
     let result = tauri::Builder::default()
         .manage(Desk::default())
@@ -376,6 +403,7 @@ pub fn run() {
         })
         .run(tauri::generate_context!());
     if let Err(e) = result {
+        tracing::error!(detail = %e, "the window could not start");
         eprintln!("pqbank: the window could not start: {e}");
         std::process::exit(1);
     }

@@ -121,6 +121,14 @@ impl<E: std::fmt::Display> From<E> for CliError {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Warnings go to standard error too; the file keeps the detail. The arguments are
+    // never logged: a database URL can carry a password.
+    if let Err(e) = pqbank_workstation::logs::install(&service_cmds::data_dir(), true) {
+        eprintln!(
+            "pqbank: no log file ({}); logging to standard error only",
+            e.message
+        );
+    }
     let result = match cli.command {
         Command::Ca(CaCommand::Init(args)) => pki::ca_init(&args),
         Command::Csr(CsrCommand::New(args)) => pki::csr_new(&args),
@@ -142,6 +150,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(CliError(message)) => {
+            tracing::error!(target: pqbank_workstation::logs::FILE_ONLY, "command failed: {message}");
             eprintln!("pqbank: {message}");
             ExitCode::from(2)
         }

@@ -11,6 +11,7 @@ use base64::Engine;
 fn pqbank(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_pqbank"))
         .current_dir(dir)
+        .env("XDG_DATA_HOME", dir)
         .env("PQBANK_KEY_PASSPHRASE", "test passphrase for key files")
         .args(args)
         .output()
@@ -361,7 +362,8 @@ fn garbage_input_is_a_clear_error() {
 }
 
 /// Proves `pqbank demo` builds the demo bank in the embedded SQLite file of the user's
-/// data folder, remembers the pinned root, and `pqbank log verify` then exits 0.
+/// data folder, remembers the pinned root, and `pqbank log verify` then exits 0; both
+/// commands leave their lines in the day's log file of the data folder.
 #[test]
 fn demo_then_log_verify() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -393,6 +395,14 @@ fn demo_then_log_verify() {
     let out = run(&["log", "verify", "--pin", &"00".repeat(32)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("signed by an unknown certificate"));
+    let log = std::fs::read_to_string(pqbank_workstation::log_file(&tmp.path().join("pqbank")))
+        .unwrap_or_else(|e| panic!("no log file: {e}"));
+    assert!(log.contains("act signed: transfer.post"), "{log}");
+    assert!(log.contains("log verified"), "{log}");
+    assert!(
+        log.contains("bad row"),
+        "the wrong pin's findings are logged: {log}"
+    );
 }
 
 /// Proves `pqbank audit report` on the demo bank: this machine's demo auditor device

@@ -157,20 +157,30 @@ impl<S: Backend + IdentityStore> Service<S> {
         action: Action,
     ) -> Result<Authorised, ServiceError> {
         let id: [u8; 32] = Sha3_256::digest(token.as_bytes()).into();
-        let session = self
-            .store
-            .session(&id)
-            .await?
-            .ok_or(ServiceError::SessionEnded)?;
+        let Some(session) = self.store.session(&id).await? else {
+            crate::trace::refused(action.as_str(), None, &ServiceError::SessionEnded);
+            return Err(ServiceError::SessionEnded);
+        };
         let now = self.now();
+        let certificate = Fingerprint::from_bytes(session.certificate);
         if session.ended_at.is_some() {
+            crate::trace::refused(
+                action.as_str(),
+                Some(&certificate),
+                &ServiceError::SessionEnded,
+            );
             return Err(ServiceError::SessionEnded);
         }
         if now - session.last_seen_at > session.idle_timeout_secs {
             self.store.end_session(&id, now, "idle").await?;
+            tracing::info!(
+                action = action.as_str(),
+                certificate = %certificate,
+                staff_id = session.staff_id,
+                "session ended: idle too long"
+            );
             return Err(ServiceError::SessionEnded);
         }
-        let certificate = Fingerprint::from_bytes(session.certificate);
         let record = self
             .store
             .certificate(&session.certificate)
@@ -205,8 +215,10 @@ impl<S: Backend + IdentityStore> Service<S> {
                 // the certificate's chain only when the device is the certificate's own (its
                 // signature on the event must verify with the certificate's key).
                 self.store.end_session(&id, now, e.code()).await?;
+                let refusal = ServiceError::Certificate(e.clone());
+                crate::trace::refused(action.as_str(), Some(&certificate), &refusal);
                 if e == pqbank_pki::Error::DeviceMismatch {
-                    return Err(ServiceError::Certificate(e));
+                    return Err(refusal);
                 }
                 let leaf = self.certificate(&certificate).await?;
                 if self
@@ -214,7 +226,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                     .await
                     .is_err()
                 {
-                    return Err(ServiceError::Certificate(e));
+                    return Err(refusal);
                 }
                 let _ = self
                     .log(
@@ -224,13 +236,27 @@ impl<S: Backend + IdentityStore> Service<S> {
                         format!("{action}: {}", e.code()).as_bytes(),
                     )
                     .await;
-                return Err(ServiceError::Certificate(e));
+                return Err(refusal);
             }
-            Err(other) => return Err(other),
+            Err(other) => {
+                crate::trace::refused(action.as_str(), Some(&certificate), &other);
+                return Err(other);
+            }
         }
         if !self.store.touch_session(&id, now).await? {
+            crate::trace::refused(
+                action.as_str(),
+                Some(&certificate),
+                &ServiceError::SessionEnded,
+            );
             return Err(ServiceError::SessionEnded);
         }
+        tracing::debug!(
+            action = action.as_str(),
+            certificate = %certificate,
+            staff_id = auth.staff_id,
+            "call authorised"
+        );
         Ok(auth)
     }
 
@@ -254,7 +280,9 @@ impl<S: Backend + IdentityStore> Service<S> {
             .is_err()
         {
             self.store.end_session(session, now, "device_key").await?;
-            return Err(ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch));
+            let refusal = ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch);
+            crate::trace::refused(action.as_str(), Some(&leaf.fingerprint()), &refusal);
+            return Err(refusal);
         }
         Ok(())
     }
@@ -268,10 +296,12 @@ impl<S: Backend + IdentityStore> Service<S> {
         e: pqbank_pki::Error,
     ) -> ServiceError {
         let payload = format!("{action}: {}", e.code());
-        match self.log(auth, device, "refused", payload.as_bytes()).await {
+        let refusal = match self.log(auth, device, "refused", payload.as_bytes()).await {
             Ok(()) => ServiceError::Forbidden(e),
             Err(log_failure) => log_failure,
-        }
+        };
+        crate::trace::refused(action.as_str(), Some(&auth.certificate), &refusal);
+        refusal
     }
 
     /// Appends an event, signed by the device, to the certificate's chain.

@@ -78,6 +78,12 @@ impl<S: Backend + IdentityStore> Service<S> {
                 }],
             )
             .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            tree_size = size,
+            "act signed: checkpoint"
+        );
         Ok(record)
     }
 

@@ -43,7 +43,7 @@ impl Device {
         self.key
             .sign(bytes, ACT_CONTEXT, &rnd)
             .map(|s| s.into_bytes())
-            .map_err(|e| crate::ServiceError::Device(e.to_string()))
+            .map_err(crate::trace::device_failed)
     }
 
     /// The signer of this device's accountability events: a failure to sign is reported,

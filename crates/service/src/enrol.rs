@@ -59,7 +59,7 @@ pub fn enrolment_qr_svg(
 ) -> Result<String, ServiceError> {
     let text = format!("pqbank-enrol:{request_id}:{code}:{csr_fingerprint}");
     let qr = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| ServiceError::Device(e.to_string()))?;
+        .map_err(crate::trace::device_failed)?;
     Ok(qr
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(240, 240)
@@ -91,7 +91,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             device_id_hash: Some(device_id_hash(&device.id)),
         }
         .sign(device.key(), &random()?)
-        .map_err(|e| ServiceError::Device(e.to_string()))?;
+        .map_err(crate::trace::device_failed)?;
         let recipient_bytes = recipient.public().to_bytes();
         let code = short_code(csr.der(), &recipient_bytes);
         let id = self
@@ -112,6 +112,14 @@ impl<S: Backend + IdentityStore> Service<S> {
                 created_at: self.now(),
             })
             .await?;
+        // The code is what the manager must type: it is shown, never logged.
+        tracing::info!(
+            request = id,
+            staff_id,
+            role = role.as_str(),
+            csr = %csr.fingerprint(),
+            "enrolment requested"
+        );
         Ok((id, code))
     }
 
@@ -125,6 +133,37 @@ impl<S: Backend + IdentityStore> Service<S> {
         typed_code: &str,
     ) -> Result<Fingerprint, ServiceError> {
         let auth = self.authorise(token, manager, Action::CertIssue).await?;
+        let decided = self
+            .issue_enrolment(&auth, manager, request_id, typed_code)
+            .await;
+        match &decided {
+            Ok(issued) => tracing::info!(
+                certificate = %auth.certificate,
+                staff_id = auth.staff_id,
+                request = request_id,
+                issued = %issued,
+                "enrolment approved: act signed: cert.issue"
+            ),
+            Err(e) => tracing::warn!(
+                certificate = %auth.certificate,
+                staff_id = auth.staff_id,
+                request = request_id,
+                code = e.code().as_str(),
+                layer = crate::layer_name(&e.code()),
+                "enrolment refused: {e}"
+            ),
+        }
+        decided
+    }
+
+    /// [`Self::approve_enrolment`] once the manager's call is authorised.
+    async fn issue_enrolment(
+        &self,
+        auth: &crate::check::Authorised,
+        manager: &Device,
+        request_id: i64,
+        typed_code: &str,
+    ) -> Result<Fingerprint, ServiceError> {
         let request = self
             .store
             .enrolment(request_id)
@@ -261,6 +300,11 @@ impl<S: Backend + IdentityStore> Service<S> {
                 "the delivered certificate is not this device's",
             ));
         }
+        tracing::info!(
+            request = request_id,
+            certificate = %cert.fingerprint(),
+            "enrolment collected"
+        );
         Ok(cert)
     }
 }

@@ -1,4 +1,6 @@
-//! The service's errors: a stable code for the UI, and a message for people.
+//! The service's errors: a stable code for the UI, and a message for people. Raw detail
+//! (database text, crypto and I/O errors) stays in the value and the operator's log,
+//! never in the message.
 
 use core::fmt;
 
@@ -27,7 +29,7 @@ pub enum ServiceError {
     #[error("unknown certificate")]
     UnknownCertificate,
     /// The ledger or storage refused.
-    #[error(transparent)]
+    #[error("{}", store_message(.0))]
     Store(StoreError),
     /// A proof or checkpoint cannot be made as asked.
     #[error("audit: {0}")]
@@ -35,11 +37,11 @@ pub enum ServiceError {
     /// An enrolment request cannot be decided or collected as asked.
     #[error("enrolment: {0}")]
     Enrolment(&'static str),
-    /// The device's keys or the OS randomness failed.
-    #[error("device: {0}")]
+    /// The device's keys or the OS randomness failed (the detail is for the log).
+    #[error("this device could not sign or prepare the request")]
     Device(String),
-    /// The installation's CRL pins cannot be read or written.
-    #[error("CRL pins: {0}")]
+    /// The installation's CRL pins cannot be read or written (the detail is for the log).
+    #[error("this installation's record of revocation lists cannot be read or written")]
     CrlPins(String),
 }
 
@@ -47,10 +49,23 @@ impl From<StoreError> for ServiceError {
     /// A device that could not sign an act's event is a device failure, not a storage one
     /// (the store rolled the act back).
     fn from(e: StoreError) -> Self {
+        crate::trace::log_store_error(&e);
         match e {
             StoreError::Signing(detail) => Self::Device(format!("could not sign: {detail}")),
             other => Self::Store(other),
         }
+    }
+}
+
+/// What people read of a storage error: the ledger's refusals as they are (they name
+/// the rule), the database's own failures as a plain sentence (their text is logged).
+fn store_message(e: &StoreError) -> String {
+    match e {
+        StoreError::Database(_) => "the database failed; nothing was changed".into(),
+        StoreError::Migration(_) => "the database schema could not be brought up to date".into(),
+        StoreError::Transient(_) => "a temporary database conflict; nothing was changed".into(),
+        StoreError::Signing(_) => "the device could not sign; nothing was written".into(),
+        other => other.to_string(),
     }
 }
 

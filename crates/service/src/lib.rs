@@ -20,6 +20,7 @@ mod pdf;
 mod pins;
 mod report;
 mod service;
+mod trace;
 mod verify;
 mod views;
 
@@ -32,5 +33,6 @@ pub use pdf::report_pdf;
 pub use pins::{CrlPins, FileCrlPins, MemoryCrlPins};
 pub use report::SignedReport;
 pub use service::{Config, Service};
+pub use trace::{layer_name, layer_of, log_store_error};
 pub use verify::{LogReport, Problem};
 pub use views::StaffOverview;

@@ -54,6 +54,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                 consumed_at: None,
             })
             .await?;
+        tracing::debug!(certificate = %certificate, origin, "login challenge issued");
         Ok(nonce)
     }
 
@@ -74,7 +75,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         };
         transcript
             .sign(device.key(), &random()?)
-            .map_err(|e| ServiceError::Device(e.to_string()))
+            .map_err(crate::trace::device_failed)
     }
 
     /// Checks a signed login and opens a session.
@@ -91,6 +92,36 @@ impl<S: Backend + IdentityStore> Service<S> {
         origin: &str,
         signed: &SignedTranscript,
     ) -> Result<SessionToken, ServiceError> {
+        let opened = self.open_session(certificate, device, origin, signed).await;
+        match &opened {
+            Ok((_, staff_id)) => tracing::info!(
+                certificate = %certificate,
+                staff_id,
+                origin,
+                "login accepted"
+            ),
+            Err(e) => {
+                let code = e.code();
+                tracing::warn!(
+                    certificate = %certificate,
+                    origin,
+                    code = code.as_str(),
+                    layer = crate::layer_name(&code),
+                    "login refused: {e}"
+                );
+            }
+        }
+        opened.map(|(token, _)| token)
+    }
+
+    /// [`Self::login`]'s checks and writes; returns the token and the staff id.
+    async fn open_session(
+        &self,
+        certificate: Fingerprint,
+        device: &Device,
+        origin: &str,
+        signed: &SignedTranscript,
+    ) -> Result<(SessionToken, i64), ServiceError> {
         let (cert, valid) = self
             .validate_chain(&certificate, &device.id, None, &Default::default())
             .await?;
@@ -183,7 +214,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             )
             .await;
         match committed {
-            Ok(_) => Ok(token),
+            Ok(_) => Ok((token, staff_id)),
             Err(StoreError::Stale(Stale::Challenge)) => Err(ServiceError::ChallengeUsed),
             Err(e) => Err(e.into()),
         }

@@ -40,7 +40,7 @@ impl CrlPins for MemoryCrlPins {
 }
 
 fn poisoned<T>(_: T) -> ServiceError {
-    ServiceError::CrlPins("the pin table's lock is poisoned".into())
+    crate::trace::pins_failed("the pin table's lock is poisoned".into())
 }
 
 /// Pins in a JSON file in the installation's data folder, written atomically (a
@@ -98,7 +98,7 @@ impl FileCrlPins {
             .collect();
         let json = serde_json::json!({ "version": FILE_VERSION, "pins": entries });
         let bytes = serde_json::to_vec_pretty(&json)
-            .map_err(|e| ServiceError::CrlPins(format!("cannot encode the pins: {e}")))?;
+            .map_err(|e| crate::trace::pins_failed(format!("cannot encode the pins: {e}")))?;
         let suffix: [u8; 8] = crate::service::random()?;
         let tmp = self
             .path
@@ -150,7 +150,7 @@ impl CrlPins for FileCrlPins {
 }
 
 fn io(what: &str, e: &std::io::Error) -> ServiceError {
-    ServiceError::CrlPins(format!("cannot {what}: {e}"))
+    crate::trace::pins_failed(format!("cannot {what}: {e}"))
 }
 
 /// Reads a pins file; a missing file is an empty table, anything malformed an error.
@@ -161,7 +161,7 @@ fn read(path: &Path) -> Result<BTreeMap<Fingerprint, u64>, ServiceError> {
         Err(e) => return Err(io("read the pins", &e)),
     };
     let bad = |what: &str| {
-        ServiceError::CrlPins(format!("{} is not a pins file: {what}", path.display()))
+        crate::trace::pins_failed(format!("{} is not a pins file: {what}", path.display()))
     };
     let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad("not JSON"))?;
     if json["version"].as_u64() != Some(FILE_VERSION) {

@@ -102,11 +102,16 @@ impl<S: Backend + IdentityStore> Service<S> {
             "chain": chain,
             "acts": acts,
         });
-        let bytes =
-            serde_json::to_vec_pretty(&report).map_err(|e| ServiceError::Device(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(&report).map_err(crate::trace::device_failed)?;
         let signature = device.sign_act(&bytes)?;
         self.log(&auth, device, "audit.report", subject.as_bytes())
             .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            subject = %subject,
+            "act signed: audit.report"
+        );
         Ok(SignedReport {
             json: bytes,
             signature,

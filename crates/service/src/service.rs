@@ -71,7 +71,8 @@ pub struct Service<S> {
 /// Fresh bytes from the operating system.
 pub(crate) fn random<const N: usize>() -> Result<[u8; N], ServiceError> {
     let mut out = [0u8; N];
-    getrandom::fill(&mut out).map_err(|e| ServiceError::Device(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut out)
+        .map_err(|e| crate::trace::device_failed(format_args!("no randomness: {e}")))?;
     Ok(out)
 }
 
@@ -181,7 +182,9 @@ impl<S: Backend + IdentityStore> Service<S> {
     pub async fn publish_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<(), ServiceError> {
         let record = self.checked_crl(issuer, crl).await?;
         self.store.insert_crl(&record).await?;
-        self.crl_pins.raise(&issuer, crl.number())
+        self.crl_pins.raise(&issuer, crl.number())?;
+        tracing::info!(issuer = %issuer, number = crl.number(), "CRL published");
+        Ok(())
     }
 
     /// Checks a CRL as `publish_crl` does and returns the row to store.
@@ -279,6 +282,14 @@ impl<S: Backend + IdentityStore> Service<S> {
             Some(&act),
         )
         .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            transfer = outcome.id,
+            status = outcome.status.as_str(),
+            replayed = outcome.replayed,
+            "act signed: transfer.post"
+        );
         Ok(outcome)
     }
 
@@ -333,6 +344,13 @@ impl<S: Backend + IdentityStore> Service<S> {
             &[query.as_bytes(), &[0], &ids].concat(),
         )
         .await?;
+        // The query is customer data: the accountability log keeps it, this log does not.
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            found = out.len(),
+            "customers searched"
+        );
         Ok(out)
     }
 
@@ -405,6 +423,13 @@ impl<S: Backend + IdentityStore> Service<S> {
             Some(&act),
         )
         .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            drawer,
+            event = id,
+            "act signed: drawer.open"
+        );
         Ok(id)
     }
 
@@ -520,6 +545,14 @@ impl<S: Backend + IdentityStore> Service<S> {
             Some(&act),
         )
         .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            drawer,
+            event = row.id,
+            variance_minor = row.variance_minor,
+            "act signed: drawer.close"
+        );
         Ok(row)
     }
 
@@ -564,6 +597,12 @@ impl<S: Backend + IdentityStore> Service<S> {
             Some(&act),
         )
         .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            event = event_id,
+            "act signed: variance.approve"
+        );
         Ok(())
     }
 
@@ -613,6 +652,14 @@ impl<S: Backend + IdentityStore> Service<S> {
             Some(&act),
         )
         .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            transfer = transfer_id,
+            decision = if post { "post" } else { "void" },
+            status = status.as_str(),
+            "act signed: transfer.approve"
+        );
         Ok(status)
     }
 
@@ -656,6 +703,14 @@ impl<S: Backend + IdentityStore> Service<S> {
             )
             .await?;
         self.crl_pins.raise(&auth.certificate, revocation.number)?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            revoked = %target,
+            reason = reason.as_str(),
+            crl = revocation.number,
+            "act signed: cert.revoke"
+        );
         Ok(revocation.number)
     }
 
@@ -794,6 +849,14 @@ impl<S: Backend + IdentityStore> Service<S> {
             )
             .await?;
         self.crl_pins.raise(&auth.certificate, revocation.number)?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            renewed = %old,
+            new = %renewed.fingerprint(),
+            crl = revocation.number,
+            "act signed: cert.renew"
+        );
         Ok(renewed)
     }
 

@@ -151,6 +151,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                 reason: "logged on a chain but missing or changed in the journal".into(),
             });
         }
+        log_verdict(&report);
         Ok(report)
     }
 
@@ -326,6 +327,24 @@ impl<S: Backend + IdentityStore> Service<S> {
         cache.insert(*fingerprint, found.clone());
         Ok(found)
     }
+}
+
+/// Logs what a verification found: every bad row as a warning.
+fn log_verdict(report: &LogReport) {
+    for p in &report.problems {
+        tracing::warn!(
+            table = p.table,
+            row = p.row.as_str(),
+            reason = p.reason.as_str(),
+            "log verification: bad row"
+        );
+    }
+    tracing::info!(
+        transfers = report.transfers,
+        events = report.events,
+        problems = report.problems.len(),
+        "log verified"
+    );
 }
 
 /// Event kinds whose act is a signed row of its own table, matched row by row.

@@ -161,6 +161,12 @@ impl<S: Backend + IdentityStore + ViewStore> Service<S> {
         let events = self.store.events(subject.as_bytes()).await?;
         self.log(&auth, device, "audit.read", subject.as_bytes())
             .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            subject = %subject,
+            "chain read: audit.read"
+        );
         Ok(events)
     }
 

@@ -124,6 +124,11 @@ impl Workstation {
         settings.pinned_root = pin.map(|p| p.to_hex());
         settings.other.remove("demo");
         settings.save(&self.settings_path)?;
+        tracing::info!(
+            database = location(&database).as_str(),
+            pinned_root = settings.pinned_root.as_deref().unwrap_or("-"),
+            "settings changed, from the next start"
+        );
         Ok(format!(
             "{message} Restart pqbank to work on {}.",
             location(&database)

@@ -34,9 +34,10 @@ impl UiError {
         }
     }
 
-    /// A file could not be read or written.
+    /// A file could not be read or written (the system's reason goes to the log).
     pub fn io(path: &std::path::Path, e: &std::io::Error) -> Self {
-        Self::new(WorkstationErrorCode::Io, format!("{}: {e}", path.display()))
+        let message = format!("{} could not be read or written", path.display());
+        Self::logged(WorkstationErrorCode::Io, message, e)
     }
 }
 

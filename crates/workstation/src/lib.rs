@@ -12,6 +12,7 @@ mod bank;
 mod codes;
 mod configure;
 mod dto;
+pub mod logs;
 mod ops;
 mod settings;
 mod setup;
@@ -25,6 +26,8 @@ use pqbank_service::{Device, ServiceError, SessionToken};
 pub use bank::Bank;
 pub use codes::*;
 pub use dto::*;
+pub use logs::log_file;
+pub use pqbank_service::layer_of;
 pub use settings::{LocalDevice, Settings, data_dir};
 pub use setup::{DEMO_NEW_HIRE, Options};
 
@@ -65,36 +68,6 @@ impl core::fmt::Debug for Workstation {
     }
 }
 
-/// The layer (1 to 7) a refusal belongs to, as DESIGN.md numbers them.
-#[must_use]
-pub fn layer_of(code: &str) -> Option<u8> {
-    let leaf = code.rsplit('.').next().unwrap_or(code);
-    Some(match leaf {
-        "bad_signature"
-        | "chain_signature"
-        | "crl_signature"
-        | "unsupported_algorithm"
-        | "invalid_key" => 1,
-        "root_not_pinned" => 2,
-        "device_mismatch" | "transcript_device_mismatch" => 3,
-        "action_not_allowed" | "role_not_allowed" | "not_staff_certificate" => 4,
-        "revoked" | "crl_rollback" | "crl_stale" | "crl_missing" => 5,
-        "lineage_mismatch"
-        | "issuer_not_authorised"
-        | "issuer_name_mismatch"
-        | "key_id_mismatch"
-        | "not_ca"
-        | "path_len_exceeded"
-        | "chain_too_long" => 6,
-        "nonce_mismatch"
-        | "transcript_expired"
-        | "challenge_used"
-        | "certificate_mismatch"
-        | "origin_mismatch" => 7,
-        _ => return None,
-    })
-}
-
 impl From<ServiceError> for UiError {
     fn from(e: ServiceError) -> Self {
         let code = e.code();
@@ -107,13 +80,27 @@ impl From<ServiceError> for UiError {
 }
 
 impl From<pqbank_keystore::KeystoreError> for UiError {
+    /// The keyring's own words (D-Bus errors and the like) go to the log.
     fn from(e: pqbank_keystore::KeystoreError) -> Self {
-        Self::new(WorkstationErrorCode::Keyring, e.to_string())
+        use pqbank_keystore::KeystoreError as K;
+        tracing::warn!(code = "keyring", layer = "device", detail = %e, "the key store failed");
+        let message = match &e {
+            K::Unavailable(_) => "the system keyring is not reachable: unlock it and try again",
+            K::NotFound(_) => "this machine's keyring holds no keys for that device",
+            K::Malformed => "the keys stored for that device are damaged",
+            K::Io(_) => "the key file cannot be read or written",
+            K::Decrypt | K::WeakPassphrase(_) => {
+                return Self::new(WorkstationErrorCode::Keyring, e.to_string());
+            }
+            _ => "the key store failed",
+        };
+        Self::new(WorkstationErrorCode::Keyring, message)
     }
 }
 
 impl From<pqbank_db::StoreError> for UiError {
     fn from(e: pqbank_db::StoreError) -> Self {
+        pqbank_service::log_store_error(&e);
         ServiceError::Store(e).into()
     }
 }
@@ -124,12 +111,17 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, UiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| UiError::new(WorkstationErrorCode::Internal, e.to_string()))?
+        .map_err(|e| UiError::internal("a background task failed", &e))?
 }
 
 fn random<const N: usize>() -> Result<[u8; N], UiError> {
     let mut b = [0; N];
-    getrandom::fill(&mut b)
-        .map_err(|e| UiError::new(ServiceErrorCode::Device, format!("no randomness: {e}")))?;
+    getrandom::fill(&mut b).map_err(|e| {
+        tracing::error!(code = "device", layer = "device", detail = %e, "no randomness");
+        UiError::new(
+            ServiceErrorCode::Device,
+            "this machine could not draw random numbers",
+        )
+    })?;
     Ok(b)
 }

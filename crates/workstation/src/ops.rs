@@ -151,7 +151,7 @@ impl Workstation {
     pub(crate) fn settings_guard(&self) -> Result<std::sync::MutexGuard<'_, Settings>, UiError> {
         self.settings
             .lock()
-            .map_err(|_| UiError::new(Own::Internal, "settings lock poisoned"))
+            .map_err(|_| UiError::internal("the settings could not be locked", &"poisoned"))
     }
 
     /// The staff list, for names beside ids (names are not customer data).
@@ -207,8 +207,13 @@ impl Workstation {
                 if matches!(
                     e.code,
                     ErrorCode::Service(ServiceErrorCode::SessionEnded) | ErrorCode::Certificate(_)
-                ) {
-                    *self.active.lock().await = None;
+                ) && let Some(gone) = self.active.lock().await.take()
+                {
+                    tracing::info!(
+                        certificate = gone.info.identity.certificate.as_str(),
+                        code = e.code.as_str(),
+                        "signed out here: the service ended the session"
+                    );
                 }
                 Err(e)
             }
@@ -286,7 +291,13 @@ impl Workstation {
 
     /// Signs out here (the service's session idles out; nothing else holds its token).
     pub async fn logout(&self) {
-        *self.active.lock().await = None;
+        if let Some(gone) = self.active.lock().await.take() {
+            tracing::info!(
+                certificate = gone.info.identity.certificate.as_str(),
+                staff_id = gone.info.staff_id,
+                "signed out"
+            );
+        }
     }
 
     /// Customers by name or number, with their accounts (the read is logged).
@@ -337,6 +348,12 @@ impl Workstation {
             if !mine
                 .is_some_and(|e| e.drawer == drawer && e.kind == pqbank_db::DrawerEventKind::Open)
             {
+                tracing::warn!(
+                    staff_id = info.staff_id,
+                    drawer,
+                    code = "drawer.not_yours",
+                    "cash refused: not through the teller's own open drawer"
+                );
                 return Err(UiError::new(
                     Own::DrawerNotYours,
                     "cash goes through your own open drawer: open it first",
@@ -408,7 +425,7 @@ impl Workstation {
         let mut drafts = self
             .drafts
             .lock()
-            .map_err(|_| UiError::new(Own::Internal, "drafts lock poisoned"))?;
+            .map_err(|_| UiError::internal("the drafts could not be locked", &"poisoned"))?;
         Ok(*drafts.entry(key.to_owned()).or_insert_with(now))
     }
 
@@ -822,6 +839,11 @@ impl Workstation {
         // whose bytes no longer give that code (a swapped CSR or delivery key).
         let stored = pqbank_service::short_code(&record.csr_der, &record.kem_recipient);
         if local.code.as_ref().is_some_and(|c| *c != stored) {
+            tracing::error!(
+                request = id,
+                code = "enrolment.tampered",
+                "the stored enrolment request is not the one this device made"
+            );
             return Err(UiError::new(
                 Own::EnrolmentTampered,
                 "the stored request is not the one this device made: tell security",
@@ -983,8 +1005,9 @@ impl Workstation {
                     "signature": hex::encode(&signed.signature),
                 });
                 let sig_path = self.reports_dir.join(format!("{stem}.json.sig"));
-                let sig_bytes = serde_json::to_vec_pretty(&sig)
-                    .map_err(|e| UiError::new(Own::Internal, e.to_string()))?;
+                let sig_bytes = serde_json::to_vec_pretty(&sig).map_err(|e| {
+                    UiError::internal("the signature file could not be encoded", &e)
+                })?;
                 std::fs::write(&sig_path, sig_bytes).map_err(|e| UiError::io(&sig_path, &e))?;
                 (
                     self.reports_dir.join(format!("{stem}.json")),
@@ -993,9 +1016,11 @@ impl Workstation {
             }
         };
         std::fs::write(&path, &bytes).map_err(|e| UiError::io(&path, &e))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        tracing::info!(path = %path.display(), sha256 = sha256.as_str(), "report written");
         Ok(ReportFile {
             path: path.display().to_string(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
+            sha256,
             bytes: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
         })
     }

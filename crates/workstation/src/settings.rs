@@ -69,9 +69,10 @@ impl Settings {
     pub fn load(path: &Path) -> Result<Self, UiError> {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                UiError::new(
+                UiError::logged(
                     WorkstationErrorCode::SettingsCorrupt,
-                    format!("the settings file {} is not valid: {e}", path.display()),
+                    format!("the settings file {} is not valid", path.display()),
+                    &e,
                 )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
@@ -85,8 +86,13 @@ impl Settings {
             std::fs::create_dir_all(parent).map_err(|e| UiError::io(parent, &e))?;
         }
         let tmp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| UiError::new(WorkstationErrorCode::SettingsWrite, e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| {
+            UiError::logged(
+                WorkstationErrorCode::SettingsWrite,
+                "the settings could not be encoded",
+                &e,
+            )
+        })?;
         // Only this user may read it: a database URL can carry a password.
         let mut file = std::fs::OpenOptions::new()
             .write(true)

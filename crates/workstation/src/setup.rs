@@ -100,6 +100,14 @@ impl Workstation {
                 .get("demo")
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false);
+        // The location, never the URL: a MySQL URL can carry a password.
+        tracing::info!(
+            database = location(&url).as_str(),
+            pinned_root = settings.pinned_root.as_deref().unwrap_or("-"),
+            demo,
+            first_run,
+            "workstation opened"
+        );
         Ok(Self {
             bank,
             settings: Mutex::new(settings),
@@ -200,6 +208,11 @@ where
         });
     }
     settings.pinned_root = Some(bank.root.fingerprint().to_hex());
+    tracing::info!(
+        devices = devices.len(),
+        root = %bank.root.fingerprint(),
+        "demo bank built; its staff keys are in the key store"
+    );
     settings.devices.extend(devices);
     Ok(service)
 }

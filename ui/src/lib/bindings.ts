@@ -8,6 +8,8 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 export const commands = {
 	/**  How the workstation is set up and who is signed in. */
 	appState: () => typedError<AppState, UiError>(__TAURI_INVOKE("app_state")),
+	/**  The log file being written, for the error screens ("details are in ..."). */
+	logPath: () => typedError<string, UiError>(__TAURI_INVOKE("log_path")),
 	/**  The settings screen: the database in use and the pinned root. */
 	settings: () => typedError<SettingsView, UiError>(__TAURI_INVOKE("settings")),
 	/**  Points the workstation at another database and root, from the next start. */

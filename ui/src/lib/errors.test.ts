@@ -1,6 +1,6 @@
 import { describe as suite, expect, it } from "vitest";
-import { ERROR_CODES, type ErrorCode } from "./bindings";
-import { describe, layerOf, sessionLost, words } from "./errors";
+import { ERROR_CODES, type ErrorCode, type UiError } from "./bindings";
+import { describe, layerOf, sessionLost, setLogPath, words } from "./errors";
 
 // The generated list and the generated type are the same set of codes (checked by the
 // compiler): the test below then covers every code the window can receive.
@@ -31,6 +31,18 @@ suite("errors", () => {
   it("falls back to the service's message for codes this build does not know", () => {
     expect(describe({ code: "store.newer" as ErrorCode, message: "disk full", layer: null })).toBe("disk full");
     expect(describe(new Error("boom"))).toBe("boom");
+  });
+  it("points failures, not refusals, to the log file once its path is known", () => {
+    const failure: UiError = { code: "store.database", message: "the database failed; nothing was changed", layer: null };
+    const before = describe(failure);
+    setLogPath("/data/pqbank/logs/pqbank.log");
+    try {
+      expect(describe(failure)).toBe(`${before.replace(/[.\s]*$/, ".")} Details are in /data/pqbank/logs/pqbank.log`);
+      expect(describe({ code: "keyring", message: "x", layer: null })).toMatch(/Unlock it and try again\. Details are in \/data/);
+      expect(describe({ code: "certificate.revoked", message: "x", layer: 5 })).not.toMatch(/Details/);
+    } finally {
+      setLogPath(null);
+    }
   });
   it("names the refusing layer", () => {
     expect(layerOf({ code: "certificate.revoked", message: "", layer: 5 })).toBe("Layer 5: CRL pinning");

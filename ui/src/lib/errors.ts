@@ -147,8 +147,37 @@ export function isUiError(e: unknown): e is UiError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
 }
 
-/** A message for people. */
+// Failures whose detail (the database's or the system's own words) is in the app's log,
+// not on the screen: their message says where the log is.
+const DETAILS_IN_LOG: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "store.database",
+  "store.migration",
+  "store.transient",
+  "store.signing",
+  "device",
+  "internal",
+  "io",
+  "keyring",
+  "crl_pins",
+  "settings.corrupt",
+  "settings.write",
+]);
+
+let logPath: string | null = null;
+
+/** Where the app writes its log (the `log_path` command), once known. */
+export function setLogPath(path: string | null): void {
+  logPath = path;
+}
+
+/** A message for people; for a failure whose detail is logged, where the log is. */
 export function describe(e: unknown): string {
+  const text = plain(e);
+  if (!logPath || !isUiError(e) || !DETAILS_IN_LOG.has(e.code)) return text;
+  return `${text.replace(/[.\s]*$/, ".")} Details are in ${logPath}`;
+}
+
+function plain(e: unknown): string {
   if (isUiError(e)) {
     // The workstation's own message names the field or file at fault: it says more.
     const detailed = e.code.startsWith("input.") || e.code.startsWith("settings.") || e.code === "io" || e.code === "internal";
