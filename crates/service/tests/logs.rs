@@ -113,7 +113,13 @@ async fn login(
     Ok(token)
 }
 
-fn deposit(teller: &DemoPerson, drawer: i64, account: i64, minor: i64, key: &str) -> TransferRequest {
+fn deposit(
+    teller: &DemoPerson,
+    drawer: i64,
+    account: i64,
+    minor: i64,
+    key: &str,
+) -> TransferRequest {
     TransferRequest {
         maker: teller.staff_id,
         idempotency_key: key.into(),
@@ -160,7 +166,11 @@ async fn enrol(
         .unwrap();
     let cert = s.collect_enrolment(id, &device, &recipient).await.unwrap();
     // The secret types' Debug is redacted too.
-    for debug in [format!("{device:?}"), format!("{recipient:?}"), format!("{:?}", device.key())] {
+    for debug in [
+        format!("{device:?}"),
+        format!("{recipient:?}"),
+        format!("{:?}", device.key()),
+    ] {
         assert_eq!(secrets.leaked(&debug), None, "{debug}");
     }
     (cert, device)
@@ -212,7 +222,9 @@ async fn story(s: &Service<SqliteStore>, bank: &demo::DemoBank, secrets: &mut Se
         Err("certificate.revoked".to_owned())
     );
 
-    let auditor = login(s, &audrey.cert, &audrey.device, secrets).await.unwrap();
+    let auditor = login(s, &audrey.cert, &audrey.device, secrets)
+        .await
+        .unwrap();
     s.checkpoint(&auditor, &audrey.device).await.unwrap();
     let report = s.verify_log(&|_, _| {}).await.unwrap();
     assert_eq!(report.problems, vec![]);
@@ -266,14 +278,21 @@ async fn the_log_of_a_whole_story_keeps_no_secret() {
         .expect("the only subscriber of this test binary");
 
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("pqbank.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("pqbank.db"))
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     let seed = random::<32>();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store, seed, 4, 4, now).await.unwrap();
     let mut secrets = Secrets::default();
     secrets.add("the demo seed", &seed);
-    for p in bank.managers.iter().chain(&bank.tellers).chain([&bank.auditor]) {
+    for p in bank
+        .managers
+        .iter()
+        .chain(&bank.tellers)
+        .chain([&bank.auditor])
+    {
         secrets.add(format!("{}'s device seed", p.name), p.device.key().seed());
     }
     story(&service, &bank, &mut secrets).await;
