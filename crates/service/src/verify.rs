@@ -371,22 +371,31 @@ fn unmatched_transfer_acts(acts: BTreeSet<(i64, Vec<u8>)>, report: &mut LogRepor
     }
 }
 
-/// Logs what a verification found: every bad row as a warning.
+/// Logs what a verification found: each bad row, and a warning when there is any (one
+/// line, so a command that prints the rows itself does not repeat them all on stderr).
 fn log_verdict(report: &LogReport) {
     for p in &report.problems {
-        tracing::warn!(
+        tracing::info!(
             table = p.table,
             row = p.row.as_str(),
             reason = p.reason.as_str(),
             "log verification: bad row"
         );
     }
-    tracing::info!(
-        transfers = report.transfers,
-        events = report.events,
-        problems = report.problems.len(),
-        "log verified"
-    );
+    if report.problems.is_empty() {
+        tracing::info!(
+            transfers = report.transfers,
+            events = report.events,
+            "log verified: it proves itself"
+        );
+    } else {
+        tracing::warn!(
+            transfers = report.transfers,
+            events = report.events,
+            problems = report.problems.len(),
+            "log verified: bad rows found"
+        );
+    }
 }
 
 /// Event kinds whose act is a signed row of its own table, matched row by row.
