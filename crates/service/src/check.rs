@@ -1,6 +1,8 @@
 //! The checks of every call, and the accountability log they write to.
 
-use pqbank_db::{Backend, IdentityStore};
+use std::collections::BTreeMap;
+
+use pqbank_db::{Backend, CrlRecord, IdentityStore, SessionRecord};
 use pqbank_pki::chain::{ChainInput, ValidChain, validate};
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, Role};
@@ -28,7 +30,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         leaf: &Fingerprint,
         device_id: &[u8],
         action: Option<Action>,
-        pins: &std::collections::BTreeMap<Fingerprint, u64>,
+        pins: &BTreeMap<Fingerprint, u64>,
     ) -> Result<(Certificate, ValidChain), ServiceError> {
         let record = self
             .store
@@ -45,43 +47,10 @@ impl<S: Backend + IdentityStore> Service<S> {
         leaf: pqbank_db::CertificateRecord,
         device_id: &[u8],
         action: Option<Action>,
-        pins: &std::collections::BTreeMap<Fingerprint, u64>,
+        pins: &BTreeMap<Fingerprint, u64>,
     ) -> Result<(Certificate, ValidChain), ServiceError> {
-        // Read the current records every call: a new CRL must be seen at once.
-        let mut records = Vec::new();
-        let mut crl_records = Vec::new();
-        let mut next = Some(leaf);
-        while let Some(record) = next.take() {
-            if records.len() > CHAIN_LEN_MAX {
-                return Err(ServiceError::Certificate(pqbank_pki::Error::ChainTooLong));
-            }
-            if let Some(issuer) = record.issuer
-                && let Some(crl) = self.store.latest_crl(&issuer).await?
-            {
-                crl_records.push(crl);
-            }
-            if let Some(issuer) = record.issuer {
-                next = Some(
-                    self.store
-                        .certificate(&issuer)
-                        .await?
-                        .ok_or(ServiceError::UnknownCertificate)?,
-                );
-            }
-            records.push(record);
-        }
-        // The installation's pins, kept outside the database, raise the caller's: a
-        // newest CRL deleted from the database leaves an older one, refused as a
-        // rollback.
-        let mut pins = pins.clone();
-        for issuer in records.iter().filter_map(|r| r.issuer) {
-            let issuer = Fingerprint::from_bytes(issuer);
-            if let Some(pinned) = self.crl_pins.pinned(&issuer)? {
-                let pin = pins.entry(issuer).or_insert(pinned);
-                *pin = (*pin).max(pinned);
-            }
-        }
-        let pins = &pins;
+        let (records, crl_records) = self.chain_records(leaf).await?;
+        let pins = &self.with_installation_pins(&records, pins)?;
         let now = self.now();
         let key = ChainKey {
             certificates: records.iter().map(|r| r.fingerprint).collect(),
@@ -93,14 +62,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         if let Some(hit) = self.chains.lookup(&key, now) {
             return Ok(hit);
         }
-        let certs = records
-            .iter()
-            .map(|r| Certificate::from_der(&r.der).map_err(ServiceError::Certificate))
-            .collect::<Result<Vec<_>, _>>()?;
-        let crls = crl_records
-            .iter()
-            .map(|c| Crl::from_der(&c.der).map_err(ServiceError::Certificate))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (certs, crls) = parse_chain(&records, &crl_records)?;
         let (Some(root), Some(leaf_cert)) = (certs.last(), certs.first()) else {
             return Err(ServiceError::UnknownCertificate);
         };
@@ -126,16 +88,7 @@ impl<S: Backend + IdentityStore> Service<S> {
                 for (issuer, number) in &v.crl_numbers {
                     self.crl_pins.raise(issuer, *number)?;
                 }
-                // The same inputs stay valid until a certificate or a CRL runs out.
-                let until = certs
-                    .iter()
-                    .map(|c| c.not_after().unix_timestamp())
-                    .chain(
-                        crls.iter()
-                            .filter_map(|c| c.next_update().map(|t| t.unix_timestamp())),
-                    )
-                    .min()
-                    .unwrap_or(now);
+                let until = valid_until(&certs, &crls, now);
                 self.chains
                     .insert(key, (leaf_cert.clone(), v.clone()), now, until);
                 Ok((leaf_cert.clone(), v))
@@ -148,6 +101,55 @@ impl<S: Backend + IdentityStore> Service<S> {
         }
     }
 
+    /// The leaf's issuer chain and the newest CRL of each issuer, read afresh every call:
+    /// a new CRL must be seen at once.
+    async fn chain_records(
+        &self,
+        leaf: pqbank_db::CertificateRecord,
+    ) -> Result<(Vec<pqbank_db::CertificateRecord>, Vec<CrlRecord>), ServiceError> {
+        let mut records = Vec::new();
+        let mut crl_records = Vec::new();
+        let mut next = Some(leaf);
+        while let Some(record) = next.take() {
+            if records.len() > CHAIN_LEN_MAX {
+                return Err(ServiceError::Certificate(pqbank_pki::Error::ChainTooLong));
+            }
+            if let Some(issuer) = record.issuer
+                && let Some(crl) = self.store.latest_crl(&issuer).await?
+            {
+                crl_records.push(crl);
+            }
+            if let Some(issuer) = record.issuer {
+                next = Some(
+                    self.store
+                        .certificate(&issuer)
+                        .await?
+                        .ok_or(ServiceError::UnknownCertificate)?,
+                );
+            }
+            records.push(record);
+        }
+        Ok((records, crl_records))
+    }
+
+    /// The caller's pins raised by the installation's, kept outside the database: a
+    /// newest CRL deleted from the database leaves an older one, refused as a rollback.
+    fn with_installation_pins(
+        &self,
+        records: &[pqbank_db::CertificateRecord],
+        pins: &BTreeMap<Fingerprint, u64>,
+    ) -> Result<BTreeMap<Fingerprint, u64>, ServiceError> {
+        let mut pins = pins.clone();
+        for issuer in records.iter().filter_map(|r| r.issuer) {
+            let issuer = Fingerprint::from_bytes(issuer);
+            if let Some(pinned) = self.crl_pins.pinned(&issuer)? {
+                let pin = pins.entry(issuer).or_insert(pinned);
+                *pin = (*pin).max(pinned);
+            }
+        }
+        Ok(pins)
+    }
+
     /// Every call's gate: session alive and not idle, chain valid now under the pinned
     /// and newest CRLs, device bound, action listed and permitted by the role.
     pub(crate) async fn authorise(
@@ -157,30 +159,8 @@ impl<S: Backend + IdentityStore> Service<S> {
         action: Action,
     ) -> Result<Authorised, ServiceError> {
         let id: [u8; 32] = Sha3_256::digest(token.as_bytes()).into();
-        let Some(session) = self.store.session(&id).await? else {
-            crate::trace::refused(action.as_str(), None, &ServiceError::SessionEnded);
-            return Err(ServiceError::SessionEnded);
-        };
-        let now = self.now();
+        let (session, now) = self.live_session(&id, action).await?;
         let certificate = Fingerprint::from_bytes(session.certificate);
-        if session.ended_at.is_some() {
-            crate::trace::refused(
-                action.as_str(),
-                Some(&certificate),
-                &ServiceError::SessionEnded,
-            );
-            return Err(ServiceError::SessionEnded);
-        }
-        if now - session.last_seen_at > session.idle_timeout_secs {
-            self.store.end_session(&id, now, "idle").await?;
-            tracing::info!(
-                action = action.as_str(),
-                certificate = %certificate,
-                staff_id = session.staff_id,
-                "session ended: idle too long"
-            );
-            return Err(ServiceError::SessionEnded);
-        }
         let record = self
             .store
             .certificate(&session.certificate)
@@ -211,32 +191,9 @@ impl<S: Backend + IdentityStore> Service<S> {
                 return Err(self.refuse(&auth, device, action, e).await);
             }
             Err(ServiceError::Certificate(e)) => {
-                // Revoked, expired, rolled back: this session is over. The refusal goes on
-                // the certificate's chain only when the device is the certificate's own (its
-                // signature on the event must verify with the certificate's key).
-                self.store.end_session(&id, now, e.code()).await?;
-                let refusal = ServiceError::Certificate(e.clone());
-                crate::trace::refused(action.as_str(), Some(&certificate), &refusal);
-                if e == pqbank_pki::Error::DeviceMismatch {
-                    return Err(refusal);
-                }
-                let leaf = self.certificate(&certificate).await?;
-                if self
-                    .prove_device(&id, device, action, now, &leaf)
-                    .await
-                    .is_err()
-                {
-                    return Err(refusal);
-                }
-                let _ = self
-                    .log(
-                        &auth,
-                        device,
-                        "refused",
-                        format!("{action}: {}", e.code()).as_bytes(),
-                    )
-                    .await;
-                return Err(refusal);
+                self.end_refused(&id, &auth, device, action, now, &e)
+                    .await?;
+                return Err(ServiceError::Certificate(e));
             }
             Err(other) => {
                 crate::trace::refused(action.as_str(), Some(&certificate), &other);
@@ -258,6 +215,76 @@ impl<S: Backend + IdentityStore> Service<S> {
             "call authorised"
         );
         Ok(auth)
+    }
+
+    /// The session of a call's token, with the time of the call: stored, not ended, and
+    /// not idle too long (an idle one is ended here).
+    async fn live_session(
+        &self,
+        id: &[u8; 32],
+        action: Action,
+    ) -> Result<(SessionRecord, i64), ServiceError> {
+        let Some(session) = self.store.session(id).await? else {
+            crate::trace::refused(action.as_str(), None, &ServiceError::SessionEnded);
+            return Err(ServiceError::SessionEnded);
+        };
+        let now = self.now();
+        let certificate = Fingerprint::from_bytes(session.certificate);
+        if session.ended_at.is_some() {
+            crate::trace::refused(
+                action.as_str(),
+                Some(&certificate),
+                &ServiceError::SessionEnded,
+            );
+            return Err(ServiceError::SessionEnded);
+        }
+        if now - session.last_seen_at > session.idle_timeout_secs {
+            self.store.end_session(id, now, "idle").await?;
+            tracing::info!(
+                action = action.as_str(),
+                certificate = %certificate,
+                staff_id = session.staff_id,
+                "session ended: idle too long"
+            );
+            return Err(ServiceError::SessionEnded);
+        }
+        Ok((session, now))
+    }
+
+    /// A chain refused as revoked, expired, rolled back: the session is over. The refusal
+    /// goes on the certificate's chain only when the device is the certificate's own (its
+    /// signature on the event must verify with the certificate's key).
+    async fn end_refused(
+        &self,
+        id: &[u8; 32],
+        auth: &Authorised,
+        device: &Device,
+        action: Action,
+        now: i64,
+        e: &pqbank_pki::Error,
+    ) -> Result<(), ServiceError> {
+        self.store.end_session(id, now, e.code()).await?;
+        let refusal = ServiceError::Certificate(e.clone());
+        crate::trace::refused(action.as_str(), Some(&auth.certificate), &refusal);
+        if *e == pqbank_pki::Error::DeviceMismatch {
+            return Ok(());
+        }
+        let leaf = self.certificate(&auth.certificate).await?;
+        if self
+            .prove_device(id, device, action, now, &leaf)
+            .await
+            .is_ok()
+        {
+            let _ = self
+                .log(
+                    auth,
+                    device,
+                    "refused",
+                    format!("{action}: {}", e.code()).as_bytes(),
+                )
+                .await;
+        }
+        Ok(())
     }
 
     /// The device proves on every call that it still holds the certificate's key: it
@@ -335,6 +362,36 @@ fn call_digest(session: &[u8; 32], action: Action, now: i64) -> [u8; 32] {
         .chain_update(now.to_be_bytes())
         .finalize()
         .into()
+}
+
+/// The stored certificates and CRLs, parsed.
+fn parse_chain(
+    records: &[pqbank_db::CertificateRecord],
+    crl_records: &[CrlRecord],
+) -> Result<(Vec<Certificate>, Vec<Crl>), ServiceError> {
+    let certs = records
+        .iter()
+        .map(|r| Certificate::from_der(&r.der).map_err(ServiceError::Certificate))
+        .collect::<Result<Vec<_>, _>>()?;
+    let crls = crl_records
+        .iter()
+        .map(|c| Crl::from_der(&c.der).map_err(ServiceError::Certificate))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((certs, crls))
+}
+
+/// Until when a validated chain stays valid on the same inputs: the first time a
+/// certificate or a CRL runs out.
+fn valid_until(certs: &[Certificate], crls: &[Crl], now: i64) -> i64 {
+    certs
+        .iter()
+        .map(|c| c.not_after().unix_timestamp())
+        .chain(
+            crls.iter()
+                .filter_map(|c| c.next_update().map(|t| t.unix_timestamp())),
+        )
+        .min()
+        .unwrap_or(now)
 }
 
 /// What a validated chain depended on: the exact certificates and CRLs (by SHA3

@@ -169,74 +169,11 @@ impl<S: Backend + IdentityStore> Service<S> {
             .enrolment(request_id)
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        if request.status != "pending" {
-            return Err(ServiceError::Enrolment("the request was already decided"));
-        }
-        // The code is recomputed from the request's own bytes, never read from the row:
-        // a database writer who swaps the CSR or the delivery key cannot keep the code.
-        let expected = short_code(&request.csr_der, &request.kem_recipient);
-        if !bool::from(normalise(typed_code).ct_eq(&normalise(&expected))) {
-            return Err(ServiceError::Enrolment(
-                "the code does not match the device's",
-            ));
-        }
-        let role: Role = request
-            .requested_role
-            .parse()
-            .map_err(|_| ServiceError::Enrolment("unknown role"))?;
-        if !matches!(role, Role::Teller | Role::Auditor) {
-            return Err(ServiceError::Enrolment(
-                "a manager issues teller and auditor certificates",
-            ));
-        }
-        let csr =
-            CertificateRequest::from_der(&request.csr_der).map_err(ServiceError::Certificate)?;
-        let device_hash = csr
-            .device_id_hash()
-            .ok_or(ServiceError::Enrolment("the request names no device"))?;
+        let checked = decidable(&request, typed_code)?;
         let issuer = self.certificate(&auth.certificate).await?;
         let now = self.now();
-        let cert = CertificateBuilder {
-            serial: random()?,
-            subject: csr.subject_der().to_vec(),
-            subject_key: csr.public_key().clone(),
-            not_before: at(now - 300),
-            not_after: at(now + STAFF_CERT_DAYS * 86_400),
-            ca_path_len: None,
-            claims: StaffClaims {
-                layers: Layer::ALL.to_vec(),
-                role: Some(role),
-                actions: role.actions().to_vec(),
-                device_id_hash: Some(device_hash),
-                lineage: Some(Lineage {
-                    issuer: issuer.fingerprint(),
-                    replaces: None,
-                }),
-                defence_version: Some(DEFENCE_VERSION),
-                staff_id: Some(format!("S-{}", request.staff_id)),
-            },
-        }
-        .sign(
-            Issuer::Ca {
-                certificate: &issuer,
-                key: manager.key(),
-            },
-            &random()?,
-        )
-        .map_err(ServiceError::Certificate)?;
+        let cert = staff_certificate(&checked, request.staff_id, &issuer, manager, now)?;
         let record = self.certificate_record(&cert, Some(request.staff_id));
-        let recipient = RecipientPublic::from_bytes(&request.kem_recipient)
-            .map_err(ServiceError::Certificate)?;
-        let sealed = bundle::seal(
-            &recipient,
-            DELIVERY_PURPOSE,
-            cert.der(),
-            SealRandomness {
-                kem: random()?,
-                x25519: random()?,
-            },
-        )
-        .map_err(ServiceError::Certificate)?;
         let fingerprint = cert.fingerprint();
         let decision = EnrolmentDecision {
             id: request_id,
@@ -244,7 +181,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             decided_by: auth.staff_id,
             decided_at: now,
             certificate: Some(*fingerprint.as_bytes()),
-            bundle: Some(sealed),
+            bundle: Some(sealed_to(&request, &cert)?),
         };
         // The certificate, the decision and the manager's event commit together: a
         // request decided meanwhile leaves no certificate and no event behind.
@@ -307,4 +244,106 @@ impl<S: Backend + IdentityStore> Service<S> {
         );
         Ok(cert)
     }
+}
+
+/// The checks a request passes before a manager may issue for it: still pending, the
+/// typed code the one its own bytes give, a role a manager issues, a device named.
+fn decidable(request: &EnrolmentRecord, typed_code: &str) -> Result<Decidable, ServiceError> {
+    if request.status != "pending" {
+        return Err(ServiceError::Enrolment("the request was already decided"));
+    }
+    // The code is recomputed from the request's own bytes, never read from the row:
+    // a database writer who swaps the CSR or the delivery key cannot keep the code.
+    let expected = short_code(&request.csr_der, &request.kem_recipient);
+    if !bool::from(normalise(typed_code).ct_eq(&normalise(&expected))) {
+        return Err(ServiceError::Enrolment(
+            "the code does not match the device's",
+        ));
+    }
+    let role: Role = request
+        .requested_role
+        .parse()
+        .map_err(|_| ServiceError::Enrolment("unknown role"))?;
+    if !matches!(role, Role::Teller | Role::Auditor) {
+        return Err(ServiceError::Enrolment(
+            "a manager issues teller and auditor certificates",
+        ));
+    }
+    let csr = CertificateRequest::from_der(&request.csr_der).map_err(ServiceError::Certificate)?;
+    let device_hash = csr
+        .device_id_hash()
+        .ok_or(ServiceError::Enrolment("the request names no device"))?;
+    Ok(Decidable {
+        csr,
+        role,
+        device_hash,
+    })
+}
+
+/// A request that passed [`decidable`].
+struct Decidable {
+    csr: CertificateRequest,
+    role: Role,
+    device_hash: [u8; 32],
+}
+
+/// The staff certificate for a checked request, issued under the manager's CA
+/// certificate with the manager's device key: all seven layers, the role's actions, the
+/// request's device, valid for [`STAFF_CERT_DAYS`].
+fn staff_certificate(
+    Decidable {
+        csr,
+        role,
+        device_hash,
+    }: &Decidable,
+    staff_id: i64,
+    issuer: &Certificate,
+    manager: &Device,
+    now: i64,
+) -> Result<Certificate, ServiceError> {
+    let role = *role;
+    CertificateBuilder {
+        serial: random()?,
+        subject: csr.subject_der().to_vec(),
+        subject_key: csr.public_key().clone(),
+        not_before: at(now - 300),
+        not_after: at(now + STAFF_CERT_DAYS * 86_400),
+        ca_path_len: None,
+        claims: StaffClaims {
+            layers: Layer::ALL.to_vec(),
+            role: Some(role),
+            actions: role.actions().to_vec(),
+            device_id_hash: Some(*device_hash),
+            lineage: Some(Lineage {
+                issuer: issuer.fingerprint(),
+                replaces: None,
+            }),
+            defence_version: Some(DEFENCE_VERSION),
+            staff_id: Some(format!("S-{staff_id}")),
+        },
+    }
+    .sign(
+        Issuer::Ca {
+            certificate: issuer,
+            key: manager.key(),
+        },
+        &random()?,
+    )
+    .map_err(ServiceError::Certificate)
+}
+
+/// The certificate sealed to the request's delivery key.
+fn sealed_to(request: &EnrolmentRecord, cert: &Certificate) -> Result<Vec<u8>, ServiceError> {
+    let recipient =
+        RecipientPublic::from_bytes(&request.kem_recipient).map_err(ServiceError::Certificate)?;
+    bundle::seal(
+        &recipient,
+        DELIVERY_PURPOSE,
+        cert.der(),
+        SealRandomness {
+            kem: random()?,
+            x25519: random()?,
+        },
+    )
+    .map_err(ServiceError::Certificate)
 }

@@ -6,6 +6,7 @@ use pqbank_db::{
     Backend, Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord, Stale, StoreError,
 };
 use pqbank_pki::Fingerprint;
+use pqbank_pki::chain::ValidChain;
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::ext::device_id_hash;
 use pqbank_pki::transcript::{Expected, SignedTranscript, Transcript};
@@ -133,33 +134,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             .await?
             .filter(|c| c.consumed_at.is_none() && c.expires_at >= now)
             .ok_or(ServiceError::ChallengeUsed)?;
-        if challenge.certificate != *certificate.as_bytes() {
-            return Err(ServiceError::Login(pqbank_pki::Error::CertificateMismatch));
-        }
-        if challenge.device_id_hash != device_id_hash(&device.id) {
-            return Err(ServiceError::Login(
-                pqbank_pki::Error::TranscriptDeviceMismatch,
-            ));
-        }
-        let key =
-            CompositeVerifyingKey::from_bytes(cert.public_key()).map_err(ServiceError::Login)?;
-        signed
-            .verify(
-                &key,
-                &Expected {
-                    nonce: &challenge.nonce,
-                    certificate,
-                    device_id: &device.id,
-                    origin: Some(&challenge.origin),
-                    issued_at: at(challenge.issued_at),
-                    expires_at: at(challenge.expires_at),
-                    now: at(now),
-                },
-            )
-            .map_err(ServiceError::Login)?;
-        if origin != challenge.origin {
-            return Err(ServiceError::Login(pqbank_pki::Error::OriginMismatch));
-        }
+        check_transcript(&cert, certificate, device, origin, signed, &challenge, now)?;
         let record = self
             .store
             .certificate(certificate.as_bytes())
@@ -183,40 +158,96 @@ impl<S: Backend + IdentityStore> Service<S> {
             ended_at: None,
             end_reason: None,
         };
-        // The intent: the signed transcript (certificate, device, time, origin) and the
-        // lineage and authority the chain validated with.
-        let lineage: Vec<u8> = valid
-            .path
-            .iter()
-            .flat_map(|f| f.as_bytes().to_vec())
-            .collect();
-        let payload = [signed.to_bytes(), lineage].concat();
-        // The nonce is consumed with the session and its signed intent: one commit.
-        let sign = device.event_signer();
-        let committed = self
-            .store
-            .commit_logged(
-                &[
-                    RowWrite::ConsumeChallenge {
-                        nonce: &challenge.nonce,
-                        certificate: certificate.as_bytes(),
-                        now,
-                    },
-                    RowWrite::Session(&session),
-                ],
-                &[LoggedEvent {
-                    certificate: session.certificate,
-                    kind: "login",
-                    payload: &payload,
-                    created_at: now,
-                    sign: &sign,
-                }],
-            )
-            .await;
+        let payload = intent(signed, &valid);
+        let committed = commit_login(&self.store, &challenge, &session, &payload, device).await;
         match committed {
             Ok(_) => Ok((token, staff_id)),
             Err(StoreError::Stale(Stale::Challenge)) => Err(ServiceError::ChallengeUsed),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The login's own checks, after the chain's: the challenge is this certificate's and this
+/// device's, the transcript is signed by the certificate's key over the challenge, in
+/// time, and names the origin the call comes from.
+fn check_transcript(
+    cert: &pqbank_pki::Certificate,
+    certificate: Fingerprint,
+    device: &Device,
+    origin: &str,
+    signed: &SignedTranscript,
+    challenge: &Challenge,
+    now: i64,
+) -> Result<(), ServiceError> {
+    if challenge.certificate != *certificate.as_bytes() {
+        return Err(ServiceError::Login(pqbank_pki::Error::CertificateMismatch));
+    }
+    if challenge.device_id_hash != device_id_hash(&device.id) {
+        return Err(ServiceError::Login(
+            pqbank_pki::Error::TranscriptDeviceMismatch,
+        ));
+    }
+    let key = CompositeVerifyingKey::from_bytes(cert.public_key()).map_err(ServiceError::Login)?;
+    signed
+        .verify(
+            &key,
+            &Expected {
+                nonce: &challenge.nonce,
+                certificate,
+                device_id: &device.id,
+                origin: Some(&challenge.origin),
+                issued_at: at(challenge.issued_at),
+                expires_at: at(challenge.expires_at),
+                now: at(now),
+            },
+        )
+        .map_err(ServiceError::Login)?;
+    if origin != challenge.origin {
+        return Err(ServiceError::Login(pqbank_pki::Error::OriginMismatch));
+    }
+    Ok(())
+}
+
+/// The login's intent: the signed transcript (certificate, device, time, origin) and the
+/// lineage and authority the chain validated with.
+fn intent(signed: &SignedTranscript, valid: &ValidChain) -> Vec<u8> {
+    let lineage: Vec<u8> = valid
+        .path
+        .iter()
+        .flat_map(|f| f.as_bytes().to_vec())
+        .collect();
+    [signed.to_bytes(), lineage].concat()
+}
+
+/// The nonce is consumed with the session and its signed intent: one commit.
+async fn commit_login<S: IdentityStore>(
+    store: &S,
+    challenge: &Challenge,
+    session: &SessionRecord,
+    payload: &[u8],
+    device: &Device,
+) -> Result<(), StoreError> {
+    let sign = device.event_signer();
+    let now = session.created_at;
+    store
+        .commit_logged(
+            &[
+                RowWrite::ConsumeChallenge {
+                    nonce: &challenge.nonce,
+                    certificate: &session.certificate,
+                    now,
+                },
+                RowWrite::Session(session),
+            ],
+            &[LoggedEvent {
+                certificate: session.certificate,
+                kind: "login",
+                payload,
+                created_at: now,
+                sign: &sign,
+            }],
+        )
+        .await
+        .map(|_| ())
 }

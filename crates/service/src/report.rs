@@ -37,7 +37,6 @@ impl<S: Backend + IdentityStore> Service<S> {
     ) -> Result<SignedReport, ServiceError> {
         let auth = self.authorise(token, device, Action::AuditReport).await?;
         let cert = self.certificate(&subject).await?;
-        let claims = cert.claims();
         let events = self.store.events(subject.as_bytes()).await?;
         let first_intent = events
             .iter()
@@ -47,59 +46,21 @@ impl<S: Backend + IdentityStore> Service<S> {
                 let t = Transcript::from_bytes(&signed.transcript).ok()?;
                 Some(json!({ "time": rfc3339(t.time), "origin": t.origin, "event": e.event.seq }))
             });
-        let chain: Vec<Value> = events
-            .iter()
-            .map(|e| {
-                json!({
-                    "seq": e.event.seq,
-                    "kind": e.event.kind,
-                    "time": rfc3339(e.event.created_at),
-                    "prevHash": hex::encode(e.event.prev_hash),
-                    "hash": hex::encode(e.hash),
-                    "signature": hex::encode(&e.signature[..16.min(e.signature.len())]) + "…",
-                })
-            })
-            .collect();
         let acts: Vec<Value> = self
             .store
             .transfers()
             .await?
-            .into_iter()
+            .iter()
             .filter(|t| t.signed.signer == *subject.as_bytes())
-            .map(|t| {
-                json!({
-                    "transfer": t.id,
-                    "kind": t.request.kind.as_str(),
-                    "amount": t.request.amount.to_string(),
-                    "debit": t.request.debit,
-                    "credit": t.request.credit,
-                    "status": t.status.as_str(),
-                    "time": rfc3339(t.recorded_at),
-                    "requestHash": hex::encode(t.request_hash),
-                })
-            })
+            .map(act_json)
             .collect();
         let report = json!({
             "report": "pqbank accountability report",
             "generatedAt": rfc3339(self.now()),
-            "certificate": {
-                "fingerprint": subject.to_hex(),
-                "subject": cert.subject_text(),
-                "issuer": cert.issuer_text(),
-                "role": claims.role.map(|r| r.as_str()),
-                "staffId": claims.staff_id,
-                "allowedActions": claims.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                "defenceVersion": claims.defence_version,
-                "lineage": claims.lineage.map(|l| json!({
-                    "issuer": l.issuer.to_hex(),
-                    "replaces": l.replaces.map(|r| r.to_hex()),
-                })),
-                "notBefore": rfc3339(cert.not_before().unix_timestamp()),
-                "notAfter": rfc3339(cert.not_after().unix_timestamp()),
-            },
+            "certificate": certificate_json(&cert, subject),
             "firstIntent": first_intent,
             "chainHead": events.last().map(|e| hex::encode(e.hash)),
-            "chain": chain,
+            "chain": events.iter().map(event_json).collect::<Vec<_>>(),
             "acts": acts,
         });
         let bytes = serde_json::to_vec_pretty(&report).map_err(crate::trace::device_failed)?;
@@ -118,6 +79,52 @@ impl<S: Backend + IdentityStore> Service<S> {
             signer: auth.certificate,
         })
     }
+}
+
+/// The report's account of the certificate: who, issued by whom, for what, until when.
+fn certificate_json(cert: &pqbank_pki::Certificate, subject: Fingerprint) -> Value {
+    let claims = cert.claims();
+    json!({
+        "fingerprint": subject.to_hex(),
+        "subject": cert.subject_text(),
+        "issuer": cert.issuer_text(),
+        "role": claims.role.map(|r| r.as_str()),
+        "staffId": claims.staff_id,
+        "allowedActions": claims.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "defenceVersion": claims.defence_version,
+        "lineage": claims.lineage.map(|l| json!({
+            "issuer": l.issuer.to_hex(),
+            "replaces": l.replaces.map(|r| r.to_hex()),
+        })),
+        "notBefore": rfc3339(cert.not_before().unix_timestamp()),
+        "notAfter": rfc3339(cert.not_after().unix_timestamp()),
+    })
+}
+
+/// One event of the certificate's chain, with its hash commitments.
+fn event_json(e: &pqbank_db::EventRecord) -> Value {
+    json!({
+        "seq": e.event.seq,
+        "kind": e.event.kind,
+        "time": rfc3339(e.event.created_at),
+        "prevHash": hex::encode(e.event.prev_hash),
+        "hash": hex::encode(e.hash),
+        "signature": hex::encode(&e.signature[..16.min(e.signature.len())]) + "…",
+    })
+}
+
+/// One transfer the certificate signed.
+fn act_json(t: &pqbank_db::TransferRow) -> Value {
+    json!({
+        "transfer": t.id,
+        "kind": t.request.kind.as_str(),
+        "amount": t.request.amount.to_string(),
+        "debit": t.request.debit,
+        "credit": t.request.credit,
+        "status": t.status.as_str(),
+        "time": rfc3339(t.recorded_at),
+        "requestHash": hex::encode(t.request_hash),
+    })
 }
 
 /// The signed transcript at the start of a login event's payload (transcript length

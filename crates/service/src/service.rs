@@ -461,73 +461,19 @@ impl<S: Backend + IdentityStore> Service<S> {
         let expected = i64::try_from(account.balance()).map_err(|_| {
             ServiceError::Store(pqbank_db::StoreError::Drawer("balance out of range"))
         })?;
-        let now = self.now();
-        let signer = *auth.certificate.as_bytes();
-        let sign_transfer = |kind,
-                             debit,
-                             credit,
-                             minor: i64,
-                             suffix: &str|
-         -> Result<SignedTransfer, ServiceError> {
-            let request = TransferRequest {
-                maker: auth.staff_id,
-                idempotency_key: format!("{key}/{suffix}"),
-                kind,
-                debit,
-                credit,
-                amount: Amount::from_minor(minor, account.currency)
-                    .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?,
-                memo: format!("drawer close {suffix}"),
-                created_at: now,
-            };
-            Ok(SignedTransfer {
-                signed: SignedBy {
-                    signature: device.sign_act(&request.canonical_bytes())?,
-                    signer,
-                },
-                request,
-            })
+        let close = DrawerClose {
+            auth: &auth,
+            device,
+            key,
+            accounts: (drawer, vault, variance_account),
+            counted,
+            currency: account.currency,
+            now: self.now(),
         };
-        let diff = counted.checked_sub(expected).ok_or(ServiceError::Store(
-            pqbank_db::StoreError::Drawer("count out of range"),
-        ))?;
-        let variance = match diff {
-            0 => None,
-            d if d > 0 => Some(sign_transfer(
-                TransferKind::VarianceOver,
-                drawer,
-                variance_account,
-                d,
-                "variance",
-            )?),
-            d => Some(sign_transfer(
-                TransferKind::VarianceShort,
-                variance_account,
-                drawer,
-                -d,
-                "variance",
-            )?),
-        };
-        let close = (counted > 0)
-            .then(|| sign_transfer(TransferKind::DrawerClose, vault, drawer, counted, "return"))
-            .transpose()?;
-        let request = DrawerEventRequest {
-            teller: auth.staff_id,
-            drawer,
-            vault,
-            variance_account,
-            kind: DrawerEventKind::Close,
-            counted_minor: counted,
-            idempotency_key: key.to_owned(),
-            created_at: now,
-        };
-        let event = SignedDrawerEvent {
-            signed: SignedBy {
-                signature: device.sign_act(&request.canonical_bytes())?,
-                signer,
-            },
-            request,
-        };
+        let variance = close.variance(expected)?;
+        let cash_return = close.cash_return()?;
+        let event = close.event()?;
+        let (now, signer) = (close.now, *auth.certificate.as_bytes());
         let sign = device.event_signer();
         let act = Act {
             certificate: signer,
@@ -539,7 +485,7 @@ impl<S: Backend + IdentityStore> Service<S> {
             &self.config.retry,
             &event,
             variance.as_ref(),
-            close.as_ref(),
+            cash_return.as_ref(),
             &self.config.policy,
             now,
             Some(&act),
@@ -797,32 +743,8 @@ impl<S: Backend + IdentityStore> Service<S> {
         let staff_id = record.staff_id.ok_or(ServiceError::UnknownCertificate)?;
         let previous = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
         let issuer = self.certificate(&auth.certificate).await?;
-        let mut claims = previous.claims().clone();
-        claims.lineage = Some(pqbank_pki::Lineage {
-            issuer: issuer.fingerprint(),
-            replaces: Some(old),
-        });
-        claims.defence_version = Some(pqbank_pki::ext::DEFENCE_VERSION);
         let now = self.now();
-        let subject_key = pqbank_pki::CompositeVerifyingKey::from_bytes(previous.public_key())
-            .map_err(ServiceError::Certificate)?;
-        let renewed = pqbank_pki::CertificateBuilder {
-            serial: random()?,
-            subject: previous.subject_der().to_vec(),
-            subject_key,
-            not_before: at(now - 300),
-            not_after: at(now + 365 * 86_400),
-            ca_path_len: None,
-            claims,
-        }
-        .sign(
-            pqbank_pki::cert::Issuer::Ca {
-                certificate: &issuer,
-                key: device.key(),
-            },
-            &random()?,
-        )
-        .map_err(ServiceError::Certificate)?;
+        let renewed = renewal(&previous, old, &issuer, device, now)?;
         let new_record = self.certificate_record(&renewed, Some(staff_id));
         let revocation = self
             .prepare_revocation(&auth, device, old, &record, RevocationReason::Superseded)
@@ -875,6 +797,151 @@ impl<S: Backend + IdentityStore> Service<S> {
             .map(|i| (i, u64::try_from(pinned).unwrap_or(0)))
             .into_iter()
             .collect()
+    }
+}
+
+/// The renewal of `previous` (whose fingerprint is `old`): the same subject, key, device,
+/// role and purpose, a lineage naming the issuer and the certificate it replaces, valid
+/// for a year from `now`, signed by the issuer's device key.
+fn renewal(
+    previous: &Certificate,
+    old: Fingerprint,
+    issuer: &Certificate,
+    device: &Device,
+    now: i64,
+) -> Result<Certificate, ServiceError> {
+    let mut claims = previous.claims().clone();
+    claims.lineage = Some(pqbank_pki::Lineage {
+        issuer: issuer.fingerprint(),
+        replaces: Some(old),
+    });
+    claims.defence_version = Some(pqbank_pki::ext::DEFENCE_VERSION);
+    let subject_key = pqbank_pki::CompositeVerifyingKey::from_bytes(previous.public_key())
+        .map_err(ServiceError::Certificate)?;
+    pqbank_pki::CertificateBuilder {
+        serial: random()?,
+        subject: previous.subject_der().to_vec(),
+        subject_key,
+        not_before: at(now - 300),
+        not_after: at(now + 365 * 86_400),
+        ca_path_len: None,
+        claims,
+    }
+    .sign(
+        pqbank_pki::cert::Issuer::Ca {
+            certificate: issuer,
+            key: device.key(),
+        },
+        &random()?,
+    )
+    .map_err(ServiceError::Certificate)
+}
+
+/// A drawer close being signed by its teller: the count, the transfers it makes and the
+/// close event.
+struct DrawerClose<'a> {
+    auth: &'a crate::check::Authorised,
+    device: &'a Device,
+    /// The teller's idempotency key; each transfer's is derived from it.
+    key: &'a str,
+    /// The drawer, the vault and the variance account.
+    accounts: (i64, i64, i64),
+    counted: i64,
+    currency: pqbank_ledger::Currency,
+    now: i64,
+}
+
+impl DrawerClose<'_> {
+    /// One of the close's transfers, signed by the teller.
+    fn transfer(
+        &self,
+        kind: TransferKind,
+        (debit, credit): (i64, i64),
+        minor: i64,
+        suffix: &str,
+    ) -> Result<SignedTransfer, ServiceError> {
+        let request = TransferRequest {
+            maker: self.auth.staff_id,
+            idempotency_key: format!("{}/{suffix}", self.key),
+            kind,
+            debit,
+            credit,
+            amount: Amount::from_minor(minor, self.currency)
+                .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?,
+            memo: format!("drawer close {suffix}"),
+            created_at: self.now,
+        };
+        Ok(SignedTransfer {
+            signed: SignedBy {
+                signature: self.device.sign_act(&request.canonical_bytes())?,
+                signer: *self.auth.certificate.as_bytes(),
+            },
+            request,
+        })
+    }
+
+    /// The count against the drawer's `expected` balance: an excess goes from the drawer
+    /// to the variance account, a shortfall the other way, none without a difference.
+    fn variance(&self, expected: i64) -> Result<Option<SignedTransfer>, ServiceError> {
+        let (drawer, _, variance) = self.accounts;
+        let diff = self
+            .counted
+            .checked_sub(expected)
+            .ok_or(ServiceError::Store(pqbank_db::StoreError::Drawer(
+                "count out of range",
+            )))?;
+        Ok(match diff {
+            0 => None,
+            d if d > 0 => Some(self.transfer(
+                TransferKind::VarianceOver,
+                (drawer, variance),
+                d,
+                "variance",
+            )?),
+            d => Some(self.transfer(
+                TransferKind::VarianceShort,
+                (variance, drawer),
+                -d,
+                "variance",
+            )?),
+        })
+    }
+
+    /// The counted cash back to the vault, if there is any.
+    fn cash_return(&self) -> Result<Option<SignedTransfer>, ServiceError> {
+        let (drawer, vault, _) = self.accounts;
+        (self.counted > 0)
+            .then(|| {
+                self.transfer(
+                    TransferKind::DrawerClose,
+                    (vault, drawer),
+                    self.counted,
+                    "return",
+                )
+            })
+            .transpose()
+    }
+
+    /// The close event, signed.
+    fn event(&self) -> Result<SignedDrawerEvent, ServiceError> {
+        let (drawer, vault, variance_account) = self.accounts;
+        let request = DrawerEventRequest {
+            teller: self.auth.staff_id,
+            drawer,
+            vault,
+            variance_account,
+            kind: DrawerEventKind::Close,
+            counted_minor: self.counted,
+            idempotency_key: self.key.to_owned(),
+            created_at: self.now,
+        };
+        Ok(SignedDrawerEvent {
+            signed: SignedBy {
+                signature: self.device.sign_act(&request.canonical_bytes())?,
+                signer: *self.auth.certificate.as_bytes(),
+            },
+            request,
+        })
     }
 }
 

@@ -37,6 +37,20 @@ pub struct LogReport {
     pub problems: Vec<Problem>,
 }
 
+/// A stored certificate's public key and staff member, as verification caches them.
+type SignerKey = (CompositeVerifyingKey, Option<i64>);
+
+/// Signer keys by certificate fingerprint (`None`: unknown, or not under the pin).
+type SignerKeys = BTreeMap<[u8; 32], Option<SignerKey>>;
+
+/// The acts found on the chains, each to be matched by its row: transfers and drawer
+/// events by (transfer id, signed bytes); approvals and revocations by [`RowActs`].
+#[derive(Default)]
+struct LoggedActs {
+    transfers: BTreeSet<(i64, Vec<u8>)>,
+    rows: RowActs,
+}
+
 impl<S: Backend + IdentityStore> Service<S> {
     /// Verifies the whole log; `progress` is told (done, total) as it goes.
     pub async fn verify_log(
@@ -47,110 +61,26 @@ impl<S: Backend + IdentityStore> Service<S> {
         let chains = self.store.event_certificates().await?;
         let total = transfers.len() + chains.len();
         let mut report = LogReport::default();
-        let mut keys: BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>> =
-            BTreeMap::new();
-        let mut acts: BTreeSet<(i64, Vec<u8>)> = BTreeSet::new();
-        let mut row_acts = RowActs::new();
+        let mut keys = SignerKeys::new();
+        let mut acts = LoggedActs::default();
         for (done, certificate) in chains.iter().enumerate() {
             let events = self.store.events(certificate).await?;
-            report.events += events.len();
             let key = self.signer_key(&mut keys, certificate).await?;
-            let name = hex(certificate);
-            let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
-            if let Err(e) = verify_chain(certificate, &pairs) {
-                report.problems.push(Problem {
-                    table: "accountability_events",
-                    row: name.clone(),
-                    reason: e.to_string(),
-                });
-            }
-            for e in &events {
-                let signed = key
-                    .as_ref()
-                    .is_some_and(|(k, _)| k.verify(&e.hash, ACT_CONTEXT, &e.signature).is_ok());
-                if !signed {
-                    report.problems.push(Problem {
-                        table: "accountability_events",
-                        row: format!("{name} #{}", e.event.seq),
-                        reason: "the signature is not the certificate's".into(),
-                    });
-                }
-                if matches!(
-                    e.event.kind.as_str(),
-                    "transfer.post" | "drawer.open" | "drawer.close"
-                ) && e.event.payload.len() > 8
-                {
-                    let (bytes, id) = e.event.payload.split_at(e.event.payload.len() - 8);
-                    let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
-                    acts.insert((id, bytes.to_vec()));
-                }
-                if ROW_ACTS.contains(&e.event.kind.as_str()) {
-                    row_acts
-                        .entry((*certificate, e.event.kind.clone(), e.event.payload.clone()))
-                        .or_default()
-                        .push(format!("{name} #{}", e.event.seq));
-                }
-            }
+            check_chain(certificate, &events, key.as_ref(), &mut acts, &mut report);
             progress(done + 1, total);
         }
         for (done, t) in transfers.iter().enumerate() {
-            report.transfers += 1;
-            let row = format!("#{}", t.id);
-            let mut bad = |reason: &str| {
-                report.problems.push(Problem {
-                    table: "transfers",
-                    row: row.clone(),
-                    reason: reason.into(),
-                })
-            };
-            let canonical = t.request.canonical_bytes();
-            if t.signed_bytes != canonical {
-                bad("the signed bytes are not the row's contents");
-            }
-            match self.signer_key(&mut keys, &t.signed.signer).await? {
-                None => bad("signed by an unknown certificate"),
-                Some((key, staff)) => {
-                    if key
-                        .verify(&t.signed_bytes, ACT_CONTEXT, &t.signed.signature)
-                        .is_err()
-                    {
-                        bad("the maker's signature does not verify");
-                    }
-                    if staff != Some(t.request.maker) {
-                        bad("the signing certificate is not the maker's");
-                    }
-                }
-            }
-            if !acts.remove(&(t.id, canonical)) {
-                bad("no matching act on the maker's accountability chain");
-            }
+            let key = self.signer_key(&mut keys, &t.signed.signer).await?;
+            check_transfer(t, key.as_ref(), &mut acts.transfers, &mut report);
             progress(chains.len() + done + 1, total);
         }
         let hashes: BTreeMap<i64, [u8; 32]> =
             transfers.iter().map(|t| (t.id, t.request_hash)).collect();
-        self.verify_signed_rows(&hashes, &mut keys, &mut row_acts, &mut report)
+        self.verify_signed_rows(&hashes, &mut keys, &mut acts.rows, &mut report)
             .await?;
-        for ((_, kind, _), rows) in row_acts {
-            for row in rows {
-                report.problems.push(Problem {
-                    table: if kind == "cert.revoke" {
-                        "revocations"
-                    } else {
-                        "approvals"
-                    },
-                    row,
-                    reason: "logged on a chain but missing or changed in the table".into(),
-                });
-            }
-        }
+        unmatched_row_acts(acts.rows, &mut report);
         self.verify_checkpoints(&mut keys, &mut report).await?;
-        for (id, _) in acts {
-            report.problems.push(Problem {
-                table: "transfers",
-                row: format!("#{id}"),
-                reason: "logged on a chain but missing or changed in the journal".into(),
-            });
-        }
+        unmatched_transfer_acts(acts.transfers, &mut report);
         log_verdict(&report);
         Ok(report)
     }
@@ -161,7 +91,7 @@ impl<S: Backend + IdentityStore> Service<S> {
     async fn verify_signed_rows(
         &self,
         transfers: &BTreeMap<i64, [u8; 32]>,
-        keys: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
+        keys: &mut SignerKeys,
         row_acts: &mut RowActs,
         report: &mut LogReport,
     ) -> Result<(), ServiceError> {
@@ -227,7 +157,7 @@ impl<S: Backend + IdentityStore> Service<S> {
     /// sequenced log at its size (which also makes every pair of checkpoints consistent).
     async fn verify_checkpoints(
         &self,
-        keys: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
+        keys: &mut SignerKeys,
         report: &mut LogReport,
     ) -> Result<(), ServiceError> {
         let checkpoints = self.store.checkpoints().await?;
@@ -309,9 +239,9 @@ impl<S: Backend + IdentityStore> Service<S> {
     /// The public key and staff member of a stored certificate, cached.
     async fn signer_key(
         &self,
-        cache: &mut BTreeMap<[u8; 32], Option<(CompositeVerifyingKey, Option<i64>)>>,
+        cache: &mut SignerKeys,
         fingerprint: &[u8; 32],
-    ) -> Result<Option<(CompositeVerifyingKey, Option<i64>)>, ServiceError> {
+    ) -> Result<Option<SignerKey>, ServiceError> {
         if let Some(hit) = cache.get(fingerprint) {
             return Ok(hit.clone());
         }
@@ -329,22 +259,143 @@ impl<S: Backend + IdentityStore> Service<S> {
     }
 }
 
-/// Logs what a verification found: every bad row as a warning.
+/// One certificate's chain: its links, every event's signature by the certificate's
+/// key, and the acts it logged, kept to be matched by their rows.
+fn check_chain(
+    certificate: &[u8; 32],
+    events: &[pqbank_db::EventRecord],
+    key: Option<&SignerKey>,
+    acts: &mut LoggedActs,
+    report: &mut LogReport,
+) {
+    report.events += events.len();
+    let name = hex(certificate);
+    let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
+    if let Err(e) = verify_chain(certificate, &pairs) {
+        report.problems.push(Problem {
+            table: "accountability_events",
+            row: name.clone(),
+            reason: e.to_string(),
+        });
+    }
+    for e in events {
+        let signed = key.is_some_and(|(k, _)| k.verify(&e.hash, ACT_CONTEXT, &e.signature).is_ok());
+        if !signed {
+            report.problems.push(Problem {
+                table: "accountability_events",
+                row: format!("{name} #{}", e.event.seq),
+                reason: "the signature is not the certificate's".into(),
+            });
+        }
+        let (kind, payload) = (e.event.kind.as_str(), &e.event.payload);
+        if matches!(kind, "transfer.post" | "drawer.open" | "drawer.close") && payload.len() > 8 {
+            let (bytes, id) = payload.split_at(payload.len() - 8);
+            let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
+            acts.transfers.insert((id, bytes.to_vec()));
+        }
+        if ROW_ACTS.contains(&kind) {
+            acts.rows
+                .entry((*certificate, kind.to_owned(), payload.clone()))
+                .or_default()
+                .push(format!("{name} #{}", e.event.seq));
+        }
+    }
+}
+
+/// One journal row: its signed bytes are its contents, signed by its maker's certificate,
+/// and matched by the act on the maker's chain.
+fn check_transfer(
+    t: &pqbank_db::TransferRow,
+    key: Option<&SignerKey>,
+    acts: &mut BTreeSet<(i64, Vec<u8>)>,
+    report: &mut LogReport,
+) {
+    report.transfers += 1;
+    let row = format!("#{}", t.id);
+    let mut bad = |reason: &str| {
+        report.problems.push(Problem {
+            table: "transfers",
+            row: row.clone(),
+            reason: reason.into(),
+        })
+    };
+    let canonical = t.request.canonical_bytes();
+    if t.signed_bytes != canonical {
+        bad("the signed bytes are not the row's contents");
+    }
+    match key {
+        None => bad("signed by an unknown certificate"),
+        Some((key, staff)) => {
+            if key
+                .verify(&t.signed_bytes, ACT_CONTEXT, &t.signed.signature)
+                .is_err()
+            {
+                bad("the maker's signature does not verify");
+            }
+            if *staff != Some(t.request.maker) {
+                bad("the signing certificate is not the maker's");
+            }
+        }
+    }
+    if !acts.remove(&(t.id, canonical)) {
+        bad("no matching act on the maker's accountability chain");
+    }
+}
+
+/// Every approval or revocation logged on a chain whose row is missing or changed.
+fn unmatched_row_acts(acts: RowActs, report: &mut LogReport) {
+    for ((_, kind, _), rows) in acts {
+        for row in rows {
+            report.problems.push(Problem {
+                table: if kind == "cert.revoke" {
+                    "revocations"
+                } else {
+                    "approvals"
+                },
+                row,
+                reason: "logged on a chain but missing or changed in the table".into(),
+            });
+        }
+    }
+}
+
+/// Every transfer or drawer act logged on a chain whose journal row is missing or
+/// changed.
+fn unmatched_transfer_acts(acts: BTreeSet<(i64, Vec<u8>)>, report: &mut LogReport) {
+    for (id, _) in acts {
+        report.problems.push(Problem {
+            table: "transfers",
+            row: format!("#{id}"),
+            reason: "logged on a chain but missing or changed in the journal".into(),
+        });
+    }
+}
+
+/// Logs what a verification found: each bad row, and a warning when there is any (one
+/// line, so a command that prints the rows itself does not repeat them all on stderr).
 fn log_verdict(report: &LogReport) {
     for p in &report.problems {
-        tracing::warn!(
+        tracing::info!(
             table = p.table,
             row = p.row.as_str(),
             reason = p.reason.as_str(),
             "log verification: bad row"
         );
     }
-    tracing::info!(
-        transfers = report.transfers,
-        events = report.events,
-        problems = report.problems.len(),
-        "log verified"
-    );
+    if report.problems.is_empty() {
+        tracing::info!(
+            transfers = report.transfers,
+            events = report.events,
+            "log verified: it proves itself"
+        );
+    } else {
+        tracing::warn!(
+            transfers = report.transfers,
+            events = report.events,
+            problems = report.problems.len(),
+            "log verified: bad rows found"
+        );
+    }
 }
 
 /// Event kinds whose act is a signed row of its own table, matched row by row.

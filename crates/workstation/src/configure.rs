@@ -75,50 +75,7 @@ impl Workstation {
             Store::Sqlite(s) => s.all_certificates().await?,
             Store::Mysql(s) => s.all_certificates().await?,
         };
-        let message = match (certificates.is_empty(), pin) {
-            (true, None) if database.starts_with("mysql://") => {
-                return Err(UiError::new(
-                    Own::SetupEmptyServer,
-                    "that database is empty: set a bank up on it with `pqbank init --db URL` first",
-                ));
-            }
-            (true, None) => {
-                "The database is empty: the demo bank is built there on the next start."
-            }
-            (true, Some(_)) => {
-                return Err(UiError::new(
-                    Own::SetupRootNotFound,
-                    "that database is empty: it holds no bank with that root",
-                ));
-            }
-            (false, None) => {
-                return Err(UiError::new(
-                    Own::SetupUnpinned,
-                    "that database holds a bank: enter the fingerprint of its root to trust it",
-                ));
-            }
-            (false, Some(pin)) => {
-                // A row is only a claim: the root must parse, hash to the pin, be a
-                // self-issued CA and carry its own valid signature.
-                let genuine = certificates
-                    .iter()
-                    .filter(|c| c.fingerprint == *pin.as_bytes())
-                    .filter_map(|c| Certificate::from_der(&c.der).ok())
-                    .any(|c| {
-                        c.fingerprint() == pin
-                            && c.is_ca()
-                            && c.is_self_issued()
-                            && c.verify_signed_by(&c).is_ok()
-                    });
-                if !genuine {
-                    return Err(UiError::new(
-                        Own::SetupRootNotFound,
-                        "that database holds no root certificate with this fingerprint",
-                    ));
-                }
-                "Saved."
-            }
-        };
+        let message = verdict(&database, &certificates, pin)?;
         let mut settings = self.settings_guard()?;
         settings.database = Some(database.clone());
         settings.pinned_root = pin.map(|p| p.to_hex());
@@ -134,4 +91,56 @@ impl Workstation {
             location(&database)
         ))
     }
+}
+
+/// Whether a database may be trusted under a pin, and what to tell the manager: a bank
+/// only under the fingerprint of a genuine root stored in it, an empty SQLite file only
+/// without one (it gets the demo bank), an empty server never.
+fn verdict(
+    database: &str,
+    certificates: &[pqbank_db::CertificateRecord],
+    pin: Option<Fingerprint>,
+) -> Result<&'static str, UiError> {
+    Ok(match (certificates.is_empty(), pin) {
+        (true, None) if database.starts_with("mysql://") => {
+            return Err(UiError::new(
+                Own::SetupEmptyServer,
+                "that database is empty: set a bank up on it with `pqbank init --db URL` first",
+            ));
+        }
+        (true, None) => "The database is empty: the demo bank is built there on the next start.",
+        (true, Some(_)) => {
+            return Err(UiError::new(
+                Own::SetupRootNotFound,
+                "that database is empty: it holds no bank with that root",
+            ));
+        }
+        (false, None) => {
+            return Err(UiError::new(
+                Own::SetupUnpinned,
+                "that database holds a bank: enter the fingerprint of its root to trust it",
+            ));
+        }
+        (false, Some(pin)) => {
+            // A row is only a claim: the root must parse, hash to the pin, be a
+            // self-issued CA and carry its own valid signature.
+            let genuine = certificates
+                .iter()
+                .filter(|c| c.fingerprint == *pin.as_bytes())
+                .filter_map(|c| Certificate::from_der(&c.der).ok())
+                .any(|c| {
+                    c.fingerprint() == pin
+                        && c.is_ca()
+                        && c.is_self_issued()
+                        && c.verify_signed_by(&c).is_ok()
+                });
+            if !genuine {
+                return Err(UiError::new(
+                    Own::SetupRootNotFound,
+                    "that database holds no root certificate with this fingerprint",
+                ));
+            }
+            "Saved."
+        }
+    })
 }

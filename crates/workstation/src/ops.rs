@@ -322,19 +322,7 @@ impl Workstation {
     /// Posts a deposit, withdrawal or transfer signed by this device.
     pub async fn post_transfer(&self, form: TransferForm) -> Result<TransferView, UiError> {
         let (token, device, info) = self.session().await?;
-        let kind = form.kind;
-        if !kind.is_customer_facing() {
-            return Err(UiError::new(
-                Own::InputKind,
-                "only deposits, withdrawals and transfers are posted here",
-            ));
-        }
-        let currency: Currency = form
-            .currency
-            .parse()
-            .map_err(|_| UiError::new(Own::InputCurrency, "unknown currency"))?;
-        let amount = Amount::from_minor(form.amount_minor, currency)
-            .map_err(|e| UiError::new(Own::InputAmount, e.to_string()))?;
+        let (kind, currency, amount) = parse_form(&form)?;
         // Cash moves through the teller's own open drawer, whatever the window sent.
         let cash_side = match kind {
             TransferKind::Deposit => Some(form.debit),
@@ -342,23 +330,7 @@ impl Workstation {
             _ => None,
         };
         if let Some(drawer) = cash_side {
-            let mine = self
-                .checked(on_bank!(&self.bank, s => s.my_drawer(&token, &device).await))
-                .await?;
-            if !mine
-                .is_some_and(|e| e.drawer == drawer && e.kind == pqbank_db::DrawerEventKind::Open)
-            {
-                tracing::warn!(
-                    staff_id = info.staff_id,
-                    drawer,
-                    code = "drawer.not_yours",
-                    "cash refused: not through the teller's own open drawer"
-                );
-                return Err(UiError::new(
-                    Own::DrawerNotYours,
-                    "cash goes through your own open drawer: open it first",
-                ));
-            }
+            self.own_open_drawer(&token, &device, &info, drawer).await?;
         }
         let created_at = self.first_submitted(&form.idempotency_key)?;
         let request = TransferRequest {
@@ -397,6 +369,32 @@ impl Workstation {
         };
         self.name_accounts(std::slice::from_mut(&mut view)).await?;
         Ok(view)
+    }
+
+    /// Passes if `drawer` is the signed-in teller's own, open drawer.
+    async fn own_open_drawer(
+        &self,
+        token: &SessionToken,
+        device: &Device,
+        info: &SessionInfo,
+        drawer: i64,
+    ) -> Result<(), UiError> {
+        let mine = self
+            .checked(on_bank!(&self.bank, s => s.my_drawer(token, device).await))
+            .await?;
+        if mine.is_some_and(|e| e.drawer == drawer && e.kind == pqbank_db::DrawerEventKind::Open) {
+            return Ok(());
+        }
+        tracing::warn!(
+            staff_id = info.staff_id,
+            drawer,
+            code = "drawer.not_yours",
+            "cash refused: not through the teller's own open drawer"
+        );
+        Err(UiError::new(
+            Own::DrawerNotYours,
+            "cash goes through your own open drawer: open it first",
+        ))
     }
 
     /// Fills in the account numbers and the maker's name of listed transfers.
@@ -1045,6 +1043,24 @@ impl Workstation {
             .map(|((day, role), events)| ActivityPoint { day, role, events })
             .collect())
     }
+}
+
+/// A transfer form's kind (a customer-facing one), currency and amount.
+fn parse_form(form: &TransferForm) -> Result<(TransferKind, Currency, Amount), UiError> {
+    let kind = form.kind;
+    if !kind.is_customer_facing() {
+        return Err(UiError::new(
+            Own::InputKind,
+            "only deposits, withdrawals and transfers are posted here",
+        ));
+    }
+    let currency: Currency = form
+        .currency
+        .parse()
+        .map_err(|_| UiError::new(Own::InputCurrency, "unknown currency"))?;
+    let amount = Amount::from_minor(form.amount_minor, currency)
+        .map_err(|e| UiError::new(Own::InputAmount, e.to_string()))?;
+    Ok((kind, currency, amount))
 }
 
 /// The device's sealed-delivery key from its secrets.

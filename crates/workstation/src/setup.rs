@@ -75,24 +75,15 @@ impl Workstation {
                 }
             }
         } else {
-            let bank = match store {
-                Store::Sqlite(s) => Bank::Sqlite(
-                    demo_bank(s, &options.keys, &mut settings, &url)
-                        .await?
-                        .with_crl_pins(pins),
-                ),
-                Store::Mysql(s) => Bank::Mysql(
-                    demo_bank(s, &options.keys, &mut settings, &url)
-                        .await?
-                        .with_crl_pins(pins),
-                ),
-            };
-            settings.database = Some(url.clone());
-            settings
-                .other
-                .insert("demo".into(), serde_json::Value::Bool(true));
-            settings.save(&settings_path)?;
-            bank
+            first_bank(
+                store,
+                pins,
+                &options.keys,
+                &mut settings,
+                &url,
+                &settings_path,
+            )
+            .await?
         };
         let demo = first_run
             || settings
@@ -130,6 +121,32 @@ impl Workstation {
         }
         self
     }
+}
+
+/// The bank of a first run: the demo bank built into the empty database, remembered in
+/// the settings.
+async fn first_bank(
+    store: Store,
+    pins: Arc<FileCrlPins>,
+    keys: &Keys,
+    settings: &mut Settings,
+    url: &str,
+    settings_path: &std::path::Path,
+) -> Result<Bank, UiError> {
+    let bank = match store {
+        Store::Sqlite(s) => {
+            Bank::Sqlite(demo_bank(s, keys, settings, url).await?.with_crl_pins(pins))
+        }
+        Store::Mysql(s) => {
+            Bank::Mysql(demo_bank(s, keys, settings, url).await?.with_crl_pins(pins))
+        }
+    };
+    settings.database = Some(url.to_owned());
+    settings
+        .other
+        .insert("demo".into(), serde_json::Value::Bool(true));
+    settings.save(settings_path)?;
+    Ok(bank)
 }
 
 /// Builds the demo bank into an empty database and stores its staff's device keys.
@@ -177,6 +194,24 @@ where
             now,
         )
         .await?;
+    let devices = store_demo_keys(&bank, keys, url).await?;
+    settings.pinned_root = Some(bank.root.fingerprint().to_hex());
+    tracing::info!(
+        devices = devices.len(),
+        root = %bank.root.fingerprint(),
+        "demo bank built; its staff keys are in the key store"
+    );
+    settings.devices.extend(devices);
+    Ok(service)
+}
+
+/// Every demo staff member's signing seed into the key store; returns the devices held
+/// here for the settings.
+async fn store_demo_keys(
+    bank: &demo::DemoBank,
+    keys: &Keys,
+    url: &str,
+) -> Result<Vec<LocalDevice>, UiError> {
     let mut devices = Vec::new();
     for person in bank
         .managers
@@ -207,12 +242,5 @@ where
             code: None,
         });
     }
-    settings.pinned_root = Some(bank.root.fingerprint().to_hex());
-    tracing::info!(
-        devices = devices.len(),
-        root = %bank.root.fingerprint(),
-        "demo bank built; its staff keys are in the key store"
-    );
-    settings.devices.extend(devices);
-    Ok(service)
+    Ok(devices)
 }
