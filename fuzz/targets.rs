@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets, shared by `cargo fuzz` (fuzz_targets/) and by the
-//! corpus replay test that runs in CI (crates/pki/tests/fuzz_corpus.rs). Each takes
+//! corpus replay test that runs in CI (tests/tests/fuzz_corpus.rs). Each takes
 //! arbitrary outside bytes; the only property checked is that nothing panics and that
 //! whatever parses also survives re-use.
 
@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("extension", extension),
     ("pem", pem),
     ("amount", amount),
+    ("request", request),
 ];
 
 /// An X.509 certificate; a parsed one is also checked against itself.
@@ -133,5 +134,25 @@ pub fn amount(data: &[u8]) {
                 Ok(a)
             );
         }
+    }
+}
+
+/// A request as the service receives it: the first byte gives the header's length, then
+/// come the header, a signature of the composite size where there are enough bytes, and
+/// the body; whatever decodes re-encodes to the same header bytes.
+pub fn request(data: &[u8]) {
+    let Some((&len, data)) = data.split_first() else {
+        return;
+    };
+    let (header, rest) = data.split_at(usize::from(len).min(data.len()));
+    let sig_len = pqbank_api::SIGNATURE_LEN.min(rest.len());
+    let (signature, body) = rest.split_at(sig_len);
+    for &route in pqbank_api::Route::ALL {
+        if let Ok(request) = pqbank_api::decode(route, header, signature, body) {
+            assert_eq!(request.header.to_bytes().as_deref(), Some(header));
+        }
+    }
+    if let Ok(h) = pqbank_api::RequestHeader::from_bytes(data) {
+        assert_eq!(h.to_bytes().as_deref(), Some(data));
     }
 }

@@ -443,7 +443,7 @@ pub fn bench_transfers(args: &BenchTransfers) -> Result<ExitCode, CliError> {
 /// (b) the database side alone: transfers signed beforehand, then checked, written and
 /// chained (the act's event signature is a placeholder here, since in a branch each
 /// teller's device makes it); (c) the bare SQL baseline.
-async fn transfers_phases<S: crate::bench::Bare + IdentityStoreBound>(
+async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store>(
     store: S,
     args: &BenchTransfers,
 ) -> Result<ExitCode, CliError> {
@@ -606,7 +606,3 @@ async fn transfers_phases<S: crate::bench::Bare + IdentityStoreBound>(
     );
     Ok(ExitCode::SUCCESS)
 }
-
-/// The identity tables, which the service needs beside the ledger.
-pub(crate) trait IdentityStoreBound: pqbank_db::IdentityStore {}
-impl<T: pqbank_db::IdentityStore> IdentityStoreBound for T {}

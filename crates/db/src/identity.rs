@@ -339,6 +339,15 @@ pub trait IdentityStore: Send + Sync {
     fn session(&self, id: &Hash) -> impl Future<Output = Result<Option<SessionRecord>>> + Send;
     /// Records a call on a live session; false if it has ended.
     fn touch_session(&self, id: &Hash, now: i64) -> impl Future<Output = Result<bool>> + Send;
+    /// Records a signed request's call on a live session if `counter` is above the
+    /// session's last one, in one statement; false if the session has ended or the
+    /// counter was already used or passed (a replayed or reordered request).
+    fn claim_counter(
+        &self,
+        id: &Hash,
+        now: i64,
+        counter: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Ends a session with a reason.
     fn end_session(
         &self,

@@ -31,6 +31,12 @@ pub use rows::*;
 
 use pqbank_ledger::LedgerError;
 
+/// A whole store: the ledger, the identity records and the screens' reads. The service
+/// runs over any store; both backends are one.
+pub trait Store: Backend + IdentityStore + views::ViewStore {}
+
+impl<S: Backend + IdentityStore + views::ViewStore> Store for S {}
+
 /// Everything that can go wrong in storage.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

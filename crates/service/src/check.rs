@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use pqbank_db::{Backend, CrlRecord, IdentityStore, SessionRecord};
+use pqbank_db::{CrlRecord, SessionRecord, Store};
 use pqbank_pki::chain::{ChainInput, ValidChain, validate};
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, Role};
@@ -22,7 +22,7 @@ pub(crate) struct Authorised {
     pub role: Role,
 }
 
-impl<S: Backend + IdentityStore> Service<S> {
+impl<S: Store> Service<S> {
     /// Loads the leaf's chain from storage and validates it now, with the newest CRL of
     /// every issuer, the given CRL pins (a session's) and the installation's own.
     pub(crate) async fn validate_chain(
@@ -219,7 +219,7 @@ impl<S: Backend + IdentityStore> Service<S> {
 
     /// The session of a call's token, with the time of the call: stored, not ended, and
     /// not idle too long (an idle one is ended here).
-    async fn live_session(
+    pub(crate) async fn live_session(
         &self,
         id: &[u8; 32],
         action: Action,
@@ -322,9 +322,27 @@ impl<S: Backend + IdentityStore> Service<S> {
         action: Action,
         e: pqbank_pki::Error,
     ) -> ServiceError {
-        let payload = format!("{action}: {}", e.code());
+        self.refuse_as(auth, device, action, ServiceError::Forbidden(e))
+            .await
+    }
+
+    /// Logs the refusal `refusal` of `action` on the caller's chain (payload: the action
+    /// and the refusal's code) and returns it, or the failure to log it.
+    pub(crate) async fn refuse_as(
+        &self,
+        auth: &Authorised,
+        device: &Device,
+        action: Action,
+        refusal: ServiceError,
+    ) -> ServiceError {
+        // A role refusal keeps the payload it always had (the PKI's code alone).
+        let code = match &refusal {
+            ServiceError::Forbidden(e) => e.code().to_string(),
+            other => other.code(),
+        };
+        let payload = format!("{action}: {code}");
         let refusal = match self.log(auth, device, "refused", payload.as_bytes()).await {
-            Ok(()) => ServiceError::Forbidden(e),
+            Ok(()) => refusal,
             Err(log_failure) => log_failure,
         };
         crate::trace::refused(action.as_str(), Some(&auth.certificate), &refusal);

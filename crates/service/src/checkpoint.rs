@@ -3,7 +3,7 @@
 
 use pqbank_audit::Hash;
 use pqbank_audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
-use pqbank_db::{Backend, CheckpointRecord, IdentityStore, LoggedEvent, RowWrite};
+use pqbank_db::{CheckpointRecord, LoggedEvent, RowWrite, Store};
 use pqbank_pki::Action;
 
 use crate::{Device, Service, ServiceError, SessionToken};
@@ -38,7 +38,7 @@ pub struct InclusionProof {
     pub path: Vec<Hash>,
 }
 
-impl<S: Backend + IdentityStore> Service<S> {
+impl<S: Store> Service<S> {
     /// Sequences the log and signs a checkpoint of it (auditors).
     pub async fn checkpoint(
         &self,

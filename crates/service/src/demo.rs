@@ -3,7 +3,7 @@
 //! transfers made through the service like any other. Keys are derived from a seed so a
 //! demo can be rebuilt; a real installation never uses this.
 
-use pqbank_db::{Backend, IdentityStore, NewAccount, NewCustomer, NewStaff};
+use pqbank_db::{NewAccount, NewCustomer, NewStaff, Store};
 use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest};
 use pqbank_pki::cert::Issuer;
 use pqbank_pki::crl::CrlBuilder;
@@ -114,7 +114,7 @@ pub fn certificate(
 
 /// Builds the demo bank in an empty, migrated store and returns the service over it;
 /// `now` should be the system clock's (the service runs on it).
-pub async fn build<S: Backend + IdentityStore>(
+pub async fn build<S: Store>(
     store: S,
     seed: [u8; 32],
     customers: usize,
@@ -178,7 +178,7 @@ pub async fn build<S: Backend + IdentityStore>(
     Ok((service, bank))
 }
 
-async fn publish_empty_crl<S: Backend + IdentityStore>(
+async fn publish_empty_crl<S: Store>(
     service: &Service<S>,
     issuer: &Certificate,
     key: &CompositeSigningKey,
@@ -195,7 +195,7 @@ async fn publish_empty_crl<S: Backend + IdentityStore>(
     service.publish_crl(issuer.fingerprint(), &crl).await
 }
 
-async fn enrol<S: Backend + IdentityStore>(
+async fn enrol<S: Store>(
     service: &Service<S>,
     (name, role, cert, device): (String, Role, Certificate, Device),
     now: i64,
@@ -216,7 +216,7 @@ async fn enrol<S: Backend + IdentityStore>(
     })
 }
 
-async fn accounts<S: Backend + IdentityStore>(
+async fn accounts<S: Store>(
     service: &Service<S>,
     tellers: &[DemoPerson],
     customers: usize,
@@ -231,13 +231,14 @@ async fn accounts<S: Backend + IdentityStore>(
         floor_minor: floor,
         label: number,
     };
-    let vault = store
+    // The service finds a drawer's vault and variance account by these numbers.
+    store
         .create_account(
             &account("VAULT-EUR".into(), None, AccountKind::BankInternal, None),
             now,
         )
         .await?;
-    let variance = store
+    store
         .create_account(
             &account("VARIANCE-EUR".into(), None, AccountKind::BankInternal, None),
             now,
@@ -256,7 +257,7 @@ async fn accounts<S: Backend + IdentityStore>(
                 now,
             )
             .await?;
-        open(service, t, drawer, vault, variance, now).await?;
+        open(service, t, drawer, now).await?;
         drawers.push(drawer);
     }
     let mut accounts = Vec::new();
@@ -293,25 +294,20 @@ async fn accounts<S: Backend + IdentityStore>(
     Ok((drawers, accounts))
 }
 
-async fn open<S: Backend + IdentityStore>(
+async fn open<S: Store>(
     service: &Service<S>,
     teller: &DemoPerson,
     drawer: i64,
-    vault: i64,
-    variance: i64,
     now: i64,
 ) -> Result<(), ServiceError> {
     let session = login(service, teller).await?;
-    let float = Amount::from_minor(FLOAT_MINOR, Currency::EUR)
-        .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?;
+    // The service gives a teller without a drawer the first one nobody opened: the one
+    // just made.
     service
         .open_drawer(
             &session,
             &teller.device,
-            drawer,
-            vault,
-            variance,
-            float,
+            FLOAT_MINOR,
             &format!("demo-open-{drawer}-{now}"),
         )
         .await?;
@@ -319,7 +315,7 @@ async fn open<S: Backend + IdentityStore>(
 }
 
 /// Deposits, then transfers between customers, made by the tellers through the service.
-async fn demo_transfers<S: Backend + IdentityStore>(
+async fn demo_transfers<S: Store>(
     service: &Service<S>,
     bank: &DemoBank,
     count: usize,
@@ -376,7 +372,7 @@ async fn demo_transfers<S: Backend + IdentityStore>(
 }
 
 /// Logs a demo person in (challenge, signed transcript, checks, session).
-pub async fn login<S: Backend + IdentityStore>(
+pub async fn login<S: Store>(
     service: &Service<S>,
     who: &DemoPerson,
 ) -> Result<crate::SessionToken, ServiceError> {

@@ -4,8 +4,7 @@
 //! opens the bundle.
 
 use pqbank_db::{
-    Backend, EnrolmentDecision, EnrolmentRecord, IdentityStore, LoggedEvent, RowWrite, Stale,
-    StoreError,
+    EnrolmentDecision, EnrolmentRecord, LoggedEvent, RowWrite, Stale, Store, StoreError,
 };
 use pqbank_pki::bundle::{self, RecipientPublic, RecipientSecret, SealRandomness};
 use pqbank_pki::cert::Issuer;
@@ -75,7 +74,7 @@ fn normalise(code: &str) -> Vec<u8> {
         .collect()
 }
 
-impl<S: Backend + IdentityStore> Service<S> {
+impl<S: Store> Service<S> {
     /// The device side: makes the request for `staff_id` in `role`; returns its id and
     /// the short code to show.
     pub async fn request_enrolment(

@@ -43,6 +43,17 @@ pub enum ServiceError {
     /// The installation's CRL pins cannot be read or written (the detail is for the log).
     #[error("this installation's record of revocation lists cannot be read or written")]
     CrlPins(String),
+    /// A signed request was refused before its certificate was asked (its bytes, its
+    /// clock, its counter).
+    #[error("{0}")]
+    Request(pqbank_api::RequestError),
+    /// Cash named a drawer that is not the caller's own open drawer.
+    #[error("cash goes through your own open drawer: open it first")]
+    DrawerNotYours,
+    /// The caller has no drawer to open, or the bank lacks the drawer's vault or
+    /// variance account.
+    #[error("{0}")]
+    NoDrawer(&'static str),
 }
 
 impl From<StoreError> for ServiceError {
@@ -91,6 +102,9 @@ impl ServiceError {
             Self::Enrolment(_) => ServiceCode::Enrolment,
             Self::Device(_) => ServiceCode::Device,
             Self::CrlPins(_) => ServiceCode::CrlPins,
+            Self::Request(e) => ServiceCode::Request(e.code),
+            Self::DrawerNotYours => ServiceCode::DrawerNotYours,
+            Self::NoDrawer(_) => ServiceCode::NoDrawer,
         }
     }
 }
@@ -122,6 +136,12 @@ pub enum ServiceCode {
     Device,
     /// `crl_pins`.
     CrlPins,
+    /// `request.<request code>`.
+    Request(pqbank_api::RequestCode),
+    /// `drawer.not_yours`.
+    DrawerNotYours,
+    /// `drawer.none`.
+    NoDrawer,
 }
 
 impl fmt::Display for ServiceCode {
@@ -138,6 +158,9 @@ impl fmt::Display for ServiceCode {
             Self::Enrolment => f.write_str("enrolment"),
             Self::Device => f.write_str("device"),
             Self::CrlPins => f.write_str("crl_pins"),
+            Self::Request(c) => write!(f, "{c}"),
+            Self::DrawerNotYours => f.write_str("drawer.not_yours"),
+            Self::NoDrawer => f.write_str("drawer.none"),
         }
     }
 }

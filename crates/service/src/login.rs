@@ -3,7 +3,7 @@
 //! session and the signed intent on the certificate's chain.
 
 use pqbank_db::{
-    Backend, Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord, Stale, StoreError,
+    Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord, Stale, Store, StoreError,
 };
 use pqbank_pki::Fingerprint;
 use pqbank_pki::chain::ValidChain;
@@ -34,7 +34,7 @@ impl SessionToken {
     }
 }
 
-impl<S: Backend + IdentityStore> Service<S> {
+impl<S: Store> Service<S> {
     /// Issues a login challenge for a certificate on a device.
     pub async fn challenge(
         &self,

@@ -3,7 +3,7 @@
 //! every act done under it; as JSON, signed by the auditor's device. Producing one is
 //! itself logged on the auditor's chain.
 
-use pqbank_db::{Backend, IdentityStore};
+use pqbank_db::Store;
 use pqbank_pki::transcript::{SignedTranscript, Transcript};
 use pqbank_pki::{Action, Fingerprint};
 use serde_json::{Value, json};
@@ -27,7 +27,7 @@ fn rfc3339(unix: i64) -> String {
         .unwrap_or_else(|_| unix.to_string())
 }
 
-impl<S: Backend + IdentityStore> Service<S> {
+impl<S: Store> Service<S> {
     /// The accountability report of `subject`.
     pub async fn accountability_report(
         &self,

@@ -8,9 +8,9 @@ use pqbank_db::flows::{
     sign_off_variance_logged,
 };
 use pqbank_db::{
-    ApprovalRequest, Backend, CertificateRecord, CrlRecord, DrawerEventKind, DrawerEventRequest,
-    IdentityStore, LoggedEvent, RetryPolicy, RowWrite, SignedApproval, SignedBy, SignedDrawerEvent,
-    SignedTransfer, TransferOutcome,
+    ApprovalRequest, CertificateRecord, CrlRecord, DrawerEventKind, DrawerEventRequest,
+    LoggedEvent, RetryPolicy, RowWrite, SignedApproval, SignedBy, SignedDrawerEvent,
+    SignedTransfer, Store, TransferOutcome,
 };
 use pqbank_ledger::{Amount, Policy, Resolution, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::crl::{CrlBuilder, RevokedEntry};
@@ -80,7 +80,7 @@ pub(crate) fn at(unix: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(unix).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-impl<S: Backend + IdentityStore> Service<S> {
+impl<S: Store> Service<S> {
     /// A service with the system clock, keeping its CRL pins in memory (an
     /// installation keeps them on disk: [`Service::with_crl_pins`] and
     /// [`crate::FileCrlPins`]).
@@ -236,18 +236,7 @@ impl<S: Backend + IdentityStore> Service<S> {
         request: TransferRequest,
     ) -> Result<TransferOutcome, ServiceError> {
         let auth = self.authorise(token, device, Action::TransferPost).await?;
-        if request.maker != auth.staff_id {
-            return Err(self
-                .refuse(
-                    &auth,
-                    device,
-                    Action::TransferPost,
-                    pqbank_pki::Error::ActionNotAllowed {
-                        action: "transfer.post for another maker".into(),
-                    },
-                )
-                .await);
-        }
+        self.may_post(&auth, device, &request).await?;
         let bytes = request.canonical_bytes();
         let signed = SignedTransfer {
             request,
@@ -304,15 +293,57 @@ impl<S: Backend + IdentityStore> Service<S> {
         event_sign: pqbank_db::Signer<'_>,
     ) -> Result<TransferOutcome, ServiceError> {
         let auth = self.authorise(token, device, Action::TransferPost).await?;
-        if signed.request.maker != auth.staff_id
-            || signed.signed.signer != *auth.certificate.as_bytes()
-        {
+        if signed.signed.signer != *auth.certificate.as_bytes() {
             let e = pqbank_pki::Error::ActionNotAllowed {
                 action: "transfer.post for another maker".into(),
             };
             return Err(self.refuse(&auth, device, Action::TransferPost, e).await);
         }
+        self.may_post(&auth, device, &signed.request).await?;
         self.write_transfer(&auth, signed, event_sign).await
+    }
+
+    /// The rules of a posting that no window can bypass, each refusal logged on the
+    /// caller's chain: the caller is the maker; only the customer-facing kinds (the
+    /// drawer and variance kinds are posted by the drawer acts alone); cash goes through
+    /// the caller's own open drawer (the debit of a deposit, the credit of a withdrawal).
+    async fn may_post(
+        &self,
+        auth: &crate::check::Authorised,
+        device: &Device,
+        request: &TransferRequest,
+    ) -> Result<(), ServiceError> {
+        let not_allowed = if request.maker != auth.staff_id {
+            Some("transfer.post for another maker".to_owned())
+        } else if !request.kind.is_customer_facing() {
+            Some(format!("transfer.post of {}", request.kind.as_str()))
+        } else {
+            None
+        };
+        if let Some(action) = not_allowed {
+            let e = pqbank_pki::Error::ActionNotAllowed { action };
+            return Err(self.refuse(auth, device, Action::TransferPost, e).await);
+        }
+        let cash_drawer = match request.kind {
+            TransferKind::Deposit => Some(request.debit),
+            TransferKind::Withdrawal => Some(request.credit),
+            _ => None,
+        };
+        let Some(drawer) = cash_drawer else {
+            return Ok(());
+        };
+        let last = self.store.last_drawer_event_of(auth.staff_id).await?;
+        if last.is_some_and(|e| e.drawer == drawer && e.kind == DrawerEventKind::Open) {
+            return Ok(());
+        }
+        Err(self
+            .refuse_as(
+                auth,
+                device,
+                Action::TransferPost,
+                ServiceError::DrawerNotYours,
+            )
+            .await)
     }
 
     /// Finds customers by name or number, with their accounts. A bank must know who
@@ -354,23 +385,24 @@ impl<S: Backend + IdentityStore> Service<S> {
         Ok(out)
     }
 
-    /// A teller opens their cash drawer with the counted float from the vault: the signed
-    /// open event, the float transfer and its act commit together. Returns the event id.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the drawer, its two counter-accounts and the count are all needed"
-    )]
+    /// A teller opens their cash drawer (the service finds it, with the vault) with the
+    /// counted float from the vault, in the drawer's currency: the signed open event, the
+    /// float transfer and its act commit together. Returns the event id.
     pub async fn open_drawer(
         &self,
         token: &SessionToken,
         device: &Device,
-        drawer: i64,
-        vault: i64,
-        variance_account: i64,
-        counted: Amount,
+        counted_minor: i64,
         key: &str,
     ) -> Result<i64, ServiceError> {
         let auth = self.authorise(token, device, Action::DrawerOperate).await?;
+        let state = self.drawer_of(auth.staff_id).await?;
+        let (account, vault, variance_account) = state.accounts()?;
+        let (drawer, counted) = (
+            account.id,
+            Amount::from_minor(counted_minor, account.currency)
+                .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?,
+        );
         let now = self.now();
         let signer = *auth.certificate.as_bytes();
         let request = DrawerEventRequest {
@@ -433,31 +465,23 @@ impl<S: Backend + IdentityStore> Service<S> {
         Ok(id)
     }
 
-    /// A teller closes their drawer with the counted cash: the variance against the
-    /// drawer's balance and the return of the cash to the vault are posted, signed by the
-    /// teller, with the close event and their acts in one transaction.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "the drawer, its two counter-accounts and the count are all needed"
-    )]
+    /// A teller closes their drawer (the service finds it, with the vault and variance
+    /// account) with the counted cash: the variance against the drawer's balance and the
+    /// return of the cash to the vault are posted, signed by the teller, with the close
+    /// event and their acts in one transaction.
     pub async fn close_drawer(
         &self,
         token: &SessionToken,
         device: &Device,
-        drawer: i64,
-        vault: i64,
-        variance_account: i64,
         counted: i64,
         key: &str,
     ) -> Result<pqbank_db::DrawerEventRow, ServiceError> {
         let auth = self.authorise(token, device, Action::DrawerOperate).await?;
-        let account = self
-            .store
-            .account(drawer)
-            .await?
-            .ok_or(ServiceError::Store(pqbank_db::StoreError::NotFound(
-                "account",
-            )))?;
+        let state = self.drawer_of(auth.staff_id).await?;
+        let (account, vault, variance_account) = state.accounts()?;
+        let drawer = account.id;
+        // The flow checks the count against the balance again inside its transaction;
+        // this one names the expected amount in the variance transfer.
         let expected = i64::try_from(account.balance()).map_err(|_| {
             ServiceError::Store(pqbank_db::StoreError::Drawer("balance out of range"))
         })?;

@@ -18,7 +18,9 @@ pub fn layer_of(code: &str) -> Option<u8> {
         | "chain_signature"
         | "crl_signature"
         | "unsupported_algorithm"
-        | "invalid_key" => 1,
+        | "invalid_key"
+        | "unsigned"
+        | "body_altered" => 1,
         "root_not_pinned" => 2,
         "device_mismatch" | "transcript_device_mismatch" => 3,
         "action_not_allowed" | "role_not_allowed" | "not_staff_certificate" => 4,
@@ -34,7 +36,9 @@ pub fn layer_of(code: &str) -> Option<u8> {
         | "transcript_expired"
         | "challenge_used"
         | "certificate_mismatch"
-        | "origin_mismatch" => 7,
+        | "origin_mismatch"
+        | "replayed"
+        | "stale" => 7,
         _ => return None,
     })
 }

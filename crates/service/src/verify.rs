@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pqbank_audit::chain::verify_chain;
-use pqbank_db::{Backend, IdentityStore};
+use pqbank_db::Store;
 use pqbank_pki::Certificate;
 use pqbank_pki::composite::CompositeVerifyingKey;
 
@@ -51,7 +51,7 @@ struct LoggedActs {
     rows: RowActs,
 }
 
-impl<S: Backend + IdentityStore> Service<S> {
+impl<S: Store> Service<S> {
     /// Verifies the whole log; `progress` is told (done, total) as it goes.
     pub async fn verify_log(
         &self,

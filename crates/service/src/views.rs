@@ -2,14 +2,46 @@
 //! a teller's pending transfers and drawer, a manager's queues and staff, an auditor's
 //! chains and activity. Reads of accountability chains are themselves logged.
 
-use pqbank_db::views::{EventSummary, RevocationView, StaffRow, ViewStore};
+use pqbank_db::views::{EventSummary, RevocationView, StaffRow};
 use pqbank_db::{
-    AccountRow, Backend, CertificateRecord, DrawerEventRow, EnrolmentRecord, EventRecord,
-    IdentityStore, TransferRow,
+    AccountRow, CertificateRecord, DrawerEventKind, DrawerEventRow, EnrolmentRecord, EventRecord,
+    Store, TransferRow,
 };
+use pqbank_ledger::AccountKind;
 use pqbank_pki::{Action, Crl, Fingerprint, Role};
 
 use crate::{Device, Service, ServiceError, SessionToken};
+
+/// A teller's cash drawer as the service sees it.
+#[derive(Debug, Clone)]
+pub struct DrawerState {
+    /// The teller's drawer, if one is theirs or free for them.
+    pub drawer: Option<AccountRow>,
+    /// Whether its newest event opened it.
+    pub open: bool,
+    /// The teller's newest drawer event.
+    pub last: Option<DrawerEventRow>,
+    /// The vault of the drawer's currency.
+    pub vault: Option<AccountRow>,
+    /// The variance account of the drawer's currency.
+    pub variance: Option<AccountRow>,
+}
+
+impl DrawerState {
+    /// The drawer, vault and variance account ids, or why there are none.
+    pub(crate) fn accounts(&self) -> Result<(&AccountRow, i64, i64), ServiceError> {
+        let drawer = self
+            .drawer
+            .as_ref()
+            .ok_or(ServiceError::NoDrawer("no cash drawer is free for you"))?;
+        match (&self.vault, &self.variance) {
+            (Some(v), Some(w)) => Ok((drawer, v.id, w.id)),
+            _ => Err(ServiceError::NoDrawer(
+                "the bank has no vault or variance account for the drawer's currency",
+            )),
+        }
+    }
+}
 
 /// The staff, every certificate and every revocation, for the manager's and the
 /// auditor's lists.
@@ -23,7 +55,7 @@ pub struct StaffOverview {
     pub revocations: Vec<RevocationView>,
 }
 
-impl<S: Backend + IdentityStore + ViewStore> Service<S> {
+impl<S: Store> Service<S> {
     /// Transfers waiting for a manager: a teller sees the ones they made, a manager all.
     pub async fn pending_transfers(
         &self,
@@ -38,42 +70,54 @@ impl<S: Backend + IdentityStore + ViewStore> Service<S> {
         Ok(rows)
     }
 
-    /// The caller's cash drawer as its newest event leaves it (none before the first
-    /// opening).
-    pub async fn my_drawer(
+    /// The caller's cash drawer with the vault and variance accounts of its currency.
+    pub async fn drawer(
         &self,
         token: &SessionToken,
         device: &Device,
-    ) -> Result<Option<DrawerEventRow>, ServiceError> {
+    ) -> Result<DrawerState, ServiceError> {
         let auth = self.authorise(token, device, Action::DrawerOperate).await?;
-        Ok(self.store.last_drawer_event_of(auth.staff_id).await?)
+        self.drawer_of(auth.staff_id).await
     }
 
-    /// The bank's own accounts (vaults, variance, drawers), for the drawer screens.
-    pub async fn internal_accounts(
-        &self,
-        token: &SessionToken,
-        device: &Device,
-    ) -> Result<Vec<AccountRow>, ServiceError> {
-        self.authorise(token, device, Action::DrawerOperate).await?;
-        let mut rows = self.store.accounts().await?;
-        rows.retain(|a| a.customer_id.is_none());
-        Ok(rows)
-    }
-
-    /// Cash drawers never opened by anyone: a teller without a drawer takes one.
-    pub async fn free_drawers(
-        &self,
-        token: &SessionToken,
-        device: &Device,
-    ) -> Result<Vec<AccountRow>, ServiceError> {
-        self.authorise(token, device, Action::DrawerOperate).await?;
-        let used = self.store.drawers_in_use().await?;
-        let mut rows = self.store.accounts().await?;
-        rows.retain(|a| {
-            a.kind == pqbank_ledger::AccountKind::CashDrawer && !a.closed && !used.contains(&a.id)
-        });
-        Ok(rows)
+    /// A teller's drawer: the one their newest drawer event names; for a teller who never
+    /// had one, the first drawer nobody has opened. The vault and variance accounts are
+    /// the bank's internal accounts named `VAULT-<currency>` and `VARIANCE-<currency>`
+    /// (the one place that convention lives).
+    pub(crate) async fn drawer_of(&self, staff_id: i64) -> Result<DrawerState, ServiceError> {
+        let last = self.store.last_drawer_event_of(staff_id).await?;
+        let accounts = self.store.accounts().await?;
+        let drawer = match &last {
+            Some(e) => accounts.iter().find(|a| a.id == e.drawer),
+            None => {
+                let used = self.store.drawers_in_use().await?;
+                accounts.iter().find(|a| {
+                    a.kind == AccountKind::CashDrawer && !a.closed && !used.contains(&a.id)
+                })
+            }
+        }
+        .cloned();
+        let internal = |prefix: &str| {
+            let currency = drawer.as_ref()?.currency;
+            let number = format!("{prefix}-{}", currency.code());
+            accounts
+                .iter()
+                .find(|a| {
+                    a.kind == AccountKind::BankInternal
+                        && a.customer_id.is_none()
+                        && a.number == number
+                })
+                .cloned()
+        };
+        Ok(DrawerState {
+            open: last
+                .as_ref()
+                .is_some_and(|e| e.kind == DrawerEventKind::Open),
+            vault: internal("VAULT"),
+            variance: internal("VARIANCE"),
+            drawer,
+            last,
+        })
     }
 
     /// Staff, certificates and revocations: for a manager (`cert.issue`) or an auditor

@@ -5,7 +5,7 @@ use pqbank_db::flows::check_invariants;
 use pqbank_service::demo;
 use pqbank_tests::{Bind, Raw, on_every_backend};
 
-async fn demo_bank<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S) {
+async fn demo_bank<S: pqbank_db::Store>(store: S) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store, [5; 32], 50, 300, now).await.unwrap();
     assert_eq!(
@@ -33,7 +33,7 @@ on_every_backend!(demo_bank, |db| demo_bank(db.store.clone()));
 /// Proves closing a drawer through the service: a short count posts the variance and
 /// returns the cash, the teller cannot sign off their own variance, a manager can, and
 /// the log still proves itself.
-async fn drawer_close<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S) {
+async fn drawer_close<S: pqbank_db::Store>(store: S) {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store, [6; 32], 6, 12, now).await.unwrap();
     let teller = &bank.tellers[0];
@@ -46,25 +46,8 @@ async fn drawer_close<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S
         .unwrap()
         .unwrap()
         .balance() as i64;
-    let accounts = service.store().accounts().await.unwrap();
-    let id_of = |number: &str| {
-        accounts
-            .iter()
-            .find(|a| a.number == number)
-            .map(|a| a.id)
-            .unwrap()
-    };
-    let (vault, variance) = (id_of("VAULT-EUR"), id_of("VARIANCE-EUR"));
     let closed = service
-        .close_drawer(
-            &session,
-            &teller.device,
-            drawer,
-            vault,
-            variance,
-            expected - 500,
-            "close-1",
-        )
+        .close_drawer(&session, &teller.device, expected - 500, "close-1")
         .await
         .unwrap();
     assert_eq!(closed.variance_minor, Some(-500));
@@ -100,6 +83,121 @@ async fn drawer_close<S: pqbank_db::Backend + pqbank_db::IdentityStore>(store: S
 
 on_every_backend!(drawer_close, |db| drawer_close(db.store.clone()));
 
+/// What each posting left: transfers, and refusals on the maker's chain.
+async fn counts<S: pqbank_db::Store + Raw>(store: &S) -> (i64, i64) {
+    (
+        store.count("transfers").await,
+        store
+            .count("accountability_events WHERE kind = 'refused'")
+            .await,
+    )
+}
+
+/// Proves the service, not the window, holds a teller to the counter's rules: an
+/// internal kind (a drawer float, a variance, a drawer's return) and cash through
+/// another teller's drawer or a closed one are refused with their codes, each refusal
+/// logged on the teller's chain and no transfer written; the teller's own open drawer
+/// still takes the deposit.
+async fn teller_rules<S: pqbank_db::Store + Raw + Clone>(store: S) {
+    use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest};
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (service, bank) = demo::build(store.clone(), [8; 32], 4, 0, now)
+        .await
+        .unwrap();
+    let (tom, tara) = (&bank.tellers[0], &bank.tellers[1]);
+    let session = demo::login(&service, tom).await.unwrap();
+    let request = |kind, debit, credit, key: &str| TransferRequest {
+        maker: tom.staff_id,
+        idempotency_key: key.into(),
+        kind,
+        debit,
+        credit,
+        amount: Amount::from_minor(1_000, Currency::EUR).unwrap(),
+        memo: String::new(),
+        created_at: now,
+    };
+    let code = |r: Result<_, pqbank_service::ServiceError>| r.map(|_| ()).unwrap_err().code();
+    let (mine, hers, customer) = (bank.drawers[0], bank.drawers[1], bank.accounts[0]);
+    let before = counts(&store).await;
+    let refused = [
+        (
+            TransferKind::DrawerOpen,
+            mine,
+            customer,
+            "forbidden.action_not_allowed",
+        ),
+        (
+            TransferKind::VarianceShort,
+            customer,
+            mine,
+            "forbidden.action_not_allowed",
+        ),
+        (
+            TransferKind::DrawerClose,
+            customer,
+            mine,
+            "forbidden.action_not_allowed",
+        ),
+        (TransferKind::Deposit, hers, customer, "drawer.not_yours"),
+        (TransferKind::Withdrawal, customer, hers, "drawer.not_yours"),
+        (TransferKind::Deposit, customer, mine, "drawer.not_yours"),
+    ];
+    for (i, (kind, debit, credit, expected)) in refused.into_iter().enumerate() {
+        let r = service
+            .post_transfer(
+                &session,
+                &tom.device,
+                request(kind, debit, credit, &format!("r{i}")),
+            )
+            .await;
+        assert_eq!(code(r), expected, "{kind} {debit}->{credit}");
+    }
+    let (transfers, refusals) = counts(&store).await;
+    assert_eq!(transfers, before.0, "no transfer written");
+    assert_eq!(refusals, before.1 + 6, "each refusal on the chain");
+
+    // Tara closes her drawer: her cash through it is refused too, and so is Tom's.
+    let hers_session = demo::login(&service, tara).await.unwrap();
+    let balance = service
+        .store()
+        .account(hers)
+        .await
+        .unwrap()
+        .unwrap()
+        .balance();
+    service
+        .close_drawer(&hers_session, &tara.device, balance as i64, "close-tara")
+        .await
+        .unwrap();
+    let closed = TransferRequest {
+        maker: tara.staff_id,
+        ..request(TransferKind::Deposit, hers, customer, "t1")
+    };
+    assert_eq!(
+        code(
+            service
+                .post_transfer(&hers_session, &tara.device, closed)
+                .await
+        ),
+        "drawer.not_yours"
+    );
+    let own = service
+        .post_transfer(
+            &session,
+            &tom.device,
+            request(TransferKind::Deposit, mine, customer, "ok"),
+        )
+        .await
+        .unwrap();
+    assert!(own.id > 0);
+    assert_eq!(
+        service.verify_log(&|_, _| {}).await.unwrap().problems,
+        vec![]
+    );
+}
+
+on_every_backend!(teller_rules, |db| teller_rules(db.store.clone()));
+
 const FORGED_REVOCATION: &str = "INSERT INTO revocations (certificate_fingerprint, reason, revoked_at, crl_number, \
      revoked_by, signed_bytes, signature, signer_fingerprint) VALUES (?, 'keyCompromise', 0, 99, ?, ?, ?, ?)";
 
@@ -108,7 +206,7 @@ const FORGED_REVOCATION: &str = "INSERT INTO revocations (certificate_fingerprin
 /// `verify_log`.
 async fn forged_revocation<S>(store: S)
 where
-    S: pqbank_db::Backend + pqbank_db::IdentityStore + Raw + Clone,
+    S: pqbank_db::Store + Raw + Clone,
 {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store.clone(), [7; 32], 3, 3, now)

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use pqbank_db::{Backend, IdentityStore};
+use pqbank_db::Store;
 use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::cert::Issuer;
 use pqbank_pki::crl::CrlBuilder;
@@ -81,7 +81,7 @@ struct Bank<S> {
     customer: i64,
 }
 
-async fn bank<S: Backend + IdentityStore>(store: S) -> Bank<S> {
+async fn bank<S: Store>(store: S) -> Bank<S> {
     let root_key = CompositeSigningKey::from_seed(&[1; 64]);
     let root = issue("Root", &root_key, Role::Root, None, b"", 1);
     let clock = Arc::new(AtomicI64::new(START));
@@ -171,7 +171,18 @@ async fn bank<S: Backend + IdentityStore>(store: S) -> Bank<S> {
         Some(0),
     )
     .await;
-    Bank {
+    for number in ["VAULT-EUR", "VARIANCE-EUR"] {
+        account(
+            store,
+            number,
+            None,
+            AccountKind::BankInternal,
+            Currency::EUR,
+            None,
+        )
+        .await;
+    }
+    let bank = Bank {
         service,
         clock,
         manager,
@@ -179,10 +190,18 @@ async fn bank<S: Backend + IdentityStore>(store: S) -> Bank<S> {
         auditor,
         drawer,
         customer,
-    }
+    };
+    // Deposits go through the teller's own open drawer: the teller opens it (a float of
+    // zero would be no transfer) at the start of every story.
+    let token = login(&bank, &bank.teller).await.unwrap();
+    bank.service
+        .open_drawer(&token, &bank.teller.device, 1, "open-drawer")
+        .await
+        .unwrap();
+    bank
 }
 
-async fn login<S: Backend + IdentityStore>(
+async fn login<S: Store>(
     bank: &Bank<S>,
     who: &Person,
 ) -> Result<pqbank_service::SessionToken, ServiceError> {
@@ -199,6 +218,13 @@ async fn login<S: Backend + IdentityStore>(
         .await
 }
 
+/// The transfers a story posted: every one but the drawer's opening float.
+async fn posted<S: Store>(s: &Service<S>) -> Vec<pqbank_db::TransferRow> {
+    let mut rows = s.store().transfers().await.unwrap();
+    rows.retain(|t| t.request.kind != TransferKind::DrawerOpen);
+    rows
+}
+
 fn deposit(b: &Bank<impl Sized>, key: &str, amount: i64) -> TransferRequest {
     TransferRequest {
         maker: b.teller.staff_id,
@@ -212,7 +238,7 @@ fn deposit(b: &Bank<impl Sized>, key: &str, amount: i64) -> TransferRequest {
     }
 }
 
-async fn story<S: Backend + IdentityStore + 'static>(store: S) {
+async fn story<S: Store + 'static>(store: S) {
     let b = bank(store).await;
     let s = &b.service;
     let teller = login(&b, &b.teller).await.unwrap();
@@ -329,6 +355,8 @@ async fn story<S: Backend + IdentityStore + 'static>(store: S) {
         kinds,
         [
             "login",
+            "drawer.open",
+            "login",
             "transfer.post",
             "refused",
             "transfer.post",
@@ -344,7 +372,7 @@ async fn story<S: Backend + IdentityStore + 'static>(store: S) {
 }
 
 /// A nonce is consumed by exactly one of eight concurrent logins.
-async fn one_nonce_one_login<S: Backend + IdentityStore + 'static>(store: S) {
+async fn one_nonce_one_login<S: Store + 'static>(store: S) {
     let b = Arc::new(bank(store).await);
     let fp = b.teller.cert.fingerprint();
     let nonce = b
@@ -390,7 +418,7 @@ const FORGED_TRANSFER: &str = "INSERT INTO transfers (maker_staff_id, idempotenc
 
 /// Proves `verify_log` passes a log the service wrote, and names a transfer row that was
 /// inserted directly into the database with a made-up signature.
-async fn log_verification<S: Backend + IdentityStore + Raw + Clone + 'static>(store: S) {
+async fn log_verification<S: Store + Raw + Clone + 'static>(store: S) {
     let b = bank(store.clone()).await;
     let teller = login(&b, &b.teller).await.unwrap();
     for n in 0..3 {
@@ -410,10 +438,12 @@ async fn log_verification<S: Backend + IdentityStore + Raw + Clone + 'static>(st
         .await
         .unwrap();
     assert_eq!(report.problems, vec![]);
-    assert_eq!((report.transfers, report.events), (3, 4));
+    // The story's three transfers beside the drawer's float; the teller's opening login
+    // and drawer.open beside the story's events.
+    assert_eq!((report.transfers, report.events), (4, 6));
     assert_eq!(
         seen.lock().unwrap().last().copied(),
-        Some((4, 4)),
+        Some((5, 5)),
         "progress reaches the total"
     );
 
@@ -444,7 +474,10 @@ async fn log_verification<S: Backend + IdentityStore + Raw + Clone + 'static>(st
             ),
         ]
     );
-    assert!(report.problems.iter().all(|p| p.row == "#4"));
+    assert!(
+        report.problems.iter().all(|p| p.row == "#5"),
+        "the forged row, after the float and three transfers"
+    );
 }
 
 on_every_backend!(forged_transfer_reported, |db| log_verification(
@@ -454,7 +487,7 @@ on_every_backend!(forged_transfer_reported, |db| log_verification(
 /// Proves enrolment end to end: the device's request and short code, a refused wrong
 /// code, a teller refused as approver, the manager's approval, the sealed delivery that
 /// only this device opens, and the new teller's first login and act.
-async fn enrolment<S: Backend + IdentityStore + 'static>(store: S) {
+async fn enrolment<S: Store + 'static>(store: S) {
     use pqbank_pki::bundle::{RecipientSecret, Suite};
     let b = bank(store).await;
     let s = &b.service;
@@ -526,8 +559,22 @@ async fn enrolment<S: Backend + IdentityStore + 'static>(store: S) {
         .login(fp, &device, "127.0.0.1 branch-1", &signed)
         .await
         .unwrap();
+    // The new teller takes the drawer nobody has opened, and deposits through it.
+    let own = account(
+        s.store(),
+        "DRAWER-2",
+        None,
+        AccountKind::CashDrawer,
+        Currency::EUR,
+        None,
+    )
+    .await;
+    s.open_drawer(&session, &device, 1, "new-open")
+        .await
+        .unwrap();
     let mut first = deposit(&b, "new-1", 1_000);
     first.maker = new_staff.id;
+    first.debit = own;
     assert_eq!(
         s.post_transfer(&session, &device, first)
             .await
@@ -541,7 +588,7 @@ on_every_backend!(enrolment, |db| enrolment(db.store.clone()));
 /// Proves checkpoints: an auditor signs two heads of the sequenced log; a teller's act
 /// has an inclusion proof against the later one; the two are consistent; a teller cannot
 /// checkpoint; and a forged checkpoint inserted directly is named by `verify_log`.
-async fn checkpoints<S: Backend + IdentityStore + Raw + Clone + 'static>(store: S) {
+async fn checkpoints<S: Store + Raw + Clone + 'static>(store: S) {
     use pqbank_audit::merkle::{verify_consistency, verify_inclusion};
     let b = bank(store.clone()).await;
     let s = &b.service;
@@ -607,7 +654,7 @@ on_every_backend!(checkpoints, |db| checkpoints(db.store.clone()));
 /// Proves a certificate planted in the database under a root other than the pinned one
 /// lends no authority: a transfer it signed is reported as signed by an unknown
 /// certificate.
-async fn planted_certificate<S: Backend + IdentityStore + 'static>(store: S) {
+async fn planted_certificate<S: Store + 'static>(store: S) {
     use pqbank_db::{CertificateRecord, RetryPolicy, SignedBy, SignedTransfer};
     let b = bank(store).await;
     let s = &b.service;
@@ -680,7 +727,7 @@ on_every_backend!(planted_certificate, |db| planted_certificate(
 
 /// Proves the accountability report: auditors only; the teller's metadata, first intent
 /// (time and origin), chain with hash commitments, and acts; signed by the auditor.
-async fn report<S: Backend + IdentityStore + 'static>(store: S) {
+async fn report<S: Store + 'static>(store: S) {
     let b = bank(store).await;
     let s = &b.service;
     let teller = login(&b, &b.teller).await.unwrap();
@@ -715,8 +762,15 @@ async fn report<S: Backend + IdentityStore + 'static>(store: S) {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["login", "transfer.post", "refused"]);
-    assert_eq!(report["acts"][0]["amount"], "12.34 EUR");
+    assert_eq!(
+        kinds,
+        ["login", "drawer.open", "login", "transfer.post", "refused"]
+    );
+    assert_eq!(
+        report["acts"][0]["amount"], "0.01 EUR",
+        "the drawer's float"
+    );
+    assert_eq!(report["acts"][1]["amount"], "12.34 EUR");
     // The PDF rendering: a well-formed file whose cross-reference table points at every
     // object, carrying the SHA-256 of the signed JSON.
     let pdf = pqbank_service::report_pdf(&signed);
@@ -765,7 +819,7 @@ on_every_backend!(report, |db| report(db.store.clone()));
 
 /// Proves customer searches are permission-checked, escape wildcards, and are logged on
 /// the reader's chain (who looked, for what, and which customers were shown).
-async fn customer_reads<S: Backend + IdentityStore + 'static>(store: S) {
+async fn customer_reads<S: Store + 'static>(store: S) {
     let b = bank(store).await;
     let s = &b.service;
     for (n, name) in ["Alice Archer", "Alan Turing", "Bob 100% Baker"]
@@ -813,7 +867,7 @@ on_every_backend!(customer_reads, |db| customer_reads(db.store.clone()));
 /// Proves renewal: the new certificate names the old one in its lineage, the old one is
 /// revoked as superseded and refused at its next call, and the new one logs in on the
 /// same device.
-async fn renewal<S: Backend + IdentityStore + 'static>(store: S) {
+async fn renewal<S: Store + 'static>(store: S) {
     let b = bank(store).await;
     let s = &b.service;
     let old_session = login(&b, &b.teller).await.unwrap();
@@ -872,7 +926,7 @@ on_every_backend!(renewal, |db| renewal(db.store.clone()));
 /// Proves a device that cannot sign the act's event writes nothing: the call fails with
 /// a device error, and neither the transfer nor an event (empty-signed or otherwise) is
 /// stored.
-async fn failing_event_signer<S: Backend + IdentityStore + 'static>(store: S) {
+async fn failing_event_signer<S: Store + 'static>(store: S) {
     use pqbank_db::{SignError, SignedBy, SignedTransfer};
     let b = bank(store).await;
     let s = &b.service;
@@ -899,7 +953,7 @@ async fn failing_event_signer<S: Backend + IdentityStore + 'static>(store: S) {
         .post_presigned_transfer(&teller, &b.teller.device, &signed, &broken)
         .await;
     assert_eq!(refused.map_err(|e| e.code()), Err("device".to_string()));
-    assert_eq!(s.store().transfers().await.unwrap(), vec![]);
+    assert_eq!(posted(s).await, vec![]);
     assert_eq!(
         s.store()
             .events(b.teller.cert.fingerprint().as_bytes())
@@ -918,7 +972,7 @@ on_every_backend!(failing_event_signer, |db| failing_event_signer(
 /// written leaves no new certificate, CRL or event; an enrolment approval and a
 /// checkpoint whose event cannot be written leave no certificate, decision or
 /// checkpoint behind.
-async fn acts_commit_whole<S: Backend + IdentityStore + Raw + 'static>(store: S) {
+async fn acts_commit_whole<S: Store + Raw + 'static>(store: S) {
     use pqbank_pki::bundle::{RecipientSecret, Suite};
     let b = bank(store).await;
     let s = &b.service;
@@ -986,12 +1040,13 @@ on_every_backend!(acts_commit_whole, |db| acts_commit_whole(db.store.clone()));
 /// transcript (right device identifier, wrong key), a tampered signature and a valid
 /// transcript presented from another origin are refused without burning the device's
 /// nonce and without an event; the device's own login then succeeds, once.
-async fn refused_login_keeps_nonce<S: Backend + IdentityStore + 'static>(store: S) {
+async fn refused_login_keeps_nonce<S: Store + 'static>(store: S) {
     let b = bank(store).await;
     let s = &b.service;
     let fp = b.teller.cert.fingerprint();
     let origin = "127.0.0.1 branch-1";
     let nonce = s.challenge(fp, &b.teller.device.id, origin).await.unwrap();
+    let opened = s.store().events(fp.as_bytes()).await.unwrap();
 
     let impostor = Device::new(
         &b.teller.device.id,
@@ -1022,7 +1077,7 @@ async fn refused_login_keeps_nonce<S: Backend + IdentityStore + 'static>(store: 
     );
     let challenge = s.store().challenge(&nonce).await.unwrap().unwrap();
     assert_eq!(challenge.consumed_at, None, "no refusal burnt the nonce");
-    assert_eq!(s.store().events(fp.as_bytes()).await.unwrap(), vec![]);
+    assert_eq!(s.store().events(fp.as_bytes()).await.unwrap(), opened);
 
     let session = s.login(fp, &b.teller.device, origin, &signed).await;
     assert!(session.is_ok(), "{session:?}");
@@ -1046,7 +1101,7 @@ async fn refused_login_keeps_nonce<S: Backend + IdentityStore + 'static>(store: 
         .into_iter()
         .map(|e| e.event.kind)
         .collect();
-    assert_eq!(kinds, ["login"]);
+    assert_eq!(kinds, ["login", "drawer.open", "login"]);
 }
 
 on_every_backend!(refused_login_keeps_nonce, |db| refused_login_keeps_nonce(
@@ -1077,7 +1132,7 @@ impl Drop for TempDir {
 /// newest CRL row. The teller's open session and a fresh login are refused as a CRL
 /// rollback, also by a service started afresh on the same installation; the manager
 /// cannot reissue the deleted CRL's number.
-async fn crl_rollback_refused<S: Backend + IdentityStore + Raw + Clone + 'static>(store: S) {
+async fn crl_rollback_refused<S: Store + Raw + Clone + 'static>(store: S) {
     use pqbank_service::FileCrlPins;
     let dir = TempDir::new();
     let mut b = bank(store.clone()).await;
@@ -1135,7 +1190,7 @@ async fn crl_rollback_refused<S: Backend + IdentityStore + Raw + Clone + 'static
         reissue.map_err(|e| e.code()),
         Err("certificate.crl_rollback".to_string())
     );
-    assert_eq!(s.store().transfers().await.unwrap(), vec![]);
+    assert_eq!(posted(s).await, vec![]);
 
     // The pin survives a restart: it is the installation's, not the process's.
     let root = b.manager.cert.claims().lineage.unwrap().issuer;
@@ -1182,7 +1237,7 @@ on_every_backend!(crl_rollback_refused, |db| crl_rollback_refused(
 /// append-only triggers dropped, a revocation's reason edited in place is named, and
 /// so are an approval and a revocation whose events were deleted from the head of the
 /// manager's chain (where the hash chain alone cannot see a deletion).
-async fn edited_signed_rows<S: Backend + IdentityStore + Raw + 'static>(store: S) {
+async fn edited_signed_rows<S: Store + Raw + 'static>(store: S) {
     let b = bank(store).await;
     let s = &b.service;
     let db = s.store();

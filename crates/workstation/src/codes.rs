@@ -2,6 +2,7 @@
 //! prefix, each mapped exhaustively from `pqbank-service`'s typed code) and the
 //! workstation's own. The wire text is the code the service has always sent.
 
+use pqbank_api::RequestCode;
 use pqbank_db::StoreCode;
 use pqbank_pki::ErrorCode as PkiCode;
 use pqbank_service::ServiceCode;
@@ -55,6 +56,8 @@ family! {
         Enrolment => "enrolment",
         Device => "device",
         CrlPins => "crl_pins",
+        DrawerNotYours => "drawer.not_yours",
+        NoDrawer => "drawer.none",
     }
 }
 
@@ -204,6 +207,20 @@ family! {
 }
 
 family! {
+    /// A signed request refused before its certificate was asked (the server's path).
+    RequestErrorCode from RequestCode {
+        Malformed => "request.malformed",
+        TooLarge => "request.too_large",
+        RouteUnknown => "request.route_unknown",
+        RouteMismatch => "request.route_mismatch",
+        BodyAltered => "request.body_altered",
+        Unsigned => "request.unsigned",
+        Replayed => "request.replayed",
+        Stale => "request.stale",
+    }
+}
+
+family! {
     /// The workstation's own refusals and failures, before or after the service call.
     WorkstationErrorCode {
         Internal => "internal",
@@ -218,13 +235,10 @@ family! {
         InputDatabase => "input.database",
         InputRoot => "input.root",
         InputFingerprint => "input.fingerprint",
-        InputKind => "input.kind",
         InputCurrency => "input.currency",
         InputAmount => "input.amount",
         InputHash => "input.hash",
         DeviceUnknown => "device.unknown",
-        DrawerNone => "drawer.none",
-        DrawerNotYours => "drawer.not_yours",
         EnrolmentStaff => "enrolment.staff",
         EnrolmentUnknown => "enrolment.unknown",
         EnrolmentTampered => "enrolment.tampered",
@@ -246,6 +260,8 @@ pub enum ErrorCode {
     Forbidden(ForbiddenErrorCode),
     /// `store.*`.
     Store(StoreErrorCode),
+    /// `request.*`.
+    Request(RequestErrorCode),
     /// The workstation's own.
     Workstation(WorkstationErrorCode),
 }
@@ -260,6 +276,7 @@ impl ErrorCode {
         let login = LoginErrorCode::ALL.iter().map(|&c| Self::Login(c));
         let forbidden = ForbiddenErrorCode::ALL.iter().map(|&c| Self::Forbidden(c));
         let store = StoreErrorCode::ALL.iter().map(|&c| Self::Store(c));
+        let request = RequestErrorCode::ALL.iter().map(|&c| Self::Request(c));
         let workstation = WorkstationErrorCode::ALL
             .iter()
             .map(|&c| Self::Workstation(c));
@@ -268,6 +285,7 @@ impl ErrorCode {
             .chain(login)
             .chain(forbidden)
             .chain(store)
+            .chain(request)
             .chain(workstation)
     }
 
@@ -280,6 +298,7 @@ impl ErrorCode {
             Self::Login(c) => c.as_str(),
             Self::Forbidden(c) => c.as_str(),
             Self::Store(c) => c.as_str(),
+            Self::Request(c) => c.as_str(),
             Self::Workstation(c) => c.as_str(),
         }
     }
@@ -310,6 +329,9 @@ impl From<ServiceCode> for ErrorCode {
             ServiceCode::Enrolment => Self::Service(S::Enrolment),
             ServiceCode::Device => Self::Service(S::Device),
             ServiceCode::CrlPins => Self::Service(S::CrlPins),
+            ServiceCode::Request(c) => Self::Request(c.into()),
+            ServiceCode::DrawerNotYours => Self::Service(S::DrawerNotYours),
+            ServiceCode::NoDrawer => Self::Service(S::NoDrawer),
         }
     }
 }
@@ -340,6 +362,8 @@ mod tests {
             ServiceErrorCode::Enrolment => ServiceCode::Enrolment,
             ServiceErrorCode::Device => ServiceCode::Device,
             ServiceErrorCode::CrlPins => ServiceCode::CrlPins,
+            ServiceErrorCode::DrawerNotYours => ServiceCode::DrawerNotYours,
+            ServiceErrorCode::NoDrawer => ServiceCode::NoDrawer,
         }
     }
 
@@ -363,6 +387,9 @@ mod tests {
         }
         for &c in StoreErrorCode::ALL {
             service.push(ServiceCode::Store(c.into()));
+        }
+        for &c in RequestErrorCode::ALL {
+            service.push(ServiceCode::Request(c.into()));
         }
         for code in service {
             let window = ErrorCode::from(code);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pqbank_db::{AccountRow, IdentityStore, TransferRow};
-use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest, TransferStatus};
+use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::crl::RevocationReason;
 use pqbank_pki::{Action, CompositeSigningKey, Fingerprint, Layer, Role};
 use pqbank_service::{Device, SessionToken};
@@ -159,18 +159,6 @@ impl Workstation {
         Ok(on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?)
     }
 
-    /// The teller's drawer with the vault and variance accounts its operations need.
-    async fn drawer_accounts(&self) -> Result<(AccountView, AccountView, AccountView), UiError> {
-        let view = self.drawer().await?;
-        match (view.account, view.vault, view.variance) {
-            (Some(drawer), Some(vault), Some(variance)) => Ok((drawer, vault, variance)),
-            _ => Err(UiError::new(
-                Own::DrawerNone,
-                "no drawer is assigned to you",
-            )),
-        }
-    }
-
     /// True if a device held here belongs to the bank in this database.
     fn serves(&self, d: &LocalDevice) -> bool {
         d.database
@@ -322,16 +310,9 @@ impl Workstation {
     /// Posts a deposit, withdrawal or transfer signed by this device.
     pub async fn post_transfer(&self, form: TransferForm) -> Result<TransferView, UiError> {
         let (token, device, info) = self.session().await?;
+        // The service refuses the internal kinds and cash through any drawer but the
+        // teller's own open one, whatever the window sent.
         let (kind, currency, amount) = parse_form(&form)?;
-        // Cash moves through the teller's own open drawer, whatever the window sent.
-        let cash_side = match kind {
-            TransferKind::Deposit => Some(form.debit),
-            TransferKind::Withdrawal => Some(form.credit),
-            _ => None,
-        };
-        if let Some(drawer) = cash_side {
-            self.own_open_drawer(&token, &device, &info, drawer).await?;
-        }
         let created_at = self.first_submitted(&form.idempotency_key)?;
         let request = TransferRequest {
             maker: info.staff_id,
@@ -369,32 +350,6 @@ impl Workstation {
         };
         self.name_accounts(std::slice::from_mut(&mut view)).await?;
         Ok(view)
-    }
-
-    /// Passes if `drawer` is the signed-in teller's own, open drawer.
-    async fn own_open_drawer(
-        &self,
-        token: &SessionToken,
-        device: &Device,
-        info: &SessionInfo,
-        drawer: i64,
-    ) -> Result<(), UiError> {
-        let mine = self
-            .checked(on_bank!(&self.bank, s => s.my_drawer(token, device).await))
-            .await?;
-        if mine.is_some_and(|e| e.drawer == drawer && e.kind == pqbank_db::DrawerEventKind::Open) {
-            return Ok(());
-        }
-        tracing::warn!(
-            staff_id = info.staff_id,
-            drawer,
-            code = "drawer.not_yours",
-            "cash refused: not through the teller's own open drawer"
-        );
-        Err(UiError::new(
-            Own::DrawerNotYours,
-            "cash goes through your own open drawer: open it first",
-        ))
     }
 
     /// Fills in the account numbers and the maker's name of listed transfers.
@@ -457,45 +412,19 @@ impl Workstation {
         Ok(status)
     }
 
-    /// The teller's drawer and the vault and variance accounts of its currency.
+    /// The teller's drawer and the vault and variance accounts of its currency, as the
+    /// service finds them.
     pub async fn drawer(&self) -> Result<DrawerView, UiError> {
         let (token, device, _) = self.session().await?;
-        let last = self
-            .checked(on_bank!(&self.bank, s => s.my_drawer(&token, &device).await))
+        let state = self
+            .checked(on_bank!(&self.bank, s => s.drawer(&token, &device).await))
             .await?;
-        let internal = self
-            .checked(on_bank!(&self.bank, s => s.internal_accounts(&token, &device).await))
-            .await?;
-        let free = if last.is_none() {
-            self.checked(on_bank!(&self.bank, s => s.free_drawers(&token, &device).await))
-                .await?
-        } else {
-            Vec::new()
-        };
-        // A teller's drawer is the one their newest drawer event names; a teller who
-        // never had one takes the first drawer nobody has opened.
-        let account = match &last {
-            Some(e) => internal.iter().find(|a| a.id == e.drawer),
-            None => free.first(),
-        };
-        let currency = account.map_or("EUR".to_owned(), |a| a.currency.code().to_owned());
-        let named = |prefix: &str| {
-            internal
-                .iter()
-                .find(|a| {
-                    a.kind == AccountKind::BankInternal
-                        && a.number == format!("{prefix}-{currency}")
-                })
-                .map(account_view)
-        };
         Ok(DrawerView {
-            account: account.map(account_view),
-            open: last
-                .as_ref()
-                .is_some_and(|e| e.kind == pqbank_db::DrawerEventKind::Open),
-            vault: named("VAULT"),
-            variance: named("VARIANCE"),
-            last_counted_minor: last.map(|e| e.counted_minor),
+            account: state.drawer.as_ref().map(account_view),
+            open: state.open,
+            vault: state.vault.as_ref().map(account_view),
+            variance: state.variance.as_ref().map(account_view),
+            last_counted_minor: state.last.map(|e| e.counted_minor),
         })
     }
 
@@ -505,16 +434,11 @@ impl Workstation {
         counted_minor: i64,
         key: String,
     ) -> Result<DrawerView, UiError> {
-        let (drawer, vault, variance) = self.drawer_accounts().await?;
         let (token, device, _) = self.session().await?;
-        let currency: Currency = drawer
-            .currency
-            .parse()
-            .map_err(|_| UiError::new(Own::Internal, "drawer currency"))?;
-        let counted = Amount::from_minor(counted_minor, currency)
-            .map_err(|e| UiError::new(Own::InputAmount, e.to_string()))?;
-        self.checked(on_bank!(&self.bank, s => s.open_drawer(&token, &device, drawer.id, vault.id, variance.id, counted, &key).await))
-            .await?;
+        self.checked(
+            on_bank!(&self.bank, s => s.open_drawer(&token, &device, counted_minor, &key).await),
+        )
+        .await?;
         self.drawer().await
     }
 
@@ -524,10 +448,11 @@ impl Workstation {
         counted_minor: i64,
         key: String,
     ) -> Result<DrawerClosed, UiError> {
-        let (drawer, vault, variance) = self.drawer_accounts().await?;
         let (token, device, _) = self.session().await?;
         let event = self
-            .checked(on_bank!(&self.bank, s => s.close_drawer(&token, &device, drawer.id, vault.id, variance.id, counted_minor, &key).await))
+            .checked(
+                on_bank!(&self.bank, s => s.close_drawer(&token, &device, counted_minor, &key).await),
+            )
             .await?;
         let expected = event.expected_minor.unwrap_or(counted_minor);
         Ok(DrawerClosed {
@@ -1048,12 +973,6 @@ impl Workstation {
 /// A transfer form's kind (a customer-facing one), currency and amount.
 fn parse_form(form: &TransferForm) -> Result<(TransferKind, Currency, Amount), UiError> {
     let kind = form.kind;
-    if !kind.is_customer_facing() {
-        return Err(UiError::new(
-            Own::InputKind,
-            "only deposits, withdrawals and transfers are posted here",
-        ));
-    }
     let currency: Currency = form
         .currency
         .parse()

@@ -105,7 +105,7 @@ async fn four_eyes_flow(ws: &Workstation) {
             ws.post_transfer(form(TransferKind::DrawerOpen, 100, "k1"))
                 .await
         ),
-        "input.kind"
+        "forbidden.action_not_allowed"
     );
     assert_eq!(
         code(ws.post_transfer(form(TransferKind::Deposit, 0, "k1")).await),

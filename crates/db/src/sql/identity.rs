@@ -431,6 +431,27 @@ macro_rules! impl_identity_store {
                 Ok(n == 1)
             }
 
+            async fn claim_counter(
+                &self,
+                id: &$crate::sql::Hash,
+                now: i64,
+                counter: i64,
+            ) -> $crate::Result<bool> {
+                let n = sqlx::query(
+                    "UPDATE sessions SET last_seen_at = ?, last_counter = ? \
+                     WHERE id = ? AND ended_at IS NULL AND last_counter < ?",
+                )
+                .bind(now)
+                .bind(counter)
+                .bind(&id[..])
+                .bind(counter)
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
             async fn end_session(
                 &self,
                 id: &$crate::sql::Hash,

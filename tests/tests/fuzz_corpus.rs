@@ -1,7 +1,7 @@
 //! Replays every fuzz target's committed corpus (seeds and anything the fuzzer kept) as
 //! an ordinary test, so a regression on a once-found input fails CI without nightly.
 
-#[path = "../../../fuzz/targets.rs"]
+#[path = "../../fuzz/targets.rs"]
 mod targets;
 
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// Proves each target has a corpus and runs every input without a panic.
 #[test]
 fn replay_fuzz_corpora() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let mut total = 0;
     for (name, target) in targets::TARGETS {
         let dir = root.join(name);
