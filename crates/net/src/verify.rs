@@ -47,8 +47,9 @@ impl VouchedKey {
         self
     }
 
-    /// The checks above, in order, at `now`: the bundle, the pin, the server
-    /// certificate under the root and its CRL, then the vouched hash against this key.
+    /// The checks of this module, in order, at `now`: the bundle is present and well
+    /// formed, its root is the pin, its server certificate validates under that root with
+    /// the root's CRL, and the hash it vouches for is the hash of this certificate's key.
     pub fn check(&self, end_entity: &[u8], now: OffsetDateTime) -> Result<(), Error> {
         let tls = TlsCertificate::from_der(end_entity).map_err(Error::BundleMalformed)?;
         let bundle = tls.bundle().ok_or(Error::ServerKeyUnvouched)?;
