@@ -10,8 +10,9 @@
 
 use pqbank_pki::bundle::{self, RecipientPublic, RecipientSecret, Suite};
 use pqbank_pki::composite::{CompositeSignature, CompositeVerifyingKey};
+use pqbank_pki::server::{TlsCertificate, VouchingBundle};
 use pqbank_pki::transcript::{SignedTranscript, Transcript};
-use pqbank_pki::{Certificate, CertificateRequest, Crl, StaffClaims};
+use pqbank_pki::{Certificate, CertificateRequest, Crl, StaffClaims, TlsKeyHash};
 
 /// A target's body.
 pub type Target = fn(&[u8]);
@@ -30,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("pem", pem),
     ("amount", amount),
     ("request", request),
+    ("vouching_bundle", vouching_bundle),
 ];
 
 /// An X.509 certificate; a parsed one is also checked against itself.
@@ -37,6 +39,8 @@ pub fn certificate(data: &[u8]) {
     if let Ok(cert) = Certificate::from_der(data) {
         let _ = cert.verify_signed_by(&cert);
         let _ = cert.claims().is_staff();
+        // The server profile and staff never mix, whatever the input.
+        assert!(cert.tls_key_hash().is_none() || !cert.claims().is_staff());
     }
 }
 
@@ -102,13 +106,24 @@ pub fn composite_key(data: &[u8]) {
     }
 }
 
-/// The value of each pqbank extension: the first byte picks which one.
+/// The value of each pqbank extension: the first byte picks which one (8 and 9 are the
+/// server profile's TLS key hash and vouching bundle).
 pub fn extension(data: &[u8]) {
     let Some((&which, value)) = data.split_first() else {
         return;
     };
-    let mut claims = StaffClaims::default();
-    let _ = claims.absorb(&pqbank_pki::ext::arc_oid(which % 8), value);
+    match which % 10 {
+        8 => {
+            let _ = TlsKeyHash::from_extension_value(value);
+        }
+        9 => {
+            let _ = VouchingBundle::from_der(value);
+        }
+        n => {
+            let mut claims = StaffClaims::default();
+            let _ = claims.absorb(&pqbank_pki::ext::arc_oid(n), value);
+        }
+    }
 }
 
 /// PEM armour of each label pqbank reads.
@@ -154,5 +169,19 @@ pub fn request(data: &[u8]) {
     }
     if let Ok(h) = pqbank_api::RequestHeader::from_bytes(data) {
         assert_eq!(h.to_bytes().as_deref(), Some(data));
+    }
+}
+
+/// A server's TLS certificate as a client reads it, and a bare vouching bundle; what
+/// parses also re-encodes to the same bytes.
+pub fn vouching_bundle(data: &[u8]) {
+    if let Ok(tls) = TlsCertificate::from_der(data) {
+        let _ = tls.key_hash();
+        if let Some(bundle) = tls.bundle() {
+            let _ = bundle.server.tls_key_hash();
+        }
+    }
+    if let Ok(bundle) = VouchingBundle::from_der(data) {
+        assert_eq!(bundle.to_der().ok().as_deref(), Some(data));
     }
 }

@@ -31,6 +31,7 @@ fn main() {
         write("pem", &format!("{name}.pem"), cert.to_pem().as_bytes());
     }
     draft_certificates(&|name, der| write("certificate", name, der));
+    server_seeds(&pki, &write);
 
     let csr = CsrBuilder {
         subject: DistinguishedName::new("pqbank", "Seed").to_der(),
@@ -79,6 +80,37 @@ fn main() {
         write("extension", name, bytes)
     });
     println!("seed corpora written under {}", root.display());
+}
+
+/// A server certificate, its pqbank extensions, a vouching bundle and a TLS certificate
+/// carrying it (with a made-up signature: the parser does not check it).
+fn server_seeds(pki: &common::Pki, write: &dyn Fn(&str, &str, &[u8])) {
+    let spki = &common::ED25519_SPKI;
+    let server = pki.server(&pqbank_pki::TlsKeyHash::of_spki(spki));
+    write("certificate", "server", server.der());
+    extensions(server.der(), &|name, bytes| {
+        write("extension", &format!("server-{name}"), bytes)
+    });
+    let bundle = pqbank_pki::VouchingBundle {
+        server,
+        root: pki.root.clone(),
+        crl: pki.root_crl_revoking(2, &[&pki.manager]),
+    };
+    let der = bundle.to_der().unwrap_or_else(|e| panic!("{e}"));
+    write("vouching_bundle", "bundle", &der);
+    write("extension", "field-9", &[&[9], der.as_slice()].concat());
+    let builder = pqbank_pki::server::TlsCertificateBuilder {
+        spki_der: spki,
+        algorithm: pqbank_pki::server::TlsAlgorithm::EcdsaP256Sha256,
+        not_before: common::now(),
+        not_after: common::now() + time::Duration::days(30),
+        bundle: &bundle,
+    };
+    let tbs = builder.tbs().unwrap_or_else(|e| panic!("{e}"));
+    let tls = builder
+        .certificate(&tbs, &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01])
+        .unwrap_or_else(|e| panic!("{e}"));
+    write("vouching_bundle", "tls-certificate", tls.der());
 }
 
 /// The draft's self-signed certificates, one per algorithm.

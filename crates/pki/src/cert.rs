@@ -13,6 +13,7 @@ use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 use crate::composite::{CompositeSigningKey, CompositeVerifyingKey, SignatureAlgorithm};
 use crate::der;
 use crate::ext::StaffClaims;
+use crate::server::{TlsKeyHash, tls_key_hash_oid};
 use crate::{Error, Fingerprint};
 
 /// id-ce-subjectKeyIdentifier, 2.5.29.14.
@@ -66,6 +67,38 @@ pub struct CertificateBuilder {
 impl CertificateBuilder {
     /// Signs the certificate. `rnd` is the hedged-signing randomness.
     pub fn sign(&self, issuer: Issuer<'_>, rnd: &[u8; 32]) -> Result<Certificate, Error> {
+        self.sign_with(issuer, None, rnd)
+    }
+
+    /// Signs a certificate of the server profile ([`crate::server`]) that vouches for the
+    /// TLS key hashed in `tls_key`. It must be an end entity issued by a CA, with no
+    /// role, actions, device binding or staff identifier: a server certificate can never
+    /// pass as staff.
+    pub fn sign_server(
+        &self,
+        issuer: Issuer<'_>,
+        tls_key: &TlsKeyHash,
+        rnd: &[u8; 32],
+    ) -> Result<Certificate, Error> {
+        if !matches!(issuer, Issuer::Ca { .. }) {
+            return Err(Error::InvalidRequest(
+                "a server certificate is issued by the root",
+            ));
+        }
+        if self.ca_path_len.is_some() || !self.claims.is_server_compatible() {
+            return Err(Error::InvalidRequest(
+                "a server certificate carries no CA, role, action, device or staff claim",
+            ));
+        }
+        self.sign_with(issuer, Some(tls_key), rnd)
+    }
+
+    fn sign_with(
+        &self,
+        issuer: Issuer<'_>,
+        tls_key: Option<&TlsKeyHash>,
+        rnd: &[u8; 32],
+    ) -> Result<Certificate, Error> {
         if self.not_before >= self.not_after {
             return Err(Error::InvalidRequest("notBefore must be before notAfter"));
         }
@@ -96,7 +129,7 @@ impl CertificateBuilder {
                 (certificate.subject_der().to_vec(), ski, key)
             }
         };
-        let extensions = self.extensions(&own_ski, &issuer_ski)?;
+        let extensions = self.extensions(&own_ski, &issuer_ski, tls_key)?;
         let alg = algorithm_identifier();
         let tbs = der::seq(&[
             &der::explicit(0, &der::uint64(2)),
@@ -113,7 +146,12 @@ impl CertificateBuilder {
         Certificate::from_der(&cert)
     }
 
-    fn extensions(&self, own_ski: &[u8], issuer_ski: &[u8]) -> Result<Vec<u8>, Error> {
+    fn extensions(
+        &self,
+        own_ski: &[u8],
+        issuer_ski: &[u8],
+        tls_key: Option<&TlsKeyHash>,
+    ) -> Result<Vec<u8>, Error> {
         let basic = match self.ca_path_len {
             Some(len) => der::seq(&[&der::boolean(true), &der::uint64(u64::from(len))]),
             None => der::seq(&[]),
@@ -137,6 +175,13 @@ impl CertificateBuilder {
         ];
         for (oid, value) in self.claims.to_extensions()? {
             exts.push(extension(&oid, false, &value));
+        }
+        if let Some(hash) = tls_key {
+            exts.push(extension(
+                &tls_key_hash_oid(),
+                false,
+                &hash.to_extension_value(),
+            ));
         }
         let refs: Vec<&[u8]> = exts.iter().map(Vec::as_slice).collect();
         Ok(der::seq(&refs))
@@ -193,12 +238,14 @@ pub struct Certificate {
     path_len: Option<u32>,
     key_cert_sign: Option<bool>,
     claims: StaffClaims,
+    tls_key_hash: Option<TlsKeyHash>,
 }
 
 impl Certificate {
     /// Parses a DER certificate. Refuses trailing bytes, algorithms other than the
     /// composite and ML-DSA-65, mismatched inner and outer algorithms, unknown
-    /// critical extensions and malformed pqbank extensions.
+    /// critical extensions, malformed pqbank extensions and a TLS key hash on a CA or
+    /// beside staff claims.
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {
         if der.len() > DER_LEN_MAX {
             return Err(Error::Malformed("certificate too large"));
@@ -244,9 +291,15 @@ impl Certificate {
             path_len: None,
             key_cert_sign: None,
             claims: StaffClaims::default(),
+            tls_key_hash: None,
         };
         for ext in x509.extensions() {
             cert.absorb_extension(ext)?;
+        }
+        if cert.tls_key_hash.is_some() && (cert.ca || !cert.claims.is_server_compatible()) {
+            return Err(Error::InvalidExtension(
+                "TLS key hash on a CA or staff certificate",
+            ));
         }
         Ok(cert)
     }
@@ -267,6 +320,12 @@ impl Certificate {
             }
             ParsedExtension::ParseError { .. } => {
                 return Err(Error::Malformed("malformed standard extension"));
+            }
+            _ if ext.oid.as_bytes() == tls_key_hash_oid() => {
+                if self.tls_key_hash.is_some() {
+                    return Err(Error::InvalidExtension("repeated pqbank extension"));
+                }
+                self.tls_key_hash = Some(TlsKeyHash::from_extension_value(ext.value)?);
             }
             _ => {
                 let ours = self.claims.absorb(ext.oid.as_bytes(), ext.value)?;
@@ -397,6 +456,12 @@ impl Certificate {
         &self.claims
     }
 
+    /// The TLS key hash of a server-profile certificate ([`crate::server`]).
+    #[must_use]
+    pub fn tls_key_hash(&self) -> Option<&TlsKeyHash> {
+        self.tls_key_hash.as_ref()
+    }
+
     /// True if the subject and issuer names are the same.
     #[must_use]
     pub fn is_self_issued(&self) -> bool {
@@ -421,7 +486,7 @@ impl Certificate {
     }
 }
 
-fn is_understood(oid: &[u8]) -> bool {
+pub(crate) fn is_understood(oid: &[u8]) -> bool {
     [OID_SKI, OID_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_AKI].contains(&oid)
 }
 
@@ -481,4 +546,61 @@ pub(crate) fn signature_bits(
         return Err(Error::Malformed("signature BIT STRING has unused bits"));
     }
     Ok(bits.data.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ext::{Lineage, Role};
+
+    fn builder(
+        key: &CompositeSigningKey,
+        claims: StaffClaims,
+        ca: Option<u8>,
+    ) -> CertificateBuilder {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        CertificateBuilder {
+            serial: [1; SERIAL_LEN],
+            subject: crate::DistinguishedName::new("pqbank", "x").to_der(),
+            subject_key: key.verifying_key().clone(),
+            not_before: at,
+            not_after: at + time::Duration::days(1),
+            ca_path_len: ca,
+            claims,
+        }
+    }
+
+    /// Proves the parser refuses a TLS key hash on a CA or beside a staff claim, even in a
+    /// correctly signed certificate: the server profile and staff never mix.
+    #[test]
+    fn tls_key_hash_never_beside_staff_claims() {
+        let key = CompositeSigningKey::from_seed(&[1; 64]);
+        let hash = TlsKeyHash::of_spki(b"spki");
+        let refused = Err(Error::InvalidExtension(
+            "TLS key hash on a CA or staff certificate",
+        ));
+        let role = StaffClaims {
+            role: Some(Role::Teller),
+            ..StaffClaims::default()
+        };
+        let signed =
+            builder(&key, role, None).sign_with(Issuer::SelfSigned(&key), Some(&hash), &[0; 32]);
+        assert_eq!(signed.map(|c| c.fingerprint()), refused.clone());
+        let ca = builder(&key, StaffClaims::default(), Some(0));
+        let signed = ca.sign_with(Issuer::SelfSigned(&key), Some(&hash), &[0; 32]);
+        assert_eq!(signed.map(|c| c.fingerprint()), refused);
+        let lineage = StaffClaims {
+            lineage: Some(Lineage {
+                issuer: Fingerprint::of(b"root"),
+                replaces: None,
+            }),
+            ..StaffClaims::default()
+        };
+        let signed =
+            builder(&key, lineage, None).sign_with(Issuer::SelfSigned(&key), Some(&hash), &[0; 32]);
+        assert_eq!(
+            signed.ok().and_then(|c| c.tls_key_hash().copied()),
+            Some(hash)
+        );
+    }
 }

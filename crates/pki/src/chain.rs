@@ -3,13 +3,16 @@
 //!
 //! The path is given in order, leaf first, root last. Each check has its own error
 //! variant, so a caller, a log line and a test can name the exact reason.
+//! [`validate_server`] checks a certificate of the server profile ([`crate::server`])
+//! issued directly by the root.
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
+use crate::composite::SignatureAlgorithm;
 use crate::ext::{Action, device_id_hash};
-use crate::{Certificate, Crl, Error, Fingerprint, StaffClaims};
+use crate::{Certificate, Crl, Error, Fingerprint, StaffClaims, TlsKeyHash};
 
 /// Longest path followed: root, manager, teller is three; one spare level.
 pub const CHAIN_LEN_MAX: usize = 4;
@@ -52,6 +55,81 @@ pub struct ValidChain {
     pub is_staff: bool,
     /// The CRL number applied per issuer: the caller's new pins.
     pub crl_numbers: BTreeMap<Fingerprint, u64>,
+}
+
+/// What server validation looks at: a server certificate the root issued directly.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerInput<'a> {
+    /// The certificate of the server profile.
+    pub server: &'a Certificate,
+    /// The root certificate.
+    pub root: &'a Certificate,
+    /// SHA3-256 fingerprint the installation pins for its root.
+    pub pinned_root: Fingerprint,
+    /// The time at which the server certificate must be valid.
+    pub at: OffsetDateTime,
+    /// The root's newest CRL: required, so a revoked server key cannot hide by leaving it out.
+    pub crl: &'a Crl,
+    /// Highest CRL number of the root already seen, if any: an older CRL is a rollback.
+    pub crl_pin: Option<u64>,
+}
+
+/// A server certificate that passed validation.
+#[derive(Debug, Clone)]
+pub struct ValidServer {
+    /// Fingerprint of the server certificate.
+    pub fingerprint: Fingerprint,
+    /// The TLS key hash it vouches for.
+    pub tls_key_hash: TlsKeyHash,
+    /// The root CRL number applied: the caller's new pin.
+    pub crl_number: u64,
+}
+
+/// Validates a server certificate: issued by the pinned root, composite on both, within
+/// its validity, not on the root's CRL, and of the server profile. The first failed
+/// check is returned.
+pub fn validate_server(input: &ServerInput<'_>) -> Result<ValidServer, Error> {
+    if input.server.fingerprint() == input.root.fingerprint() {
+        return Err(Error::NotServerCertificate);
+    }
+    let root = input.root.fingerprint();
+    let pins: BTreeMap<Fingerprint, u64> = input.crl_pin.map(|n| (root, n)).into_iter().collect();
+    let valid = validate(&ChainInput {
+        leaf: input.server,
+        intermediates: &[],
+        root: input.root,
+        pinned_root: input.pinned_root,
+        at: input.at,
+        crls: core::slice::from_ref(input.crl),
+        crl_pins: &pins,
+        require_crl: true,
+        require_staff: false,
+        action: None,
+        device_id: None,
+    })?;
+    if !is_hybrid(input.server) || !is_hybrid(input.root) {
+        return Err(Error::UnsupportedAlgorithm);
+    }
+    let tls_key_hash = *input
+        .server
+        .tls_key_hash()
+        .ok_or(Error::NotServerCertificate)?;
+    let crl_number = valid
+        .crl_numbers
+        .get(&root)
+        .copied()
+        .ok_or(Error::CrlMissing { depth: 0 })?;
+    Ok(ValidServer {
+        fingerprint: input.server.fingerprint(),
+        tls_key_hash,
+        crl_number,
+    })
+}
+
+/// True if the certificate is signed with, and holds, the composite algorithm.
+fn is_hybrid(cert: &Certificate) -> bool {
+    let composite = SignatureAlgorithm::MlDsa65Ed25519;
+    cert.signature_algorithm() == composite && cert.key_algorithm() == composite
 }
 
 /// Validates the chain; the first failed check is returned.
@@ -224,18 +302,18 @@ fn check_revocation(
 /// Staff completeness, purpose locking and device binding of the leaf.
 fn check_leaf(input: &ChainInput<'_>) -> Result<(), Error> {
     let claims = input.leaf.claims();
-    if input.require_staff && !claims.is_staff() {
+    // A server certificate is never staff, whatever else it carries (parsing already
+    // refuses a TLS key hash beside staff claims).
+    if input.require_staff && (!claims.is_staff() || input.leaf.tls_key_hash().is_some()) {
         return Err(Error::NotStaffCertificate);
     }
     // A staff chain is hybrid end to end: no certificate in it may rest on one algorithm.
-    if input.require_staff {
-        let composite = crate::composite::SignatureAlgorithm::MlDsa65Ed25519;
-        let hybrid = |c: &Certificate| {
-            c.signature_algorithm() == composite && c.key_algorithm() == composite
-        };
-        if !hybrid(input.leaf) || !input.intermediates.iter().all(hybrid) || !hybrid(input.root) {
-            return Err(Error::UnsupportedAlgorithm);
-        }
+    if input.require_staff
+        && (!is_hybrid(input.leaf)
+            || !input.intermediates.iter().all(is_hybrid)
+            || !is_hybrid(input.root))
+    {
+        return Err(Error::UnsupportedAlgorithm);
     }
     if let Some(action) = input.action {
         if !claims.actions.contains(&action) {

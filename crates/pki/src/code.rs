@@ -48,6 +48,8 @@ pub enum ErrorCode {
     RoleNotAllowed,
     /// `not_staff_certificate`.
     NotStaffCertificate,
+    /// `not_server_certificate`.
+    NotServerCertificate,
     /// `revoked`.
     Revoked,
     /// `crl_rollback`.
@@ -98,6 +100,7 @@ impl ErrorCode {
         Self::ActionNotAllowed,
         Self::RoleNotAllowed,
         Self::NotStaffCertificate,
+        Self::NotServerCertificate,
         Self::Revoked,
         Self::CrlRollback,
         Self::CrlSignature,
@@ -137,6 +140,7 @@ impl ErrorCode {
             Self::ActionNotAllowed => "action_not_allowed",
             Self::RoleNotAllowed => "role_not_allowed",
             Self::NotStaffCertificate => "not_staff_certificate",
+            Self::NotServerCertificate => "not_server_certificate",
             Self::Revoked => "revoked",
             Self::CrlRollback => "crl_rollback",
             Self::CrlSignature => "crl_signature",
@@ -179,6 +183,7 @@ impl Error {
             Self::ActionNotAllowed { .. } => ErrorCode::ActionNotAllowed,
             Self::RoleNotAllowed { .. } => ErrorCode::RoleNotAllowed,
             Self::NotStaffCertificate => ErrorCode::NotStaffCertificate,
+            Self::NotServerCertificate => ErrorCode::NotServerCertificate,
             Self::Revoked { .. } => ErrorCode::Revoked,
             Self::CrlRollback { .. } => ErrorCode::CrlRollback,
             Self::CrlSignature => ErrorCode::CrlSignature,

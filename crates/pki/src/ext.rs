@@ -27,6 +27,8 @@
 //! DefenceVersion ::= INTEGER (0..4294967295)
 //! -- { id-pqbank 7 }
 //! StaffId ::= UTF8String (SIZE (1..64))
+//! -- { id-pqbank 8 } and { id-pqbank 9 }: the server profile's TLS key hash and the
+//! -- vouching bundle of the TLS certificate, in `crate::server`.
 //! ```
 
 use core::fmt;
@@ -74,6 +76,11 @@ const FIELDS: [Field; 7] = [
     Field::DefenceVersion,
     Field::StaffId,
 ];
+
+/// Arc number of the server profile's TLS key hash (`crate::server`).
+pub const TLS_KEY_HASH_NUMBER: u8 = 8;
+/// Arc number of the vouching bundle in a TLS certificate (`crate::server`).
+pub const VOUCHING_BUNDLE_NUMBER: u8 = 9;
 
 /// Content octets of the OID `{ id-pqbank n }`.
 fn field_oid(field: Field) -> Vec<u8> {
@@ -333,6 +340,17 @@ impl StaffClaims {
             && self.staff_id.is_some()
     }
 
+    /// True if nothing here confers a staff right: no role, actions, device binding or
+    /// staff identifier. Only such claims may sit beside a TLS key hash
+    /// ([`crate::server`]); layers, lineage and the defence version may.
+    #[must_use]
+    pub fn is_server_compatible(&self) -> bool {
+        self.role.is_none()
+            && self.actions.is_empty()
+            && self.device_id_hash.is_none()
+            && self.staff_id.is_none()
+    }
+
     /// The extensions to write, as (OID content octets, DER value); all non-critical.
     pub(crate) fn to_extensions(&self) -> Result<Vec<RawExtension>, Error> {
         let mut out = Vec::new();
@@ -477,7 +495,7 @@ fn decode_lineage(r: &mut Reader<'_>) -> Result<Lineage, Error> {
     Ok(Lineage { issuer, replaces })
 }
 
-fn read_hash(r: &mut Reader<'_>) -> Result<[u8; 32], Error> {
+pub(crate) fn read_hash(r: &mut Reader<'_>) -> Result<[u8; 32], Error> {
     r.read(tag::OCTET_STRING)?
         .try_into()
         .map_err(|_| Error::InvalidExtension("hash is not 32 bytes"))

@@ -14,6 +14,7 @@
 //! - [`chain`]: validation against a pinned root, with one error per reason.
 //! - [`transcript`]: the signed login challenge transcript.
 //! - [`bundle`]: ML-KEM + X25519 sealed bundles.
+//! - [`server`]: the server profile, which vouches for a TLS key, and its bundle.
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -33,10 +34,11 @@ pub mod fingerprint;
 pub mod name;
 pub mod pem;
 pub mod primitives;
+pub mod server;
 pub mod transcript;
 
 pub use cert::{Certificate, CertificateBuilder};
-pub use chain::{ChainInput, ValidChain};
+pub use chain::{ChainInput, ServerInput, ValidChain, ValidServer};
 pub use code::ErrorCode;
 pub use composite::{CompositeSignature, CompositeSigningKey, CompositeVerifyingKey};
 pub use crl::{Crl, CrlBuilder, RevocationReason};
@@ -44,6 +46,7 @@ pub use csr::{CertificateRequest, CsrBuilder};
 pub use ext::{Action, Layer, Lineage, Role, StaffClaims};
 pub use fingerprint::Fingerprint;
 pub use name::DistinguishedName;
+pub use server::{TlsKeyHash, VouchingBundle};
 
 /// Everything that can go wrong in the PKI core.
 ///
@@ -149,6 +152,9 @@ pub enum Error {
     /// The leaf lacks pqbank's staff claims (or some of the seven layers) where they are required.
     #[error("not a pqbank staff certificate")]
     NotStaffCertificate,
+    /// The certificate is not of the server profile: it vouches for no TLS key.
+    #[error("not a pqbank server certificate")]
+    NotServerCertificate,
     /// A certificate of the chain is listed on its issuer's CRL.
     #[error("certificate at depth {depth} is revoked ({reason})")]
     Revoked {

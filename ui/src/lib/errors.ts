@@ -42,6 +42,7 @@ const PKI_REASONS: Record<PkiReason, string> = {
   action_not_allowed: "the certificate does not allow this action",
   role_not_allowed: "the role does not allow this action",
   not_staff_certificate: "it is not a pqbank staff certificate",
+  not_server_certificate: "it is not a pqbank server certificate",
   revoked: "it has been revoked. Ask a manager",
   crl_rollback: "an older revocation list was offered than this workstation has seen. Call security",
   crl_signature: "a revocation list is not signed by its issuer. Call security",

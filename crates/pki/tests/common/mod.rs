@@ -226,5 +226,89 @@ impl Pki {
     }
 }
 
+/// An Ed25519 SubjectPublicKeyInfo (RFC 8410, 4) with a made-up key, as a TLS key.
+pub const ED25519_SPKI: [u8; 44] = {
+    let mut spki = [7u8; 44];
+    let head = [
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    let mut i = 0;
+    while i < head.len() {
+        spki[i] = head[i];
+        i += 1;
+    }
+    spki
+};
+
+/// A root of another bank: same shape as the fixture's, another key.
+pub fn other_root(label: u8) -> Certificate {
+    let root_key = key(label);
+    let mut b = builder("pqbank test root", &root_key, 1);
+    b.ca_path_len = Some(1);
+    b.claims = StaffClaims {
+        layers: Layer::ALL.to_vec(),
+        role: Some(Role::Root),
+        actions: Role::Root.actions().to_vec(),
+        defence_version: Some(DEFENCE_VERSION),
+        ..StaffClaims::default()
+    };
+    b.sign(Issuer::SelfSigned(&root_key), &[0; 32])
+        .unwrap_or_else(|e| panic!("other root: {e}"))
+}
+
+/// A builder for a server-profile certificate: layers, lineage and version, no staff claim.
+pub fn server_builder(pki: &Pki, serial: u8) -> CertificateBuilder {
+    let mut b = builder("pqbank-server", &key(9), serial);
+    b.claims = StaffClaims {
+        layers: vec![
+            Layer::HybridSignature,
+            Layer::Sha3Fingerprint,
+            Layer::CrlPinning,
+        ],
+        lineage: Some(Lineage {
+            issuer: pki.root.fingerprint(),
+            replaces: None,
+        }),
+        defence_version: Some(DEFENCE_VERSION),
+        ..StaffClaims::default()
+    };
+    b
+}
+
+impl Pki {
+    /// A server certificate by the root vouching for `tls_key`.
+    pub fn server(&self, tls_key: &pqbank_pki::TlsKeyHash) -> Certificate {
+        server_builder(self, 9)
+            .sign_server(
+                Issuer::Ca {
+                    certificate: &self.root,
+                    key: &self.root_key,
+                },
+                tls_key,
+                &[0; 32],
+            )
+            .unwrap_or_else(|e| panic!("server: {e}"))
+    }
+
+    /// A CRL by the root with `number`, revoking `revoked`.
+    pub fn root_crl_revoking(&self, number: u64, revoked: &[&Certificate]) -> Crl {
+        CrlBuilder {
+            number,
+            this_update: now() - Duration::days(1),
+            next_update: now() + Duration::days(30),
+            entries: revoked
+                .iter()
+                .map(|c| RevokedEntry {
+                    serial: c.serial().to_vec(),
+                    revoked_at: now() - Duration::hours(1),
+                    reason: RevocationReason::KeyCompromise,
+                })
+                .collect(),
+        }
+        .sign(&self.root, &self.root_key, &[0; 32])
+        .unwrap_or_else(|e| panic!("root crl: {e}"))
+    }
+}
+
 /// The action a teller posts with.
 pub const TELLER_ACTION: Action = Action::TransferPost;
