@@ -96,6 +96,8 @@ const OTHERS: Record<Exclude<ErrorCode, PkiCode>, string> = {
   "store.signing": "This device could not sign; nothing was written. Try again.",
   "store.database": "The database failed; nothing was applied. Try again, then call support.",
   "store.migration": "The database could not be brought up to date. Call support.",
+  "store.schema_outdated": "The database has not been brought up to date for this version. Call support.",
+  "store.schema_unknown": "The database was set up by another version of pqbank. Call support.",
   internal: "Something went wrong in this workstation. Try again, then call support.",
   io: "A file could not be read or written.",
   keyring: "The system keyring is not available. Unlock it and try again.",
@@ -152,6 +154,8 @@ export function isUiError(e: unknown): e is UiError {
 const DETAILS_IN_LOG: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "store.database",
   "store.migration",
+  "store.schema_outdated",
+  "store.schema_unknown",
   "store.transient",
   "store.signing",
   "device",
