@@ -138,6 +138,140 @@ impl Drop for MySqlDb {
     }
 }
 
+/// A uniquely named MariaDB database with an admin and a runtime account of its own,
+/// made by the project's script (`scripts/db-accounts`) as an installation makes them;
+/// the database and both accounts are dropped when this value is dropped.
+pub struct MySqlAccounts {
+    /// The database's name.
+    pub name: String,
+    /// The host part of both accounts: the test client as the server sees it.
+    host: String,
+    admin: (String, String),
+    runtime: (String, String),
+}
+
+/// Eight random bytes in hex: names and passwords no other test shares.
+fn random_hex() -> String {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).unwrap();
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates a fresh database and its admin account with `scripts/db-accounts admin`; the
+/// runtime account comes after the migrations ([`MySqlAccounts::create_runtime`]).
+pub async fn mysql_accounts() -> MySqlAccounts {
+    let tag = random_hex();
+    let root = MySqlStore::connect(&mysql_url()).await.unwrap_or_else(|e| {
+        panic!(
+            "MariaDB at {} is required (the test command starts it): {e}",
+            mysql_url()
+        )
+    });
+    let host: String = sqlx::query_scalar("SELECT SUBSTRING_INDEX(USER(), '@', -1)")
+        .fetch_one(root.pool())
+        .await
+        .unwrap();
+    root.pool().close().await;
+    let accounts = MySqlAccounts {
+        name: format!("pqbank_priv_{tag}"),
+        host,
+        admin: (format!("pqbank_ad_{tag}"), random_hex()),
+        runtime: (format!("pqbank_rt_{tag}"), random_hex()),
+    };
+    accounts.run_script("admin", &accounts.admin).await;
+    accounts
+}
+
+impl MySqlAccounts {
+    /// The admin account's URL: it owns the schema and migrates.
+    #[must_use]
+    pub fn admin_url(&self) -> String {
+        self.url(&self.admin)
+    }
+
+    /// The runtime account's URL: what the server runs with.
+    #[must_use]
+    pub fn runtime_url(&self) -> String {
+        self.url(&self.runtime)
+    }
+
+    /// The runtime account's user name.
+    #[must_use]
+    pub fn runtime_user(&self) -> &str {
+        &self.runtime.0
+    }
+
+    /// Creates the runtime account with `scripts/db-accounts runtime` (after the
+    /// migrations: its grants name the tables).
+    pub async fn create_runtime(&self) {
+        self.run_script("runtime", &self.runtime).await;
+    }
+
+    /// A connection to the database with the test server's own account (root).
+    pub async fn root(&self) -> MySqlStore {
+        MySqlStore::connect(&format!("{}/{}", mysql_url(), self.name))
+            .await
+            .unwrap()
+    }
+
+    fn url(&self, (user, password): &(String, String)) -> String {
+        let server = mysql_url();
+        let address = server.rsplit('@').next().unwrap_or("127.0.0.1:3306");
+        format!("mysql://{user}:{password}@{address}/{}", self.name)
+    }
+
+    /// Runs `scripts/db-accounts <role>` for this database and the account, and the SQL it
+    /// writes as the test server's own account, as an installer pipes it into `mariadb`.
+    async fn run_script(&self, role: &str, (user, password): &(String, String)) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/db-accounts");
+        let out = std::process::Command::new("bash")
+            .args([script, role, &self.name, &self.host])
+            .env("PQBANK_DB_USER", user)
+            .env("PQBANK_DB_PASSWORD", password)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scripts/db-accounts {role}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sql = String::from_utf8(out.stdout).unwrap();
+        let root = MySqlStore::connect(&mysql_url()).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(root.pool())
+            .await
+            .unwrap_or_else(|e| panic!("scripts/sql/{role}.sql: {e}"));
+        root.pool().close().await;
+    }
+}
+
+impl Drop for MySqlAccounts {
+    fn drop(&mut self) {
+        let statements = [
+            format!("DROP DATABASE IF EXISTS `{}`", self.name),
+            format!("DROP USER IF EXISTS `{}`@`{}`", self.admin.0, self.host),
+            format!("DROP USER IF EXISTS `{}`@`{}`", self.runtime.0, self.host),
+        ];
+        // Dropping runs outside the test's runtime, on a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(root) = MySqlStore::connect(&mysql_url()).await {
+                    for statement in statements {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
+                            .execute(root.pool())
+                            .await;
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// A staff member with a device key.
 #[derive(Clone)]
 pub struct Staff {

@@ -61,6 +61,12 @@ pub struct Request<'a> {
     pub body: &'a [u8],
 }
 
+/// A session's id in a header: SHA3-256 of its secret, as the service stores it.
+#[must_use]
+pub fn session_id(secret: &[u8; 32]) -> [u8; 32] {
+    Sha3_256::digest(secret).into()
+}
+
 /// The hash of a request body, as the header carries it.
 #[must_use]
 pub fn body_hash(body: &[u8]) -> [u8; 32] {

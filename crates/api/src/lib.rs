@@ -19,6 +19,6 @@ mod route;
 pub use error::{RequestCode, RequestError};
 pub use header::{
     BODY_LEN_MAX, DEVICE_ID_LEN_MAX, HEADER_LEN_MAX, REQUEST_TAG, Request, RequestHeader,
-    SIGNATURE_LEN, body_hash, decode, from_text, to_text,
+    SIGNATURE_LEN, body_hash, decode, from_text, session_id, to_text,
 };
 pub use route::Route;

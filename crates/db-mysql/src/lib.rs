@@ -9,13 +9,27 @@
 //! The statements are pqbank-db's ([`pqbank_db::sql`]); this crate holds MySQL's dialect:
 //! the session settings, `FOR UPDATE`, `LAST_INSERT_ID`, `CAST(.. AS SIGNED)` and the
 //! error numbers that mean "retry".
+//!
+//! Connecting never migrates. The admin account migrates ([`pqbank_db::Backend::migrate`],
+//! `pqbank-server migrate`); the server's runtime account cannot (scripts/sql/runtime.sql
+//! grants no DDL), and [`MySqlStore::connect_checked`] refuses a schema that is not exactly
+//! this build's migrations.
+//!
+//! TLS: the URL's `ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/ca.pem` makes sqlx connect over
+//! rustls (aws-lc-rs) and check the server's certificate and host name.
 #![forbid(unsafe_code)]
 
 use std::str::FromStr;
 
+use pqbank_db::schema::AppliedMigration;
 use pqbank_db::{Result, StoreError};
+use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPoolOptions, MySqlQueryResult};
 use sqlx::{MySql, MySqlPool, Transaction};
+
+/// This build's migrations (migrations/mysql), as [`pqbank_db::Backend::migrate`] runs
+/// them and [`MySqlStore::check_schema`] expects them applied.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/mysql");
 
 /// Connections in the pool: enough for 16 concurrent tellers and the readers.
 const POOL_CONNECTIONS_MAX: u32 = 40;
@@ -27,7 +41,9 @@ pub struct MySqlStore {
 }
 
 impl MySqlStore {
-    /// Connects to a `mysql://` URL.
+    /// Connects to a `mysql://` URL. Never migrates: the caller migrates with an account
+    /// that may ([`pqbank_db::Backend::migrate`]) or checks the schema
+    /// ([`MySqlStore::check_schema`]).
     pub async fn connect(url: &str) -> Result<Self> {
         Self::connect_with_lock_wait(url, LOCK_WAIT_SECS).await
     }
@@ -59,6 +75,40 @@ impl MySqlStore {
         Ok(Self { pool })
     }
 
+    /// Connects without migrating and refuses a schema that is not exactly this build's
+    /// ([`MySqlStore::check_schema`]): how the server opens the database with its runtime
+    /// account.
+    pub async fn connect_checked(url: &str) -> Result<Self> {
+        let store = Self::connect(url).await?;
+        store.check_schema().await?;
+        Ok(store)
+    }
+
+    /// Compares the migrations the database applied (`_sqlx_migrations`) with this
+    /// build's: [`StoreError::Schema`] names a missing migration (`schema_outdated`: run
+    /// `migrate` with the admin account), or an unknown, changed or failed one
+    /// (`schema_unknown`). Needs SELECT only.
+    pub async fn check_schema(&self) -> Result<()> {
+        let applied: Vec<AppliedMigration> = match sqlx::query_as(
+            "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        {
+            Ok(rows) => rows,
+            // Never migrated: every migration is missing.
+            Err(sqlx::Error::Database(e))
+                if e.try_downcast_ref::<MySqlDatabaseError>()
+                    .map(MySqlDatabaseError::number)
+                    == Some(ER_NO_SUCH_TABLE) =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(map_err(e)),
+        };
+        pqbank_db::schema::compare(&applied, &MIGRATOR).map_err(StoreError::from)
+    }
+
     /// The pool, for tests and benchmarks that need raw SQL.
     #[must_use]
     pub fn pool(&self) -> &MySqlPool {
@@ -74,6 +124,8 @@ const LOCK_WAIT_SECS: u32 = 5;
 const ER_LOCK_DEADLOCK: u16 = 1213;
 const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
 const ER_DUP_ENTRY: u16 = 1062;
+/// The table does not exist.
+const ER_NO_SUCH_TABLE: u16 = 1146;
 
 /// Maps a driver error: deadlocks, lock wait timeouts and duplicate keys are transient;
 /// the append-only triggers' SIGNAL is [`StoreError::AppendOnly`].
@@ -104,7 +156,7 @@ fn inserted_id(done: &MySqlQueryResult) -> i64 {
 
 pqbank_db::impl_sql_backend! {
     database: sqlx::MySql, store: MySqlStore, tx: MySqlTx,
-    migrator: sqlx::migrate!("../../migrations/mysql"),
+    migrator: MIGRATOR,
     for_update: " FOR UPDATE",
     signed: "SIGNED",
 }

@@ -3,6 +3,7 @@
 use pqbank_ledger::LedgerCode;
 
 use crate::StoreError;
+use crate::schema::SchemaMismatch;
 
 /// The code of a [`StoreError`], the ledger's refusals included: not `non_exhaustive`,
 /// so that a new code breaks every exhaustive mapping of it (the window's messages among
@@ -53,6 +54,11 @@ pub enum StoreCode {
     Database,
     /// `migration`.
     Migration,
+    /// `schema_outdated`: migrations of this build are not applied.
+    SchemaOutdated,
+    /// `schema_unknown`: the database applied migrations this build does not have, or
+    /// others than this build's.
+    SchemaUnknown,
 }
 
 impl StoreCode {
@@ -80,6 +86,8 @@ impl StoreCode {
         Self::Signing,
         Self::Database,
         Self::Migration,
+        Self::SchemaOutdated,
+        Self::SchemaUnknown,
     ];
 
     /// The stable text.
@@ -108,6 +116,8 @@ impl StoreCode {
             Self::Signing => "signing",
             Self::Database => "database",
             Self::Migration => "migration",
+            Self::SchemaOutdated => "schema_outdated",
+            Self::SchemaUnknown => "schema_unknown",
         }
     }
 }
@@ -147,6 +157,12 @@ impl StoreError {
             Self::Signing(_) => StoreCode::Signing,
             Self::Database(_) => StoreCode::Database,
             Self::Migration(_) => StoreCode::Migration,
+            Self::Schema(SchemaMismatch::Missing { .. }) => StoreCode::SchemaOutdated,
+            Self::Schema(
+                SchemaMismatch::Unknown { .. }
+                | SchemaMismatch::Changed { .. }
+                | SchemaMismatch::Failed { .. },
+            ) => StoreCode::SchemaUnknown,
         }
     }
 }

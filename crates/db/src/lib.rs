@@ -15,6 +15,7 @@ mod identity;
 mod raw;
 mod retry;
 mod rows;
+pub mod schema;
 pub mod sql;
 pub mod views;
 
@@ -79,6 +80,10 @@ pub enum StoreError {
     /// The schema could not be migrated.
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The database's schema is not the one this build's migrations make, and this
+    /// connection does not migrate (the server's runtime account cannot).
+    #[error(transparent)]
+    Schema(schema::SchemaMismatch),
 }
 
 impl StoreError {

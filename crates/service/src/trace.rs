@@ -82,6 +82,7 @@ fn is_database_failure(e: &StoreError) -> bool {
         e,
         StoreError::Database(_)
             | StoreError::Migration(_)
+            | StoreError::Schema(_)
             | StoreError::Transient(_)
             | StoreError::Busy { .. }
             | StoreError::Signing(_)

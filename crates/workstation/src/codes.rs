@@ -206,6 +206,8 @@ family! {
         Signing => "store.signing",
         Database => "store.database",
         Migration => "store.migration",
+        SchemaOutdated => "store.schema_outdated",
+        SchemaUnknown => "store.schema_unknown",
     }
 }
 

@@ -97,6 +97,8 @@ const OTHERS: Record<Exclude<ErrorCode, PkiCode>, string> = {
   "store.signing": "This device could not sign; nothing was written. Try again.",
   "store.database": "The database failed; nothing was applied. Try again, then call support.",
   "store.migration": "The database could not be brought up to date. Call support.",
+  "store.schema_outdated": "The database has not been brought up to date for this version. Call support.",
+  "store.schema_unknown": "The database was set up by another version of pqbank. Call support.",
   "request.malformed": "The bank could not read this workstation's request. Call support.",
   "request.too_large": "The request is larger than the bank accepts.",
   "request.route_unknown": "The bank does not know that request: this workstation may be newer than the bank.",
@@ -160,6 +162,8 @@ export function isUiError(e: unknown): e is UiError {
 const DETAILS_IN_LOG: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "store.database",
   "store.migration",
+  "store.schema_outdated",
+  "store.schema_unknown",
   "store.transient",
   "store.signing",
   "device",
