@@ -96,13 +96,15 @@ pub fn client_config(verifier: VouchedKey) -> Result<Arc<ClientConfig>, Error> {
     Ok(Arc::new(config))
 }
 
-/// Connects to the server at `addr` whose key the root with fingerprint `pin` must vouch
-/// for. A refused key fails the handshake, before any request byte is sent.
+/// Connects to the server at `addr` whose key `verifier`'s pinned root must vouch for. A
+/// refused key fails the handshake, before any request byte is sent. Keep one verifier per
+/// installation (seeded with the installation's root CRL pin): it remembers the newest
+/// root CRL it accepted and refuses an older one on every later connection.
 pub async fn connect(
     addr: SocketAddr,
-    pin: pqbank_pki::Fingerprint,
+    verifier: &VouchedKey,
 ) -> Result<client::TlsStream<TcpStream>, Error> {
-    connect_with(addr, client_config(VouchedKey::new(pin))?).await
+    connect_with(addr, client_config(verifier.clone())?).await
 }
 
 /// [`connect`] with a config of the caller's (a CRL pin, or a test's classical client).

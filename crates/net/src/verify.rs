@@ -8,6 +8,7 @@
 //! Section 4.4.3), checked with the same SubjectPublicKeyInfo bytes that were hashed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pqbank_pki::Fingerprint;
 use pqbank_pki::chain::{ServerInput, validate_server};
@@ -22,10 +23,14 @@ use time::OffsetDateTime;
 use crate::Error;
 
 /// A `ServerCertVerifier` that trusts a TLS key only when the pinned root vouches for it.
+///
+/// It remembers the highest root CRL number it has accepted (shared by its clones, so by
+/// every connection made with configs built from it) and refuses any older one: a server
+/// whose certificate a newer CRL revoked cannot present the CRL from before.
 #[derive(Debug, Clone)]
 pub struct VouchedKey {
     pin: Fingerprint,
-    crl_pin: Option<u64>,
+    crl_pin: Arc<AtomicU64>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -35,16 +40,22 @@ impl VouchedKey {
     pub fn new(pin: Fingerprint) -> Self {
         Self {
             pin,
-            crl_pin: None,
+            crl_pin: Arc::new(AtomicU64::new(0)),
             provider: crate::provider(),
         }
     }
 
     /// Also refuses a root CRL older than `number`, the highest this installation has seen.
     #[must_use]
-    pub fn with_crl_pin(mut self, number: u64) -> Self {
-        self.crl_pin = Some(number);
+    pub fn with_crl_pin(self, number: u64) -> Self {
+        self.crl_pin.fetch_max(number, Ordering::SeqCst);
         self
+    }
+
+    /// The highest root CRL number accepted so far (0: none), for the installation to keep.
+    #[must_use]
+    pub fn crl_pin(&self) -> u64 {
+        self.crl_pin.load(Ordering::SeqCst)
     }
 
     /// The checks of this module, in order, at `now`: the bundle is present and well
@@ -62,12 +73,13 @@ impl VouchedKey {
             pinned_root: self.pin,
             at: now,
             crl: &bundle.crl,
-            crl_pin: self.crl_pin,
+            crl_pin: Some(self.crl_pin()).filter(|&n| n > 0),
         })
         .map_err(Error::from_validation)?;
         if valid.tls_key_hash != tls.key_hash() {
             return Err(Error::ServerKeyUnvouched);
         }
+        self.crl_pin.fetch_max(valid.crl_number, Ordering::SeqCst);
         Ok(())
     }
 }

@@ -66,7 +66,7 @@ async fn hybrid_group_on_both_ends() {
     let identity = identity(key, &bundle);
     let (addr, server) =
         serve_once(server_config(&identity).unwrap_or_else(|e| panic!("{e}"))).await;
-    let mut stream = connect(addr, bank.pin())
+    let mut stream = connect(addr, &VouchedKey::new(bank.pin()))
         .await
         .unwrap_or_else(|e| panic!("connect: {e}"));
     let client_group = stream
@@ -190,6 +190,93 @@ async fn revoked_server_certificate_is_refused() {
     let crl = bank.crl(&[&server]);
     let identity = identity(key, &bank.bundle(server, crl));
     assert_refused(&identity, bank.pin(), Code::ServerCertificateRevoked).await;
+}
+
+/// Proves a client that has seen the root CRL revoking a server certificate refuses that
+/// server when it presents the older CRL from before the revocation (still within its
+/// nextUpdate), while a client that never saw the newer CRL would accept it: the
+/// verifier's CRL pin, raised by the first handshake, is the defence.
+#[tokio::test]
+async fn older_root_crl_is_refused_once_a_newer_was_seen() {
+    let bank = Bank::new(1);
+    let (revoked_key, other_key) = (tls_key(), tls_key());
+    let revoked = bank.current_server(&revoked_key.hash(), 2);
+    let other = bank.current_server(&other_key.hash(), 3);
+    let newer = bank.crl_numbered(2, &[&revoked]);
+    let older = bank.crl_numbered(1, &[]);
+    let verifier = VouchedKey::new(bank.pin());
+
+    let honest = identity(other_key, &bank.bundle(other, newer));
+    let (addr, server) = serve_once(server_config(&honest).unwrap_or_else(|e| panic!("{e}"))).await;
+    let client = client_config(verifier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    ping(addr, client)
+        .await
+        .unwrap_or_else(|e| panic!("the honest server: {e}"));
+    server.await.unwrap_or_else(|e| panic!("server task: {e}"));
+    assert_eq!(verifier.crl_pin(), 2);
+
+    let replaying = identity(revoked_key, &bank.bundle(revoked, older));
+    let config = server_config(&replaying).unwrap_or_else(|e| panic!("{e}"));
+    let (addr, server) = serve_once(config.clone()).await;
+    let client = client_config(verifier.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let refused = ping(addr, client).await;
+    let seen = server.await.unwrap_or_else(|e| panic!("server task: {e}"));
+    assert!(refused.is_err(), "the replayed CRL was accepted");
+    assert_eq!(seen.bytes, 0, "application bytes reached the server");
+
+    // Without the pin the same server passes: the test shows the pin at work.
+    let (addr, server) = serve_once(config).await;
+    let fresh = client_config(VouchedKey::new(bank.pin())).unwrap_or_else(|e| panic!("{e}"));
+    ping(addr, fresh)
+        .await
+        .unwrap_or_else(|e| panic!("a client without the pin: {e}"));
+    server.await.unwrap_or_else(|e| panic!("server task: {e}"));
+}
+
+/// A server that presents one fixed certificate with one fixed key, matching or not.
+#[derive(Debug)]
+struct Fixed(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Fixed {
+    fn resolve(
+        &self,
+        _: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// Proves the handshake signature is checked with the vouched key: a server that presents
+/// the genuine vouched certificate (copied from the real server) but signs with a key of
+/// its own is refused, before any application byte.
+#[tokio::test]
+async fn vouched_certificate_without_its_key_is_refused() {
+    let bank = Bank::new(1);
+    let (vouched, thief) = (tls_key(), tls_key());
+    let server = bank.current_server(&vouched.hash(), 2);
+    let genuine = identity(vouched, &bank.bundle(server, bank.crl(&[])));
+    let provider = pqbank_net::provider();
+    let pkcs8 = rustls::pki_types::PrivatePkcs8KeyDer::from(thief.to_pkcs8_der().to_vec());
+    let signing = provider
+        .key_provider
+        .load_private_key(pkcs8.into())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stolen = rustls::sign::CertifiedKey::new(vec![genuine.certificate().clone()], signing);
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(Arc::new(stolen))));
+    let (addr, server) = serve_once(Arc::new(config)).await;
+    let client = client_config(VouchedKey::new(bank.pin())).unwrap_or_else(|e| panic!("{e}"));
+    let refused = ping(addr, client).await;
+    let seen = server.await.unwrap_or_else(|e| panic!("server task: {e}"));
+    assert!(
+        refused.is_err(),
+        "a server without the vouched key was accepted"
+    );
+    assert!(seen.handshake.is_err(), "the server finished a handshake");
+    assert_eq!(seen.bytes, 0, "application bytes reached the server");
 }
 
 /// Proves a server certificate past its notAfter is refused.

@@ -54,9 +54,14 @@ impl Bank {
 
     /// The root's CRL, revoking `revoked`.
     pub fn crl(&self, revoked: &[&Certificate]) -> Crl {
+        self.crl_numbered(1, revoked)
+    }
+
+    /// The root's CRL number `number`, revoking `revoked`.
+    pub fn crl_numbered(&self, number: u64, revoked: &[&Certificate]) -> Crl {
         let now = OffsetDateTime::now_utc();
         CrlBuilder {
-            number: 1,
+            number,
             this_update: now - Duration::hours(1),
             next_update: now + Duration::days(7),
             entries: revoked
