@@ -164,7 +164,7 @@ pub fn request(data: &[u8]) {
     let (signature, body) = rest.split_at(sig_len);
     for &route in pqbank_api::Route::ALL {
         if let Ok(request) = pqbank_api::decode(route, header, signature, body) {
-            assert_eq!(request.header.to_bytes().as_deref(), Some(header));
+            assert_eq!(request.header().to_bytes().as_deref(), Some(header));
         }
     }
     if let Ok(h) = pqbank_api::RequestHeader::from_bytes(data) {

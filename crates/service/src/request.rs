@@ -46,7 +46,7 @@ impl<S: Store> Service<S> {
     /// as it was (whoever learnt a session's id cannot end it). A chain that no longer
     /// validates ends the session, as in process.
     pub async fn authorise_request(&self, request: &Request<'_>) -> Result<Caller, ServiceError> {
-        let header = &request.header;
+        let header = request.header();
         let action = header
             .route
             .action()
@@ -138,7 +138,7 @@ impl<S: Store> Service<S> {
 fn verify_signature(leaf: &Certificate, request: &Request<'_>) -> Result<(), ServiceError> {
     let key =
         CompositeVerifyingKey::from_bytes(leaf.public_key()).map_err(ServiceError::Certificate)?;
-    let digest = RequestHeader::digest(request.header_bytes);
-    key.verify(&digest, crate::device::ACT_CONTEXT, request.signature)
+    let digest = RequestHeader::digest(request.header_bytes());
+    key.verify(&digest, crate::device::ACT_CONTEXT, request.signature())
         .map_err(|_| ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch))
 }
