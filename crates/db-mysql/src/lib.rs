@@ -11,7 +11,7 @@
 //! error numbers that mean "retry".
 //!
 //! Connecting never migrates. The admin account migrates ([`pqbank_db::Backend::migrate`],
-//! `pqbank-server migrate`); the server's runtime account cannot (scripts/sql/runtime.sql
+//! `pqbank init`, later `pqbank-server migrate`); the server's runtime account cannot (scripts/sql/runtime.sql
 //! grants no DDL), and [`MySqlStore::connect_checked`] refuses a schema that is not exactly
 //! this build's migrations.
 //!
