@@ -232,3 +232,66 @@ where
 }
 
 on_every_backend!(forged_revocation, |db| forged_revocation(db.store.clone()));
+
+/// Proves log verification does not report a bad row for an act that commits while it
+/// reads: a teller's deposit (its row and its act, one transaction) lands after the
+/// journal was read and before the teller's chain is, and the log still proves itself.
+/// A forged row is still reported (the forged-row tests).
+async fn verify_during_acts<S: pqbank_db::Store + Clone + 'static>(store: S) {
+    use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest};
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (service, bank) = demo::build(store, [10; 32], 3, 0, now).await.unwrap();
+    let service = std::sync::Arc::new(service);
+    // The teller whose chain is read last, so the deposit lands before it is read.
+    let order = pqbank_db::IdentityStore::event_certificates(service.store())
+        .await
+        .unwrap();
+    let (at, teller) = bank
+        .tellers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let fp = *t.cert.fingerprint().as_bytes();
+            (order.iter().position(|c| *c == fp).unwrap(), i)
+        })
+        .max()
+        .unwrap();
+    assert!(at > 0, "another chain is read first");
+    let (person, drawer) = (&bank.tellers[teller], bank.drawers[teller]);
+    let session = demo::login(&service, person).await.unwrap();
+    let request = TransferRequest {
+        maker: person.staff_id,
+        idempotency_key: "during-verify".into(),
+        kind: TransferKind::Deposit,
+        debit: drawer,
+        credit: bank.accounts[0],
+        amount: Amount::from_minor(2_500, Currency::EUR).unwrap(),
+        memo: String::new(),
+        created_at: now,
+    };
+    let handle = tokio::runtime::Handle::current();
+    let posted = std::sync::Mutex::new(false);
+    let report = service
+        .verify_log(&|done, _| {
+            let mut posted = posted.lock().unwrap();
+            if done == 1 && !*posted {
+                *posted = true;
+                tokio::task::block_in_place(|| {
+                    handle
+                        .block_on(service.post_transfer(&session, &person.device, request.clone()))
+                        .unwrap();
+                });
+            }
+        })
+        .await
+        .unwrap();
+    assert!(
+        *posted.lock().unwrap(),
+        "the deposit landed mid-verification"
+    );
+    assert_eq!(report.problems, vec![]);
+}
+
+on_every_backend!(verify_during_acts, threads = 2, |db| verify_during_acts(
+    db.store.clone()
+));
