@@ -10,7 +10,7 @@ use std::future::Future;
 use pqbank_audit::Hash;
 
 use crate::{
-    CertificateRecord, DrawerEventRow, EnrolmentRecord, RawCertificate, RawDrawerEvent,
+    AccountRow, CertificateRecord, DrawerEventRow, EnrolmentRecord, RawCertificate, RawDrawerEvent,
     RawEnrolment, RawTransfer, Result, StoreError, TransferRow,
 };
 
@@ -155,6 +155,8 @@ pub trait ViewStore: Send + Sync {
     fn pending_variances(&self) -> impl Future<Output = Result<Vec<DrawerEventRow>>> + Send;
     /// Drawer accounts that have ever been opened (the others are free to assign).
     fn drawers_in_use(&self) -> impl Future<Output = Result<Vec<i64>>> + Send;
+    /// The bank's own accounts (drawers, vaults, variance), without customer accounts.
+    fn bank_accounts(&self) -> impl Future<Output = Result<Vec<AccountRow>>> + Send;
     /// Every event's certificate, kind and time.
     fn event_summaries(&self) -> impl Future<Output = Result<Vec<EventSummary>>> + Send;
 }
@@ -219,6 +221,15 @@ macro_rules! impl_view_store {
                 rows.into_iter()
                     .map($crate::RawDrawerEvent::decode)
                     .collect()
+            }
+            async fn bank_accounts(&self) -> $crate::Result<Vec<$crate::AccountRow>> {
+                let raw: Vec<$crate::RawAccount> = sqlx::query_as($crate::select_accounts!(
+                    "WHERE a.customer_id IS NULL ORDER BY a.id"
+                ))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+                raw.into_iter().map($crate::RawAccount::decode).collect()
             }
             async fn drawers_in_use(&self) -> $crate::Result<Vec<i64>> {
                 sqlx::query_scalar($crate::views::DRAWERS_IN_USE)

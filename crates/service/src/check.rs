@@ -158,7 +158,7 @@ impl<S: Store> Service<S> {
         device: &Device,
         action: Action,
     ) -> Result<Authorised, ServiceError> {
-        let id: [u8; 32] = Sha3_256::digest(token.as_bytes()).into();
+        let id = pqbank_api::session_id(token.as_bytes());
         let (session, now) = self.live_session(&id, action).await?;
         let certificate = Fingerprint::from_bytes(session.certificate);
         let record = self

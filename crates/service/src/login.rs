@@ -10,7 +10,6 @@ use pqbank_pki::chain::ValidChain;
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::ext::device_id_hash;
 use pqbank_pki::transcript::{Expected, SignedTranscript, Transcript};
-use sha3::{Digest, Sha3_256};
 use zeroize::Zeroizing;
 
 use crate::service::{at, random};
@@ -146,7 +145,7 @@ impl<S: Store> Service<S> {
             .and_then(|i| valid.crl_numbers.get(&i).copied())
             .unwrap_or(0);
         let token = SessionToken(Zeroizing::new(random::<32>()?));
-        let id: [u8; 32] = Sha3_256::digest(token.as_bytes()).into();
+        let id = pqbank_api::session_id(token.as_bytes());
         let session = SessionRecord {
             id,
             certificate: *certificate.as_bytes(),

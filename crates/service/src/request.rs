@@ -9,7 +9,6 @@ use pqbank_api::{Request, RequestCode, RequestError, RequestHeader};
 use pqbank_db::Store;
 use pqbank_pki::{Certificate, CompositeVerifyingKey, Fingerprint, Role};
 
-use crate::check::Authorised;
 use crate::{Service, ServiceError};
 
 /// How far a request's clock may be from the service's, either way, in seconds.
@@ -24,16 +23,6 @@ pub struct Caller {
     pub certificate: Fingerprint,
     /// The role their validated certificate carries.
     pub role: Role,
-}
-
-impl From<Authorised> for Caller {
-    fn from(a: Authorised) -> Self {
-        Self {
-            staff_id: a.staff_id,
-            certificate: a.certificate,
-            role: a.role,
-        }
-    }
 }
 
 impl<S: Store> Service<S> {

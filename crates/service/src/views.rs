@@ -28,7 +28,7 @@ pub struct DrawerState {
 }
 
 impl DrawerState {
-    /// The drawer, vault and variance account ids, or why there are none.
+    /// The drawer's row and the vault's and variance account's ids, or why there are none.
     pub(crate) fn accounts(&self) -> Result<(&AccountRow, i64, i64), ServiceError> {
         let drawer = self
             .drawer
@@ -86,7 +86,7 @@ impl<S: Store> Service<S> {
     /// (the one place that convention lives).
     pub(crate) async fn drawer_of(&self, staff_id: i64) -> Result<DrawerState, ServiceError> {
         let last = self.store.last_drawer_event_of(staff_id).await?;
-        let accounts = self.store.accounts().await?;
+        let accounts = self.store.bank_accounts().await?;
         let drawer = match &last {
             Some(e) => accounts.iter().find(|a| a.id == e.drawer),
             None => {
@@ -102,11 +102,7 @@ impl<S: Store> Service<S> {
             let number = format!("{prefix}-{}", currency.code());
             accounts
                 .iter()
-                .find(|a| {
-                    a.kind == AccountKind::BankInternal
-                        && a.customer_id.is_none()
-                        && a.number == number
-                })
+                .find(|a| a.kind == AccountKind::BankInternal && a.number == number)
                 .cloned()
         };
         Ok(DrawerState {
