@@ -22,6 +22,14 @@ pub enum RequestCode {
     Replayed,
     /// `request.stale`: the client's clock is too far from the service's.
     Stale,
+    /// `request.method`: a route is called with POST only.
+    Method,
+    /// `request.content_type`: the body is not `application/json`.
+    ContentType,
+    /// `request.timeout`: the request did not arrive, or was not answered, in time.
+    Timeout,
+    /// `request.busy`: too many requests from this certificate or address; try later.
+    Busy,
 }
 
 impl RequestCode {
@@ -35,6 +43,10 @@ impl RequestCode {
         Self::Unsigned,
         Self::Replayed,
         Self::Stale,
+        Self::Method,
+        Self::ContentType,
+        Self::Timeout,
+        Self::Busy,
     ];
 
     /// The code without its `request.` prefix.
@@ -49,6 +61,10 @@ impl RequestCode {
             Self::Unsigned => "unsigned",
             Self::Replayed => "replayed",
             Self::Stale => "stale",
+            Self::Method => "method",
+            Self::ContentType => "content_type",
+            Self::Timeout => "timeout",
+            Self::Busy => "busy",
         }
     }
 }

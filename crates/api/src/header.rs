@@ -26,10 +26,15 @@ const BODY_TAG: &[u8] = b"pqbank/body/v1";
 pub const DEVICE_ID_LEN_MAX: usize = 64;
 /// Longest header: every field at its largest.
 pub const HEADER_LEN_MAX: usize = REQUEST_TAG.len() + 1 + 32 + 1 + DEVICE_ID_LEN_MAX + 8 + 8 + 32;
+// A kept request ([`Request::record`]) gives the header's length in one byte.
+const _: () = assert!(HEADER_LEN_MAX <= u8::MAX as usize);
 /// Largest body the service reads (a renewal carries a CRL, which grows with revocations).
 pub const BODY_LEN_MAX: usize = 256 * 1024;
 /// A request's signature: one composite ML-DSA-65 + Ed25519 signature.
 pub const SIGNATURE_LEN: usize = pqbank_pki::composite::SIGNATURE_LEN;
+/// Context string of every device signature over an act or a request: acts and requests
+/// can never be replayed as other signatures (a login transcript has its own).
+pub const ACT_CONTEXT: &[u8] = b"pqbank/act/v1";
 
 /// What a device signs for one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +88,50 @@ impl<'a> Request<'a> {
     pub const fn body(&self) -> &'a [u8] {
         self.body
     }
+
+    /// What an accountability event keeps of the request: the header's length (one
+    /// byte), the header bytes and the signature. The body is not kept: the header
+    /// carries its hash, and the act's own signed bytes sit in the event's payload.
+    #[must_use]
+    pub fn record(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + self.header_bytes.len() + self.signature.len());
+        // decode refused any header longer than HEADER_LEN_MAX, which fits in one byte.
+        out.push(u8::try_from(self.header_bytes.len()).unwrap_or(u8::MAX));
+        out.extend_from_slice(self.header_bytes);
+        out.extend_from_slice(self.signature);
+        out
+    }
+}
+
+/// A request as an event keeps it ([`Request::record`]), read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord<'a> {
+    /// The decoded header.
+    pub header: RequestHeader,
+    /// The header's bytes, as signed.
+    pub header_bytes: &'a [u8],
+    /// The signature over [`RequestHeader::digest`] of the header bytes.
+    pub signature: &'a [u8],
+}
+
+impl<'a> RequestRecord<'a> {
+    /// Reads a record; refuses one whose parts do not have their sizes and form.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, RequestError> {
+        let malformed =
+            || RequestError::new(RequestCode::Malformed, "the kept request is malformed");
+        let (&len, rest) = bytes.split_first().ok_or_else(malformed)?;
+        let len = usize::from(len);
+        if rest.len() != len + SIGNATURE_LEN {
+            return Err(malformed());
+        }
+        let (header_bytes, signature) = rest.split_at(len);
+        let header = RequestHeader::from_bytes(header_bytes)?;
+        Ok(Self {
+            header,
+            header_bytes,
+            signature,
+        })
+    }
 }
 
 /// A session's id in a header: SHA3-256 of its secret, as the service stores it.
@@ -102,6 +151,20 @@ pub fn body_hash(body: &[u8]) -> [u8; 32] {
 }
 
 impl RequestHeader {
+    /// The device's side: the canonical bytes and the device key's signature over their
+    /// digest, hedged with `rnd`.
+    pub fn sign(
+        &self,
+        key: &pqbank_pki::CompositeSigningKey,
+        rnd: &[u8; 32],
+    ) -> Result<(Vec<u8>, Vec<u8>), pqbank_pki::Error> {
+        let bytes = self.to_bytes().ok_or(pqbank_pki::Error::InvalidRequest(
+            "the device identifier is too long for a request header",
+        ))?;
+        let signature = key.sign(&Self::digest(&bytes), ACT_CONTEXT, rnd)?;
+        Ok((bytes, signature.into_bytes()))
+    }
+
     /// The canonical bytes; `None` if the device identifier is over
     /// [`DEVICE_ID_LEN_MAX`] (no such header can be sent).
     #[must_use]

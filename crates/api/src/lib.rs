@@ -15,10 +15,11 @@
 mod error;
 mod header;
 mod route;
+pub mod wire;
 
 pub use error::{RequestCode, RequestError};
 pub use header::{
-    BODY_LEN_MAX, DEVICE_ID_LEN_MAX, HEADER_LEN_MAX, REQUEST_TAG, Request, RequestHeader,
-    SIGNATURE_LEN, body_hash, decode, from_text, session_id, to_text,
+    ACT_CONTEXT, BODY_LEN_MAX, DEVICE_ID_LEN_MAX, HEADER_LEN_MAX, REQUEST_TAG, Request,
+    RequestHeader, RequestRecord, SIGNATURE_LEN, body_hash, decode, from_text, session_id, to_text,
 };
 pub use route::Route;

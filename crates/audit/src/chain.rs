@@ -6,8 +6,10 @@ use subtle::ConstantTimeEq;
 
 use crate::{AuditError, Hash};
 
-/// Domain label of an event's hash.
+/// Domain label of an event's hash when the chain's own device signed it.
 pub const EVENT_LABEL: &[u8] = b"pqbank/event/v1";
+/// Domain label of an event's hash when a bank server signed it over a device's request.
+pub const EVENT_LABEL_V2: &[u8] = b"pqbank/event/v2";
 /// The previous hash of a chain's first event.
 pub const GENESIS: Hash = [0; 32];
 
@@ -26,14 +28,24 @@ pub struct Event {
     pub payload: Vec<u8>,
     /// When, in UNIX seconds.
     pub created_at: i64,
+    /// Who signed the hash: `None`, the chain's own device (format v1); otherwise the
+    /// fingerprint of the bank server's certificate, which acted on `request` (v2).
+    pub server: Option<Hash>,
+    /// The device's signed request the server acted on (v2); empty in v1.
+    pub request: Vec<u8>,
 }
 
 impl Event {
-    /// SHA3-256 over the label and every field, length-prefixed.
+    /// SHA3-256 over the label and every field, length-prefixed; a v2 event's label is
+    /// [`EVENT_LABEL_V2`] and its server and request follow the v1 fields.
     #[must_use]
     pub fn hash(&self) -> Hash {
         let mut h = Sha3_256::new();
-        h.update(EVENT_LABEL);
+        h.update(if self.server.is_some() {
+            EVENT_LABEL_V2
+        } else {
+            EVENT_LABEL
+        });
         h.update(self.certificate);
         h.update(self.seq.to_be_bytes());
         h.update(self.prev_hash);
@@ -42,6 +54,11 @@ impl Event {
         h.update((self.payload.len() as u64).to_be_bytes());
         h.update(&self.payload);
         h.update(self.created_at.to_be_bytes());
+        if let Some(server) = &self.server {
+            h.update(server);
+            h.update((self.request.len() as u64).to_be_bytes());
+            h.update(&self.request);
+        }
         h.finalize().into()
     }
 
@@ -65,6 +82,8 @@ impl Event {
             kind: kind.to_owned(),
             payload,
             created_at,
+            server: None,
+            request: Vec::new(),
         }
     }
 }

@@ -219,14 +219,41 @@ pub struct CheckpointRecord {
 #[error("{0}")]
 pub struct SignError(pub String);
 
-/// Signs an event hash with the acting device's key. It may fail: the write it belongs
-/// to is then rolled back and [`crate::StoreError::Signing`] returned, so no event is
-/// ever stored without its signature.
-pub type Signer<'a> = &'a (dyn Fn(&Hash) -> core::result::Result<Vec<u8>, SignError> + Send + Sync);
+/// Who signs an event's hash. In process, the acting device itself (format v1: a closure
+/// over its key is one). At a bank server, the server's key, over the device's signed
+/// request, which the event then carries (format v2). Signing may fail: the write it
+/// belongs to is then rolled back and [`crate::StoreError::Signing`] returned, so no event
+/// is ever stored without its signature.
+pub trait EventSign: Send + Sync {
+    /// The fingerprint of the server certificate whose key signs; `None` for the device.
+    fn server(&self) -> Option<Hash> {
+        None
+    }
+
+    /// The device's signed request the server acts on; empty for the device.
+    fn request(&self) -> &[u8] {
+        &[]
+    }
+
+    /// Signs the event's hash.
+    fn sign(&self, hash: &Hash) -> core::result::Result<Vec<u8>, SignError>;
+}
+
+impl<F> EventSign for F
+where
+    F: Fn(&Hash) -> core::result::Result<Vec<u8>, SignError> + Send + Sync,
+{
+    fn sign(&self, hash: &Hash) -> core::result::Result<Vec<u8>, SignError> {
+        self(hash)
+    }
+}
+
+/// An event's signer, as the store takes it.
+pub type Signer<'a> = &'a dyn EventSign;
 
 /// Calls a signer for an event hash: a failure, or an empty signature, is an error.
 pub fn sign_event(sign: Signer<'_>, hash: &Hash) -> Result<Vec<u8>> {
-    match sign(hash) {
+    match sign.sign(hash) {
         Ok(signature) if !signature.is_empty() => Ok(signature),
         Ok(_) => Err(crate::StoreError::Signing(
             "the device returned an empty signature".into(),
@@ -560,6 +587,8 @@ pub struct RawEvent {
     pub payload: Vec<u8>,
     pub created_at: i64,
     pub signature: Vec<u8>,
+    pub server_fingerprint: Option<Vec<u8>>,
+    pub request: Option<Vec<u8>>,
 }
 
 impl RawEvent {
@@ -575,6 +604,11 @@ impl RawEvent {
                 kind: self.kind,
                 payload: self.payload,
                 created_at: self.created_at,
+                server: self
+                    .server_fingerprint
+                    .map(|s| hash(&s, "event server"))
+                    .transpose()?,
+                request: self.request.unwrap_or_default(),
             },
             hash: hash(&self.event_hash, "event hash")?,
             signature: self.signature,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use pqbank_db::{CrlRecord, SessionRecord, Store};
+use pqbank_db::{CrlRecord, SessionRecord, Signer, Store};
 use pqbank_pki::chain::{ChainInput, ValidChain, validate};
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, Role};
@@ -188,7 +188,7 @@ impl<S: Store> Service<S> {
                 // Only a device that holds the key may leave a refusal on the chain.
                 let leaf = self.certificate(&certificate).await?;
                 self.prove_device(&id, device, action, now, &leaf).await?;
-                return Err(self.refuse(&auth, device, action, e).await);
+                return Err(self.refuse(&auth, &device.event_signer(), action, e).await);
             }
             Err(ServiceError::Certificate(e)) => {
                 self.end_refused(&id, &auth, device, action, now, &e)
@@ -278,7 +278,7 @@ impl<S: Store> Service<S> {
             let _ = self
                 .log(
                     auth,
-                    device,
+                    &device.event_signer(),
                     "refused",
                     format!("{action}: {}", e.code()).as_bytes(),
                 )
@@ -318,11 +318,11 @@ impl<S: Store> Service<S> {
     pub(crate) async fn refuse(
         &self,
         auth: &Authorised,
-        device: &Device,
+        sign: Signer<'_>,
         action: Action,
         e: pqbank_pki::Error,
     ) -> ServiceError {
-        self.refuse_as(auth, device, action, ServiceError::Forbidden(e))
+        self.refuse_as(auth, sign, action, ServiceError::Forbidden(e))
             .await
     }
 
@@ -331,7 +331,7 @@ impl<S: Store> Service<S> {
     pub(crate) async fn refuse_as(
         &self,
         auth: &Authorised,
-        device: &Device,
+        sign: Signer<'_>,
         action: Action,
         refusal: ServiceError,
     ) -> ServiceError {
@@ -341,7 +341,7 @@ impl<S: Store> Service<S> {
             other => other.code(),
         };
         let payload = format!("{action}: {code}");
-        let refusal = match self.log(auth, device, "refused", payload.as_bytes()).await {
+        let refusal = match self.log(auth, sign, "refused", payload.as_bytes()).await {
             Ok(()) => refusal,
             Err(log_failure) => log_failure,
         };
@@ -349,23 +349,17 @@ impl<S: Store> Service<S> {
         refusal
     }
 
-    /// Appends an event, signed by the device, to the certificate's chain.
+    /// Appends an event, signed by `sign` (the device, or the server over its request),
+    /// to the certificate's chain.
     pub(crate) async fn log(
         &self,
         auth: &Authorised,
-        device: &Device,
+        sign: Signer<'_>,
         kind: &str,
         payload: &[u8],
     ) -> Result<(), ServiceError> {
-        let sign = device.event_signer();
         self.store
-            .append_event(
-                auth.certificate.as_bytes(),
-                kind,
-                payload,
-                self.now(),
-                &sign,
-            )
+            .append_event(auth.certificate.as_bytes(), kind, payload, self.now(), sign)
             .await?;
         Ok(())
     }

@@ -10,12 +10,12 @@ use pqbank_pki::crl::CrlBuilder;
 use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
 use pqbank_pki::{
     Certificate, CertificateBuilder, CompositeSigningKey, DistinguishedName, Layer, Lineage, Role,
-    StaffClaims,
+    StaffClaims, TlsKeyHash,
 };
 use sha3::{Digest, Sha3_512};
 
 use crate::service::at;
-use crate::{Config, Device, Service, ServiceError};
+use crate::{Config, Device, ServerKey, Service, ServiceError};
 
 /// Customers' names for the demo, combined into 50 and more.
 const FIRST: &[&str] = &[
@@ -176,6 +176,52 @@ pub async fn build<S: Store>(
     };
     demo_transfers(&service, &bank, transfers).await?;
     Ok((service, bank))
+}
+
+/// Issues and stores the demo bank's server certificate, vouching for the TLS key of
+/// hash `tls_key`, with a key derived from the demo's seed: what `pqbank-server demo`
+/// installs. Valid from an hour before `now` for a year.
+pub async fn install_server<S: Store>(
+    service: &Service<S>,
+    root: &Certificate,
+    seed: [u8; 32],
+    tls_key: &TlsKeyHash,
+    now: i64,
+) -> Result<ServerKey, ServiceError> {
+    let root_key = CompositeSigningKey::from_seed(&seed_for(&seed, "root"));
+    let key = CompositeSigningKey::from_seed(&seed_for(&seed, "pqbank-server"));
+    let certificate = CertificateBuilder {
+        serial: [0x5e; 16],
+        subject: DistinguishedName::new(BANK, "pqbank-server").to_der(),
+        subject_key: key.verifying_key().clone(),
+        not_before: at(now - 3_600),
+        not_after: at(now + 365 * 86_400),
+        ca_path_len: None,
+        claims: StaffClaims {
+            layers: vec![
+                Layer::HybridSignature,
+                Layer::Sha3Fingerprint,
+                Layer::CrlPinning,
+            ],
+            lineage: Some(Lineage {
+                issuer: root.fingerprint(),
+                replaces: None,
+            }),
+            defence_version: Some(DEFENCE_VERSION),
+            ..StaffClaims::default()
+        },
+    }
+    .sign_server(
+        Issuer::Ca {
+            certificate: root,
+            key: &root_key,
+        },
+        tls_key,
+        &[0; 32],
+    )
+    .map_err(ServiceError::Certificate)?;
+    service.record_server(&certificate).await?;
+    ServerKey::new(certificate, key)
 }
 
 async fn publish_empty_crl<S: Store>(

@@ -19,7 +19,7 @@ impl core::fmt::Debug for Device {
 }
 
 /// Context string of every act signature: acts can never be replayed as other signatures.
-pub const ACT_CONTEXT: &[u8] = b"pqbank/act/v1";
+pub use pqbank_api::ACT_CONTEXT;
 
 impl Device {
     /// A device from its identifier and key.

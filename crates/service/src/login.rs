@@ -3,7 +3,8 @@
 //! session and the signed intent on the certificate's chain.
 
 use pqbank_db::{
-    Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord, Stale, Store, StoreError,
+    Challenge, IdentityStore, LoggedEvent, RowWrite, SessionRecord, Signer, Stale, Store,
+    StoreError,
 };
 use pqbank_pki::Fingerprint;
 use pqbank_pki::chain::ValidChain;
@@ -31,6 +32,19 @@ impl SessionToken {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+}
+
+/// A session the server opened.
+#[derive(Debug)]
+pub struct ServedLogin {
+    /// The session's bearer token.
+    pub token: SessionToken,
+    /// The staff member.
+    pub staff_id: i64,
+    /// The role the certificate carries.
+    pub role: pqbank_pki::Role,
+    /// A session idle longer than this is ended.
+    pub idle_timeout_secs: i64,
 }
 
 impl<S: Store> Service<S> {
@@ -92,38 +106,53 @@ impl<S: Store> Service<S> {
         origin: &str,
         signed: &SignedTranscript,
     ) -> Result<SessionToken, ServiceError> {
-        let opened = self.open_session(certificate, device, origin, signed).await;
-        match &opened {
-            Ok((_, staff_id)) => tracing::info!(
-                certificate = %certificate,
-                staff_id,
-                origin,
-                "login accepted"
-            ),
-            Err(e) => {
-                let code = e.code();
-                tracing::warn!(
-                    certificate = %certificate,
-                    origin,
-                    code = code.as_str(),
-                    layer = crate::layer_name(&code),
-                    "login refused: {e}"
-                );
-            }
-        }
+        let sign = device.event_signer();
+        let opened = self
+            .open_session(certificate, &device.id, origin, signed, &sign)
+            .await;
+        log_login(certificate, origin, &opened);
         opened.map(|(token, _)| token)
+    }
+
+    /// A login at the bank's server: the device signed the transcript on its machine,
+    /// `origin` is what the server saw (the peer's address, the declared name beside it),
+    /// and the server's key signs the login event over the device's signed transcript.
+    /// Returns the token and the staff id.
+    pub async fn login_at_server(
+        &self,
+        certificate: Fingerprint,
+        device_id: &[u8],
+        origin: &str,
+        signed: &SignedTranscript,
+    ) -> Result<ServedLogin, ServiceError> {
+        let key = self.server_key()?;
+        let sign = crate::server_key::ServerSigner::new(key, Vec::new());
+        let opened = self
+            .open_session(certificate, device_id, origin, signed, &sign)
+            .await;
+        log_login(certificate, origin, &opened);
+        let (token, staff_id) = opened?;
+        // The chain validated a moment ago; its leaf's role is what every call checks.
+        let role = self.certificate(&certificate).await?.claims().role;
+        Ok(ServedLogin {
+            token,
+            staff_id,
+            role: role.unwrap_or(pqbank_pki::Role::Teller),
+            idle_timeout_secs: self.config.idle_timeout_secs,
+        })
     }
 
     /// [`Self::login`]'s checks and writes; returns the token and the staff id.
     async fn open_session(
         &self,
         certificate: Fingerprint,
-        device: &Device,
+        device_id: &[u8],
         origin: &str,
         signed: &SignedTranscript,
+        sign: Signer<'_>,
     ) -> Result<(SessionToken, i64), ServiceError> {
         let (cert, valid) = self
-            .validate_chain(&certificate, &device.id, None, &Default::default())
+            .validate_chain(&certificate, device_id, None, &Default::default())
             .await?;
         let claimed = Transcript::from_bytes(&signed.transcript).map_err(ServiceError::Login)?;
         let now = self.now();
@@ -133,7 +162,15 @@ impl<S: Store> Service<S> {
             .await?
             .filter(|c| c.consumed_at.is_none() && c.expires_at >= now)
             .ok_or(ServiceError::ChallengeUsed)?;
-        check_transcript(&cert, certificate, device, origin, signed, &challenge, now)?;
+        check_transcript(
+            &cert,
+            certificate,
+            device_id,
+            origin,
+            signed,
+            &challenge,
+            now,
+        )?;
         let record = self
             .store
             .certificate(certificate.as_bytes())
@@ -158,7 +195,7 @@ impl<S: Store> Service<S> {
             end_reason: None,
         };
         let payload = intent(signed, &valid);
-        let committed = commit_login(&self.store, &challenge, &session, &payload, device).await;
+        let committed = commit_login(&self.store, &challenge, &session, &payload, sign).await;
         match committed {
             Ok(_) => Ok((token, staff_id)),
             Err(StoreError::Stale(Stale::Challenge)) => Err(ServiceError::ChallengeUsed),
@@ -173,7 +210,7 @@ impl<S: Store> Service<S> {
 fn check_transcript(
     cert: &pqbank_pki::Certificate,
     certificate: Fingerprint,
-    device: &Device,
+    device_id: &[u8],
     origin: &str,
     signed: &SignedTranscript,
     challenge: &Challenge,
@@ -182,7 +219,7 @@ fn check_transcript(
     if challenge.certificate != *certificate.as_bytes() {
         return Err(ServiceError::Login(pqbank_pki::Error::CertificateMismatch));
     }
-    if challenge.device_id_hash != device_id_hash(&device.id) {
+    if challenge.device_id_hash != device_id_hash(device_id) {
         return Err(ServiceError::Login(
             pqbank_pki::Error::TranscriptDeviceMismatch,
         ));
@@ -194,7 +231,7 @@ fn check_transcript(
             &Expected {
                 nonce: &challenge.nonce,
                 certificate,
-                device_id: &device.id,
+                device_id,
                 origin: Some(&challenge.origin),
                 issued_at: at(challenge.issued_at),
                 expires_at: at(challenge.expires_at),
@@ -225,9 +262,8 @@ async fn commit_login<S: IdentityStore>(
     challenge: &Challenge,
     session: &SessionRecord,
     payload: &[u8],
-    device: &Device,
+    sign: Signer<'_>,
 ) -> Result<(), StoreError> {
-    let sign = device.event_signer();
     let now = session.created_at;
     store
         .commit_logged(
@@ -244,9 +280,31 @@ async fn commit_login<S: IdentityStore>(
                 kind: "login",
                 payload,
                 created_at: now,
-                sign: &sign,
+                sign,
             }],
         )
         .await
         .map(|_| ())
+}
+
+/// Logs a login's outcome (accepted, or refused with its code and layer).
+fn log_login<T>(certificate: Fingerprint, origin: &str, opened: &Result<(T, i64), ServiceError>) {
+    match opened {
+        Ok((_, staff_id)) => tracing::info!(
+            certificate = %certificate,
+            staff_id,
+            origin,
+            "login accepted"
+        ),
+        Err(e) => {
+            let code = e.code();
+            tracing::warn!(
+                certificate = %certificate,
+                origin,
+                code = code.as_str(),
+                layer = crate::layer_name(&code),
+                "login refused: {e}"
+            );
+        }
+    }
 }

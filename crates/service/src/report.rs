@@ -65,8 +65,13 @@ impl<S: Store> Service<S> {
         });
         let bytes = serde_json::to_vec_pretty(&report).map_err(crate::trace::device_failed)?;
         let signature = device.sign_act(&bytes)?;
-        self.log(&auth, device, "audit.report", subject.as_bytes())
-            .await?;
+        self.log(
+            &auth,
+            &device.event_signer(),
+            "audit.report",
+            subject.as_bytes(),
+        )
+        .await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,

@@ -74,21 +74,29 @@ impl<S: Store> Service<S> {
                 crate::trace::refused(action.as_str(), Some(&certificate), &refusal);
                 return Err(refusal);
             }
+            Err(ServiceError::Forbidden(e)) if self.server_key.is_some() => {
+                // The signature is the device's: the refusal goes on its chain, signed by
+                // the server over the refused request.
+                let auth = crate::check::Authorised {
+                    staff_id: session.staff_id,
+                    certificate,
+                    role: Role::Teller,
+                };
+                // Claimed first, so each request leaves at most one refusal.
+                self.claim(request, action, &session.certificate, now)
+                    .await?;
+                let key = self.server_key()?;
+                let sign = crate::server_key::ServerSigner::new(key, request.record());
+                return Err(self.refuse(&auth, &sign, action, e).await);
+            }
             Err(other) => {
                 crate::trace::refused(action.as_str(), Some(&certificate), &other);
                 return Err(other);
             }
         };
-        let counter = i64::try_from(header.counter).map_err(|_| {
-            self.refused_request(action, &session.certificate, RequestCode::Replayed)
-        })?;
-        if !self
-            .store
-            .claim_counter(&header.session, now, counter)
-            .await?
-        {
-            return Err(self.refused_request(action, &session.certificate, RequestCode::Replayed));
-        }
+        let counter = self
+            .claim(request, action, &session.certificate, now)
+            .await?;
         tracing::debug!(
             action = action.as_str(),
             certificate = %certificate,
@@ -101,6 +109,28 @@ impl<S: Store> Service<S> {
             certificate,
             role,
         })
+    }
+
+    /// Claims the request's counter on its session: refused as replayed if the counter
+    /// was used or passed already.
+    async fn claim(
+        &self,
+        request: &Request<'_>,
+        action: pqbank_pki::Action,
+        certificate: &[u8; 32],
+        now: i64,
+    ) -> Result<i64, ServiceError> {
+        let header = request.header();
+        let counter = i64::try_from(header.counter)
+            .map_err(|_| self.refused_request(action, certificate, RequestCode::Replayed))?;
+        if !self
+            .store
+            .claim_counter(&header.session, now, counter)
+            .await?
+        {
+            return Err(self.refused_request(action, certificate, RequestCode::Replayed));
+        }
+        Ok(counter)
     }
 
     fn refused_request(

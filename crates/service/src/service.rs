@@ -66,6 +66,7 @@ pub struct Service<S> {
     clock: Clock,
     pub(crate) chains: crate::check::ChainCache,
     pub(crate) crl_pins: Arc<dyn CrlPins>,
+    pub(crate) server_key: Option<Arc<crate::ServerKey>>,
 }
 
 /// Fresh bytes from the operating system.
@@ -92,6 +93,7 @@ impl<S: Store> Service<S> {
             clock,
             chains: crate::check::ChainCache::default(),
             crl_pins: Arc::new(MemoryCrlPins::default()),
+            server_key: None,
         }
     }
 
@@ -236,7 +238,8 @@ impl<S: Store> Service<S> {
         request: TransferRequest,
     ) -> Result<TransferOutcome, ServiceError> {
         let auth = self.authorise(token, device, Action::TransferPost).await?;
-        self.may_post(&auth, device, &request).await?;
+        self.may_post(&auth, &device.event_signer(), &request)
+            .await?;
         let bytes = request.canonical_bytes();
         let signed = SignedTransfer {
             request,
@@ -293,14 +296,40 @@ impl<S: Store> Service<S> {
         event_sign: pqbank_db::Signer<'_>,
     ) -> Result<TransferOutcome, ServiceError> {
         let auth = self.authorise(token, device, Action::TransferPost).await?;
+        self.post_signed_as(&auth, signed, event_sign).await
+    }
+
+    /// A transfer signed by its maker, posted for `auth`: the signer is the caller, the
+    /// signature is the caller's certificate's over the request's bytes, then
+    /// [`Self::may_post`]'s rules; refusals and the act are chained with `event_sign`.
+    pub(crate) async fn post_signed_as(
+        &self,
+        auth: &crate::check::Authorised,
+        signed: &SignedTransfer,
+        event_sign: pqbank_db::Signer<'_>,
+    ) -> Result<TransferOutcome, ServiceError> {
         if signed.signed.signer != *auth.certificate.as_bytes() {
             let e = pqbank_pki::Error::ActionNotAllowed {
                 action: "transfer.post for another maker".into(),
             };
-            return Err(self.refuse(&auth, device, Action::TransferPost, e).await);
+            return Err(self.refuse(auth, event_sign, Action::TransferPost, e).await);
         }
-        self.may_post(&auth, device, &signed.request).await?;
-        self.write_transfer(&auth, signed, event_sign).await
+        let leaf = self.certificate(&auth.certificate).await?;
+        let key = pqbank_pki::CompositeVerifyingKey::from_bytes(leaf.public_key())
+            .map_err(ServiceError::Certificate)?;
+        if key
+            .verify(
+                &signed.request.canonical_bytes(),
+                crate::device::ACT_CONTEXT,
+                &signed.signed.signature,
+            )
+            .is_err()
+        {
+            let e = pqbank_pki::Error::DeviceMismatch;
+            return Err(self.refuse(auth, event_sign, Action::TransferPost, e).await);
+        }
+        self.may_post(auth, event_sign, &signed.request).await?;
+        self.write_transfer(auth, signed, event_sign).await
     }
 
     /// The rules of a posting that no window can bypass, each refusal logged on the
@@ -310,7 +339,7 @@ impl<S: Store> Service<S> {
     async fn may_post(
         &self,
         auth: &crate::check::Authorised,
-        device: &Device,
+        sign: pqbank_db::Signer<'_>,
         request: &TransferRequest,
     ) -> Result<(), ServiceError> {
         let not_allowed = if request.maker != auth.staff_id {
@@ -322,7 +351,7 @@ impl<S: Store> Service<S> {
         };
         if let Some(action) = not_allowed {
             let e = pqbank_pki::Error::ActionNotAllowed { action };
-            return Err(self.refuse(auth, device, Action::TransferPost, e).await);
+            return Err(self.refuse(auth, sign, Action::TransferPost, e).await);
         }
         let cash_drawer = match request.kind {
             TransferKind::Deposit => Some(request.debit),
@@ -339,7 +368,7 @@ impl<S: Store> Service<S> {
         Err(self
             .refuse_as(
                 auth,
-                device,
+                sign,
                 Action::TransferPost,
                 ServiceError::DrawerNotYours,
             )
@@ -355,6 +384,17 @@ impl<S: Store> Service<S> {
         query: &str,
     ) -> Result<Vec<(pqbank_db::CustomerRow, Vec<pqbank_db::AccountRow>)>, ServiceError> {
         let auth = self.authorise(token, device, Action::CustomerRead).await?;
+        self.find_customers_as(&auth, &device.event_signer(), query)
+            .await
+    }
+
+    /// [`Self::find_customers`] for an authorised caller, logged with `sign`.
+    pub(crate) async fn find_customers_as(
+        &self,
+        auth: &crate::check::Authorised,
+        sign: pqbank_db::Signer<'_>,
+        query: &str,
+    ) -> Result<Vec<(pqbank_db::CustomerRow, Vec<pqbank_db::AccountRow>)>, ServiceError> {
         let query = query.trim();
         if query.chars().count() < SEARCH_LEN_MIN {
             return Err(ServiceError::Forbidden(pqbank_pki::Error::InvalidRequest(
@@ -369,8 +409,8 @@ impl<S: Store> Service<S> {
         }
         let ids: Vec<u8> = out.iter().flat_map(|(c, _)| c.id.to_be_bytes()).collect();
         self.log(
-            &auth,
-            device,
+            auth,
+            sign,
             "customer.read",
             &[query.as_bytes(), &[0], &ids].concat(),
         )
@@ -653,7 +693,7 @@ impl<S: Store> Service<S> {
             return Err(self
                 .refuse(
                     &auth,
-                    device,
+                    &device.event_signer(),
                     Action::CertRevoke,
                     pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
                 )
@@ -758,7 +798,7 @@ impl<S: Store> Service<S> {
             return Err(self
                 .refuse(
                     &auth,
-                    device,
+                    &device.event_signer(),
                     Action::CertIssue,
                     pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
                 )

@@ -13,6 +13,7 @@ use pqbank_pki::Certificate;
 use pqbank_pki::composite::CompositeVerifyingKey;
 
 use crate::device::ACT_CONTEXT;
+use crate::server_key::SERVER_EVENT_CONTEXT;
 use crate::{Service, ServiceError};
 
 /// One bad row.
@@ -91,10 +92,18 @@ impl<S: Store> Service<S> {
         let mut report = LogReport::default();
         let mut keys = SignerKeys::new();
         let mut acts = LoggedActs::default();
+        let mut servers = ServerKeys::new();
         for (done, certificate) in chains.iter().enumerate() {
             let events = self.store.events(certificate).await?;
             let key = self.signer_key(&mut keys, certificate).await?;
-            check_chain(certificate, &events, key.as_ref(), &mut acts, &mut report);
+            for server in events.iter().filter_map(|e| e.event.server) {
+                self.server_key_of(&mut keys, &mut servers, &server).await?;
+            }
+            let signers = Signers {
+                device: key.as_ref(),
+                servers: &servers,
+            };
+            check_chain(certificate, &events, &signers, &mut acts, &mut report);
             progress(done + 1, total);
         }
         for (done, t) in transfers.iter().enumerate() {
@@ -286,15 +295,55 @@ impl<S: Store> Service<S> {
     }
 }
 
-/// One certificate's chain: its links, every event's signature by the certificate's
-/// key, and the acts it logged, kept to be matched by their rows.
+/// Server keys by certificate fingerprint (`None`: unknown, not under the pin, or not of
+/// the server profile).
+type ServerKeys = BTreeMap<[u8; 32], Option<CompositeVerifyingKey>>;
+
+/// Who may have signed a chain's events: its certificate's device (v1) or a server (v2).
+struct Signers<'a> {
+    device: Option<&'a SignerKey>,
+    servers: &'a ServerKeys,
+}
+
+impl<S: Store> Service<S> {
+    /// The key of a server certificate stored under the pin, of the server profile.
+    async fn server_key_of(
+        &self,
+        keys: &mut SignerKeys,
+        servers: &mut ServerKeys,
+        fingerprint: &[u8; 32],
+    ) -> Result<(), ServiceError> {
+        if servers.contains_key(fingerprint) {
+            return Ok(());
+        }
+        let server = match self.signer_key(keys, fingerprint).await? {
+            Some((key, None)) => {
+                let record = self.store.certificate(fingerprint).await?;
+                record
+                    .and_then(|r| Certificate::from_der(&r.der).ok())
+                    .filter(|c| c.tls_key_hash().is_some() && c.claims().is_server_compatible())
+                    .map(|_| key)
+            }
+            _ => None,
+        };
+        servers.insert(*fingerprint, server);
+        Ok(())
+    }
+}
+
+/// One certificate's chain: its links, every event's signature (by the certificate's
+/// key, or for a v2 event by a bank server's over the device's request, which must be
+/// signed by the certificate's key and used once), and the acts it logged, kept to be
+/// matched by their rows.
 fn check_chain(
     certificate: &[u8; 32],
     events: &[pqbank_db::EventRecord],
-    key: Option<&SignerKey>,
+    signers: &Signers<'_>,
     acts: &mut LoggedActs,
     report: &mut LogReport,
 ) {
+    let key = signers.device;
+    let mut requests = BTreeSet::new();
     report.events += events.len();
     let name = hex(certificate);
     let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
@@ -306,12 +355,36 @@ fn check_chain(
         });
     }
     for e in events {
-        let signed = key.is_some_and(|(k, _)| k.verify(&e.hash, ACT_CONTEXT, &e.signature).is_ok());
+        let row = format!("{name} #{}", e.event.seq);
+        let signed = match &e.event.server {
+            None => key.is_some_and(|(k, _)| k.verify(&e.hash, ACT_CONTEXT, &e.signature).is_ok()),
+            Some(server) => signers
+                .servers
+                .get(server)
+                .and_then(Option::as_ref)
+                .is_some_and(|k| {
+                    k.verify(&e.hash, SERVER_EVENT_CONTEXT, &e.signature)
+                        .is_ok()
+                }),
+        };
         if !signed {
             report.problems.push(Problem {
                 table: "accountability_events",
-                row: format!("{name} #{}", e.event.seq),
-                reason: "the signature is not the certificate's".into(),
+                row: row.clone(),
+                reason: if e.event.server.is_some() {
+                    "the signature is not a bank server's".into()
+                } else {
+                    "the signature is not the certificate's".into()
+                },
+            });
+        }
+        if e.event.server.is_some()
+            && let Err(reason) = check_request(&e.event, key, &mut requests)
+        {
+            report.problems.push(Problem {
+                table: "accountability_events",
+                row,
+                reason: reason.into(),
             });
         }
         let (kind, payload) = (e.event.kind.as_str(), &e.event.payload);
@@ -327,6 +400,34 @@ fn check_chain(
                 .push(format!("{name} #{}", e.event.seq));
         }
     }
+}
+
+/// A v2 event's request: the device's, signed with the chain certificate's key, and not
+/// used before on the chain for an event of the same kind. A login keeps no request: its
+/// payload is the transcript the device signed.
+fn check_request(
+    event: &pqbank_audit::chain::Event,
+    key: Option<&SignerKey>,
+    seen: &mut BTreeSet<([u8; 32], u64, String)>,
+) -> Result<(), &'static str> {
+    if event.request.is_empty() {
+        return if event.kind == "login" {
+            Ok(())
+        } else {
+            Err("a bank server signed it without the device's request")
+        };
+    }
+    let record = pqbank_api::RequestRecord::from_bytes(&event.request)
+        .map_err(|_| "the device's request it keeps is malformed")?;
+    let digest = pqbank_api::RequestHeader::digest(record.header_bytes);
+    if key.is_none_or(|(k, _)| k.verify(&digest, ACT_CONTEXT, record.signature).is_err()) {
+        return Err("the request it keeps is not signed by the certificate's device");
+    }
+    let header = record.header;
+    if !seen.insert((header.session, header.counter, event.kind.clone())) {
+        return Err("the device's request was used twice");
+    }
+    Ok(())
 }
 
 /// One journal row: its signed bytes are its contents, signed by its maker's certificate,

@@ -199,8 +199,13 @@ impl<S: Store> Service<S> {
     ) -> Result<Vec<EventRecord>, ServiceError> {
         let auth = self.authorise(token, device, Action::AuditRead).await?;
         let events = self.store.events(subject.as_bytes()).await?;
-        self.log(&auth, device, "audit.read", subject.as_bytes())
-            .await?;
+        self.log(
+            &auth,
+            &device.event_signer(),
+            "audit.read",
+            subject.as_bytes(),
+        )
+        .await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,

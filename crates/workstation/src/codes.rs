@@ -222,6 +222,10 @@ family! {
         Unsigned => "request.unsigned",
         Replayed => "request.replayed",
         Stale => "request.stale",
+        Method => "request.method",
+        ContentType => "request.content_type",
+        Timeout => "request.timeout",
+        Busy => "request.busy",
     }
 }
 

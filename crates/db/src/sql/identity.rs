@@ -45,19 +45,23 @@ macro_rules! identity_rows {
                 .await
                 .map_err(map_err)?;
                 let head = head.map($crate::RawEvent::decode).transpose()?;
-                let event = $crate::sql::Event::next(
+                let mut event = $crate::sql::Event::next(
                     *certificate,
                     head.as_ref().map(|h| (&h.event, &h.hash)),
                     kind,
                     payload.to_vec(),
                     created_at,
                 );
+                event.server = sign.server();
+                if event.server.is_some() {
+                    event.request = sign.request().to_vec();
+                }
                 let hash = event.hash();
                 let signature = $crate::sign_event(sign, &hash)?;
                 let done = sqlx::query(
                     "INSERT INTO accountability_events (certificate_fingerprint, seq, prev_hash, \
-                     event_hash, kind, payload, created_at, signature) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     event_hash, kind, payload, created_at, signature, server_fingerprint, \
+                     request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(&certificate[..])
                 .bind(i64::try_from(event.seq).unwrap_or(i64::MAX))
@@ -67,6 +71,8 @@ macro_rules! identity_rows {
                 .bind(payload)
                 .bind(created_at)
                 .bind(&signature)
+                .bind(event.server.as_ref().map(|s| &s[..]))
+                .bind(event.server.is_some().then_some(&event.request[..]))
                 .execute(&mut *conn)
                 .await
                 .map_err(map_err)?;

@@ -153,7 +153,7 @@ macro_rules! select_events {
     ($($tail:literal),*) => {
         concat!(
             "SELECT id, certificate_fingerprint, seq, prev_hash, event_hash, kind, payload, ",
-            "created_at, signature FROM accountability_events ",
+            "created_at, signature, server_fingerprint, request FROM accountability_events ",
             $($tail),*
         )
     };

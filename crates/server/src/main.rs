@@ -1,0 +1,202 @@
+//! `pqbank-server`: migrate with the admin account, install a demo bank, serve with the
+//! runtime account. See the README's "The bank's server" and `scripts/server`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use pqbank_db::{Backend as _, IdentityStore as _};
+use pqbank_db_mysql::MySqlStore;
+use pqbank_net::TlsKey;
+use pqbank_pki::chain::validate_server;
+use pqbank_pki::{Certificate, Crl, ServerInput};
+use pqbank_server::{App, State, identity, serve};
+use pqbank_service::{Config, ServerKey, Service, demo};
+use time::OffsetDateTime;
+
+#[derive(Parser)]
+#[command(
+    name = "pqbank-server",
+    version,
+    about = "The bank's server: the only process that holds the database"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Applies the schema's migrations, with the admin account (DDL and triggers).
+    Migrate {
+        /// mysql:// URL of the admin account.
+        #[arg(long, env = "PQBANK_ADMIN_URL")]
+        db: String,
+    },
+    /// Migrates an empty database and builds the demo bank in it, with a server
+    /// certificate for a fresh TLS key; writes the server's state directory.
+    Demo {
+        /// mysql:// URL of the admin account.
+        #[arg(long, env = "PQBANK_ADMIN_URL")]
+        db: String,
+        /// The state directory to write.
+        #[arg(long, env = "PQBANK_STATE_DIR")]
+        state: PathBuf,
+        /// The demo's seed (64 hex digits); its staff's device keys derive from it.
+        #[arg(long)]
+        seed: Option<String>,
+        /// Customers to make.
+        #[arg(long, default_value_t = 50)]
+        customers: usize,
+        /// Transfers to make.
+        #[arg(long, default_value_t = 300)]
+        transfers: usize,
+    },
+    /// Serves the bank with the runtime account; refuses a schema that is not this
+    /// build's.
+    Serve {
+        /// mysql:// URL of the runtime account.
+        #[arg(long, env = "PQBANK_DATABASE_URL")]
+        db: String,
+        /// The state directory.
+        #[arg(long, env = "PQBANK_STATE_DIR")]
+        state: PathBuf,
+        /// Address to listen on.
+        #[arg(long, env = "PQBANK_LISTEN", default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+    },
+    /// Prints the root fingerprint a workstation pins.
+    Fingerprint {
+        /// The state directory.
+        #[arg(long, env = "PQBANK_STATE_DIR")]
+        state: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pqbank-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Migrate { db } => {
+            let store = MySqlStore::connect(&db).await?;
+            store.migrate().await?;
+            println!("migrated");
+        }
+        Command::Demo {
+            db,
+            state,
+            seed,
+            customers,
+            transfers,
+        } => {
+            let seed = match seed {
+                Some(hex_seed) => parse_seed(&hex_seed)?,
+                None => random_seed()?,
+            };
+            let store = MySqlStore::connect(&db).await?;
+            store.migrate().await?;
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let (service, bank) = demo::build(store, seed, customers, transfers, now).await?;
+            let tls_key = TlsKey::generate()?;
+            let key =
+                demo::install_server(&service, &bank.root, seed, &tls_key.hash(), now).await?;
+            let (certificate, key) = key.into_parts();
+            State {
+                root: bank.root.fingerprint(),
+                certificate,
+                key,
+                tls_key,
+            }
+            .save(&state)?;
+            println!("{}", bank.root.fingerprint().to_hex());
+        }
+        Command::Serve { db, state, listen } => {
+            let state = State::load(&state)?;
+            let store = MySqlStore::connect_checked(&db).await?;
+            let root = root_of(&store, &state).await?;
+            let crl = store
+                .latest_crl(state.root.as_bytes())
+                .await?
+                .ok_or("the database holds no CRL of the root")?;
+            let crl = Crl::from_der(&crl.der)?;
+            validate_server(&ServerInput {
+                server: &state.certificate,
+                root: &root,
+                pinned_root: state.root,
+                at: OffsetDateTime::now_utc(),
+                crl: &crl,
+                crl_pin: None,
+            })
+            .map_err(|e| format!("the server certificate does not validate: {e}"))?;
+            let identity = identity(&state, &root, &crl)?;
+            let acceptor = pqbank_net::acceptor(&identity)?;
+            let key = ServerKey::new(
+                state.certificate.clone(),
+                pqbank_pki::CompositeSigningKey::from_seed(state.key.seed()),
+            )?;
+            let service =
+                Service::new(store, Config::new(state.root)).with_server_key(Arc::new(key));
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            tracing::info!(%listen, root = %state.root, "serving");
+            println!(
+                "serving on https://{} under root {}",
+                listener.local_addr()?,
+                state.root
+            );
+            tokio::select! {
+                served = serve(listener, acceptor, App::new(service, state.root)) => served?,
+                _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+            }
+        }
+        Command::Fingerprint { state } => {
+            println!("{}", State::load(&state)?.root.to_hex());
+        }
+    }
+    Ok(())
+}
+
+/// The root certificate, as stored, checked against the pin the state holds.
+async fn root_of(store: &MySqlStore, state: &State) -> Result<Certificate, Failure> {
+    let record = store
+        .certificate(state.root.as_bytes())
+        .await?
+        .ok_or("the database holds no certificate of the pinned root")?;
+    let root = Certificate::from_der(&record.der)?;
+    if root.fingerprint() != state.root {
+        return Err("the stored root is not the pinned one".into());
+    }
+    Ok(root)
+}
+
+fn parse_seed(text: &str) -> Result<[u8; 32], Failure> {
+    hex::decode(text)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| "the seed must be 64 hex digits".into())
+}
+
+fn random_seed() -> Result<[u8; 32], Failure> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(seed)
+}

@@ -1,0 +1,134 @@
+//! The bank server's own key: at `pqbank-server` the device's key stays on its
+//! workstation, so the server signs the accountability events of the acts it carries
+//! out (format v2), each over the device's signed request, which the event keeps.
+//! Verification then checks both: the server's signature over the event and the
+//! device's over its request.
+
+use std::sync::Arc;
+
+use pqbank_db::{EventSign, SignError, Store};
+use pqbank_pki::{Certificate, CompositeSigningKey, Fingerprint};
+
+use crate::{Service, ServiceError};
+
+/// Context string of a server's signature over an event hash: never an act's
+/// ([`crate::ACT_CONTEXT`]), so a server's event signature is not a device's act.
+pub const SERVER_EVENT_CONTEXT: &[u8] = b"pqbank/server-event/v1";
+
+/// A server certificate (the root-issued server profile) and its composite key.
+pub struct ServerKey {
+    certificate: Certificate,
+    key: CompositeSigningKey,
+}
+
+impl core::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerKey")
+            .field("certificate", &self.certificate.fingerprint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerKey {
+    /// The key of a server-profile certificate; refused if the certificate is not of
+    /// the server profile or does not hold this key.
+    pub fn new(certificate: Certificate, key: CompositeSigningKey) -> Result<Self, ServiceError> {
+        if certificate.tls_key_hash().is_none() || !certificate.claims().is_server_compatible() {
+            return Err(ServiceError::Certificate(
+                pqbank_pki::Error::NotServerCertificate,
+            ));
+        }
+        if certificate.public_key() != key.verifying_key().as_bytes() {
+            return Err(ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch));
+        }
+        Ok(Self { certificate, key })
+    }
+
+    /// The server certificate.
+    #[must_use]
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    /// The certificate and the key, to be kept on disk.
+    #[must_use]
+    pub fn into_parts(self) -> (Certificate, CompositeSigningKey) {
+        (self.certificate, self.key)
+    }
+
+    /// The server certificate's fingerprint.
+    #[must_use]
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.certificate.fingerprint()
+    }
+}
+
+/// The signer of one request's events: the server's key, the request kept beside.
+pub(crate) struct ServerSigner<'a> {
+    key: &'a ServerKey,
+    request: Vec<u8>,
+}
+
+impl<'a> ServerSigner<'a> {
+    /// The events of the request `request` (its record, [`pqbank_api::Request::record`];
+    /// empty for a login, whose payload is the device's signed transcript).
+    pub(crate) fn new(key: &'a ServerKey, request: Vec<u8>) -> Self {
+        Self { key, request }
+    }
+}
+
+impl EventSign for ServerSigner<'_> {
+    fn server(&self) -> Option<[u8; 32]> {
+        Some(*self.key.fingerprint().as_bytes())
+    }
+
+    fn request(&self) -> &[u8] {
+        &self.request
+    }
+
+    fn sign(&self, hash: &[u8; 32]) -> Result<Vec<u8>, SignError> {
+        let rnd = crate::service::random::<32>().map_err(|e| SignError(e.to_string()))?;
+        self.key
+            .key
+            .sign(hash, SERVER_EVENT_CONTEXT, &rnd)
+            .map(|s| s.into_bytes())
+            .map_err(|e| SignError(e.to_string()))
+    }
+}
+
+impl<S: Store> Service<S> {
+    /// Gives the service the server's key: it then serves signed requests, signing their
+    /// events itself. The certificate must be stored ([`Service::record_server`]).
+    #[must_use]
+    pub fn with_server_key(mut self, key: Arc<ServerKey>) -> Self {
+        self.server_key = Some(key);
+        self
+    }
+
+    /// The server's key, or the refusal of a service that has none.
+    pub(crate) fn server_key(&self) -> Result<&ServerKey, ServiceError> {
+        self.server_key.as_deref().ok_or_else(|| {
+            ServiceError::Device("this service holds no server key: it serves no requests".into())
+        })
+    }
+
+    /// Stores a server certificate issued by the pinned root (no staff member holds it).
+    pub async fn record_server(&self, certificate: &Certificate) -> Result<(), ServiceError> {
+        let issued_by_root = certificate
+            .claims()
+            .lineage
+            .is_some_and(|l| l.issuer == self.config.pinned_root);
+        if certificate.tls_key_hash().is_none() || !issued_by_root {
+            return Err(ServiceError::Certificate(
+                pqbank_pki::Error::NotServerCertificate,
+            ));
+        }
+        let root = self.certificate(&self.config.pinned_root).await?;
+        certificate
+            .verify_signed_by(&root)
+            .map_err(ServiceError::Certificate)?;
+        let record = self.certificate_record(certificate, None);
+        self.store.insert_certificate(&record).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,430 @@
+//! The remote API, end to end on real parts: a `pqbank-server` (the server crate's
+//! serving loop, on a loopback port) over real TLS 1.3 with X25519MLKEM768, in front of
+//! the real MariaDB reached with the runtime account `scripts/db-accounts` makes, and the
+//! workstation's client signing with the demo staff's device keys. Each refusal is named
+//! by its code and changes nothing but what is documented (a refusal event on the
+//! caller's chain, a session ended); the log then verifies, server-signed events and the
+//! devices' requests they keep included.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests: a failure is a test failure"
+)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use pqbank_api::Route;
+use pqbank_api::wire::PostAnswer;
+use pqbank_client::{ClientError, DeviceKey, Remote, Session, read_answer};
+use pqbank_db::Backend as _;
+use pqbank_db_mysql::MySqlStore;
+use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest, TransferStatus};
+use pqbank_net::{TlsKey, VouchedKey};
+use pqbank_pki::{CompositeSigningKey, Crl, RevocationReason};
+use pqbank_server::{App, State, identity};
+use pqbank_service::demo::{self, DemoBank, DemoPerson};
+use pqbank_service::{Config, ServerKey, Service};
+use pqbank_tests::{MySqlAccounts, Raw, mysql_accounts};
+
+const SEED: [u8; 32] = [0x42; 32];
+
+/// A bank served by a pqbank-server on a loopback port.
+struct Served {
+    addr: SocketAddr,
+    bank: DemoBank,
+    /// The installation's service on the admin account (what a manager's in-process
+    /// tools would be): used here to revoke and to verify.
+    admin: Service<MySqlStore>,
+    root_store: MySqlStore,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _accounts: MySqlAccounts,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Migrates a fresh database with the admin account, builds the demo bank and its
+/// server certificate for a new TLS key, creates the runtime account and serves with it.
+/// `tls_key` replaces the TLS key the server presents (a key nothing vouches for).
+async fn serve(presented: Option<TlsKey>) -> Served {
+    let accounts = mysql_accounts().await;
+    let admin_store = MySqlStore::connect(&accounts.admin_url()).await.unwrap();
+    admin_store.migrate().await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (admin, bank) = demo::build(admin_store, SEED, 6, 0, now).await.unwrap();
+    let tls_key = TlsKey::generate().unwrap();
+    let key = demo::install_server(&admin, &bank.root, SEED, &tls_key.hash(), now)
+        .await
+        .unwrap();
+    accounts.create_runtime().await;
+
+    let (certificate, key) = key.into_parts();
+    let state = State {
+        root: bank.root.fingerprint(),
+        certificate,
+        key,
+        tls_key: presented.unwrap_or(tls_key),
+    };
+    let runtime = MySqlStore::connect_checked(&accounts.runtime_url())
+        .await
+        .unwrap();
+    let crl = pqbank_db::IdentityStore::latest_crl(&runtime, state.root.as_bytes())
+        .await
+        .unwrap()
+        .unwrap();
+    let crl = Crl::from_der(&crl.der).unwrap();
+    let identity = identity(&state, &bank.root, &crl).unwrap();
+    let acceptor = pqbank_net::acceptor(&identity).unwrap();
+    let server_key = ServerKey::new(
+        state.certificate.clone(),
+        CompositeSigningKey::from_seed(state.key.seed()),
+    )
+    .unwrap();
+    let service =
+        Service::new(runtime, Config::new(state.root)).with_server_key(Arc::new(server_key));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(pqbank_server::serve(
+        listener,
+        acceptor,
+        App::new(service, state.root),
+    ));
+    Served {
+        addr,
+        root_store: accounts.root().await,
+        bank,
+        admin,
+        server,
+        _accounts: accounts,
+    }
+}
+
+impl Served {
+    fn remote(&self) -> Remote {
+        Remote::new(self.addr, VouchedKey::new(self.bank.root.fingerprint()))
+    }
+
+    async fn login(&self, remote: &Remote, who: &DemoPerson) -> Session {
+        let device = Arc::new(DeviceKey {
+            id: who.device.id.clone(),
+            key: CompositeSigningKey::from_seed(who.device.key().seed()),
+        });
+        remote
+            .login(device, who.cert.fingerprint(), "branch-7 desk 2")
+            .await
+            .unwrap()
+    }
+
+    /// Rows that any call could write, by table.
+    async fn written(&self) -> [i64; 5] {
+        let db = &self.root_store;
+        [
+            db.count("transfers").await,
+            db.count("accountability_events").await,
+            db.count("accountability_events WHERE kind = 'refused'")
+                .await,
+            db.count("sessions WHERE ended_at IS NOT NULL").await,
+            db.count("approvals").await,
+        ]
+    }
+}
+
+fn deposit(
+    teller: &DemoPerson,
+    drawer: i64,
+    account: i64,
+    minor: i64,
+    key: &str,
+) -> TransferRequest {
+    TransferRequest {
+        maker: teller.staff_id,
+        idempotency_key: key.into(),
+        kind: TransferKind::Deposit,
+        debit: drawer,
+        credit: account,
+        amount: Amount::from_minor(minor, Currency::EUR).unwrap(),
+        memo: "cash in".into(),
+        created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+    }
+}
+
+fn code<T: core::fmt::Debug>(result: Result<T, ClientError>) -> String {
+    result.unwrap_err().code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teller_works_through_the_server_and_every_forgery_is_refused() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let bank = &served.bank;
+    let (tom, tara) = (&bank.tellers[0], &bank.tellers[1]);
+
+    // The server serves under the pinned root; a teller signs in from this address.
+    let status = remote.status().await.unwrap();
+    assert_eq!(status.root, bank.root.fingerprint().to_hex());
+    let session = served.login(&remote, tom).await;
+    assert_eq!(
+        (session.staff_id, session.role.as_str()),
+        (tom.staff_id, "teller")
+    );
+    let logins = served
+        .root_store
+        .count("accountability_events WHERE kind = 'login' AND server_fingerprint IS NOT NULL")
+        .await;
+    assert_eq!(logins, 1, "the login event is the server's");
+    let origin: String =
+        sqlx::query_scalar("SELECT origin FROM login_challenges WHERE origin <> '127.0.0.1 demo'")
+            .fetch_one(served.root_store.pool())
+            .await
+            .unwrap();
+    assert_eq!(origin, "127.0.0.1 (declared: branch-7 desk 2)");
+
+    // Search, drawer, a deposit through the teller's own open drawer.
+    let found = session.find_customers(&remote, "Ada").await.unwrap();
+    let account = found.customers[0].accounts[0].id;
+    let drawer = session.drawer(&remote).await.unwrap();
+    assert!(drawer.open);
+    let till = drawer.drawer.unwrap().id;
+    let posted = session
+        .post_transfer(&remote, deposit(tom, till, account, 12_345, "remote-1"))
+        .await
+        .unwrap();
+    assert_eq!(posted.status, TransferStatus::Posted);
+
+    // The same signed request again: refused as replayed, nothing written.
+    let body = session
+        .signed_transfer(deposit(tom, till, account, 500, "remote-2"))
+        .unwrap();
+    let call = session.sign(Route::TransferPost, &body).await.unwrap();
+    let first: PostAnswer = read_answer(&session.send(&remote, &call).await.unwrap()).unwrap();
+    let before = served.written().await;
+    let again = session.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        (again.status, code(read_answer::<PostAnswer>(&again))),
+        (409, "request.replayed".into())
+    );
+    // Reordered: a request signed with an older counter.
+    let older = session.sign_with(Route::TransferPost, &body, 1).unwrap();
+    assert_eq!(
+        code(read_answer::<PostAnswer>(
+            &session.send(&remote, &older).await.unwrap()
+        )),
+        "request.replayed"
+    );
+    // No signature at all.
+    let unsigned = remote
+        .send_raw(
+            &Route::TransferPost.path(),
+            Some("application/json"),
+            &[],
+            call.body.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (unsigned.status, code(read_answer::<PostAnswer>(&unsigned))),
+        (401, "request.unsigned".into())
+    );
+    // The header signed by another device's key (Tara's, over Tom's session).
+    let mut wrong = session.sign(Route::TransferPost, &body).await.unwrap();
+    let taras = session.signed_by(CompositeSigningKey::from_seed(tara.device.key().seed()));
+    wrong.fields = taras
+        .sign_with(Route::TransferPost, &body, 1_000)
+        .unwrap()
+        .fields;
+    assert_eq!(
+        code(read_answer::<PostAnswer>(
+            &session.send(&remote, &wrong).await.unwrap()
+        )),
+        "certificate.device_mismatch"
+    );
+    // A body changed after signing.
+    let mut altered = session.sign(Route::TransferPost, &body).await.unwrap();
+    altered.body = serde_json::to_vec(
+        &session
+            .signed_transfer(deposit(tom, till, account, 900_000, "remote-3"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        code(read_answer::<PostAnswer>(
+            &session.send(&remote, &altered).await.unwrap()
+        )),
+        "request.body_altered"
+    );
+    assert_eq!(
+        served.written().await,
+        before,
+        "no refusal above wrote anything"
+    );
+    assert_eq!(first.status, TransferStatus::Posted);
+
+    // A teller's internal kind and cash through another teller's drawer: refused by
+    // the service at the server, each refusal logged on Tom's chain, no transfer.
+    let taras_till = bank.drawers[1];
+    let mut internal = deposit(tom, till, bank.drawers[1], 100, "remote-4");
+    internal.kind = TransferKind::DrawerOpen;
+    assert_eq!(
+        code(session.post_transfer(&remote, internal).await),
+        "forbidden.action_not_allowed"
+    );
+    assert_eq!(
+        code(
+            session
+                .post_transfer(&remote, deposit(tom, taras_till, account, 100, "remote-5"))
+                .await
+        ),
+        "drawer.not_yours"
+    );
+    let [transfers, _, refusals, ..] = served.written().await;
+    assert_eq!((transfers, refusals), (before[0], before[2] + 2));
+
+    // A transfer Tom's device did not sign (another key's signature on his request).
+    let mut unsigned_act = session
+        .signed_transfer(deposit(tom, till, account, 100, "remote-6"))
+        .unwrap();
+    unsigned_act.signature = taras
+        .signed_transfer(deposit(tom, till, account, 100, "remote-6"))
+        .unwrap()
+        .signature;
+    assert_eq!(
+        code(session.post_signed(&remote, &unsigned_act).await),
+        "forbidden.device_mismatch"
+    );
+
+    // Pending: a large deposit waits for a manager and the teller sees it.
+    let large = session
+        .post_transfer(&remote, deposit(tom, till, account, 2_500_000, "remote-7"))
+        .await
+        .unwrap();
+    assert_eq!(large.status, TransferStatus::Pending);
+    let pending = session.pending_transfers(&remote).await.unwrap();
+    assert_eq!(
+        pending.transfers.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [large.id]
+    );
+
+    // The log proves itself, server-signed events included.
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    // A server-signed event edited in the database is named.
+    served
+        .root_store
+        .exec("DROP TRIGGER accountability_events_append_only_u")
+        .await;
+    served
+        .root_store
+        .exec(
+            "UPDATE accountability_events SET request = CONCAT(request, 'x') \
+             WHERE kind = 'customer.read' AND server_fingerprint IS NOT NULL",
+        )
+        .await;
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.table == "accountability_events"),
+        "{:?}",
+        report.problems
+    );
+
+    // Logged out: the session refuses the next request.
+    session.logout(&remote).await.unwrap();
+    assert_eq!(code(session.drawer(&remote).await), "session_ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_revoked_mid_session_is_refused_at_its_next_request() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let bank = &served.bank;
+    let tom = &bank.tellers[0];
+    let session = served.login(&remote, tom).await;
+    session.drawer(&remote).await.unwrap();
+
+    let manager = &bank.managers[0];
+    let token = demo::login(&served.admin, manager).await.unwrap();
+    served
+        .admin
+        .revoke(
+            &token,
+            &manager.device,
+            tom.cert.fingerprint(),
+            RevocationReason::KeyCompromise,
+        )
+        .await
+        .unwrap();
+
+    let before = served.written().await;
+    assert_eq!(code(session.drawer(&remote).await), "certificate.revoked");
+    let after = served.written().await;
+    assert_eq!(
+        after[0..3],
+        before[0..3],
+        "nothing but the session's end is written"
+    );
+    assert_eq!(after[3], before[3] + 1, "the session is ended");
+    assert_eq!(code(session.drawer(&remote).await), "session_ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_tls_key_nothing_vouches_for_gets_no_request() {
+    let served = serve(Some(TlsKey::generate().unwrap())).await;
+    let before = served.written().await;
+    let challenges = served.root_store.count("login_challenges").await;
+    let remote = served.remote();
+    assert_eq!(
+        code(remote.status().await),
+        "transport.server_key_unvouched"
+    );
+    let device = Arc::new(DeviceKey {
+        id: served.bank.tellers[0].device.id.clone(),
+        key: CompositeSigningKey::from_seed(served.bank.tellers[0].device.key().seed()),
+    });
+    assert_eq!(
+        code(
+            remote
+                .login(device, served.bank.tellers[0].cert.fingerprint(), "desk")
+                .await
+        ),
+        "transport.server_key_unvouched"
+    );
+    assert_eq!(served.written().await, before);
+    assert_eq!(
+        served.root_store.count("login_challenges").await,
+        challenges,
+        "no request reached the service"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classical_only_client_is_refused_by_the_server() {
+    let served = serve(None).await;
+    let challenges = served.root_store.count("login_challenges").await;
+    let provider = rustls::crypto::CryptoProvider {
+        kx_groups: vec![rustls::crypto::aws_lc_rs::kx_group::X25519],
+        ..rustls::crypto::aws_lc_rs::default_provider()
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(VouchedKey::new(served.bank.root.fingerprint())))
+        .with_no_client_auth();
+    let refused = pqbank_net::connect_with(served.addr, Arc::new(config))
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(refused.code(), "transport.handshake", "{refused}");
+    assert_eq!(
+        served.root_store.count("login_challenges").await,
+        challenges
+    );
+}
