@@ -38,6 +38,8 @@ struct Served {
     /// tools would be): used here to revoke and to verify.
     admin: Service<MySqlStore>,
     root_store: MySqlStore,
+    /// The server's key (the test plays a server that signs what no device asked for).
+    server_key: CompositeSigningKey,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _accounts: MySqlAccounts,
 }
@@ -96,6 +98,7 @@ async fn serve(presented: Option<TlsKey>) -> Served {
     ));
     Served {
         addr,
+        server_key: CompositeSigningKey::from_seed(state.key.seed()),
         root_store: accounts.root().await,
         bank,
         admin,
@@ -426,5 +429,119 @@ async fn a_classical_only_client_is_refused_by_the_server() {
     assert_eq!(
         served.root_store.count("login_challenges").await,
         challenges
+    );
+}
+
+/// A server key signing events over whatever request it is given.
+struct Rogue<'a> {
+    key: &'a CompositeSigningKey,
+    server: [u8; 32],
+    request: Vec<u8>,
+}
+
+impl pqbank_db::EventSign for Rogue<'_> {
+    fn server(&self) -> Option<[u8; 32]> {
+        Some(self.server)
+    }
+
+    fn request(&self) -> &[u8] {
+        &self.request
+    }
+
+    fn sign(&self, hash: &[u8; 32]) -> Result<Vec<u8>, pqbank_db::SignError> {
+        self.key
+            .sign(hash, pqbank_service::SERVER_EVENT_CONTEXT, &[7; 32])
+            .map(|s| s.into_bytes())
+            .map_err(|e| pqbank_db::SignError(e.to_string()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_events_no_device_asked_for_are_named() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let tom = &served.bank.tellers[0];
+    let session = served.login(&remote, tom).await;
+    session.find_customers(&remote, "Ada").await.unwrap();
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+    let db = &served.root_store;
+    let kept: Vec<u8> = sqlx::query_scalar(
+        "SELECT request FROM accountability_events WHERE kind = 'customer.read' \
+         AND server_fingerprint IS NOT NULL",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let server: Vec<u8> = sqlx::query_scalar(
+        "SELECT server_fingerprint FROM accountability_events WHERE server_fingerprint IS NOT NULL LIMIT 1",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let server: [u8; 32] = server.try_into().unwrap();
+    let chain = *tom.cert.fingerprint().as_bytes();
+    let append = |request: Vec<u8>, kind: &'static str| {
+        let rogue = Rogue {
+            key: &served.server_key,
+            server,
+            request,
+        };
+        async move {
+            pqbank_db::IdentityStore::append_event(db, &chain, kind, b"forged", 1, &rogue)
+                .await
+                .unwrap()
+                .event
+                .seq
+        }
+    };
+    // The server's key over Tom's request, used a second time for the same kind.
+    let twice = append(kept.clone(), "customer.read").await;
+    // Over a request Tom's device did not sign (its signature, with a byte flipped).
+    let mut unsigned = kept.clone();
+    *unsigned.last_mut().unwrap() ^= 1;
+    let forged = append(unsigned, "transfer.post").await;
+    // With no request at all, for an act.
+    let bare = append(Vec::new(), "customer.read").await;
+
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    let name = |seq: u64| format!("{} #{seq}", &tom.cert.fingerprint().to_hex()[..16]);
+    let reason_of = |seq: u64| {
+        report
+            .problems
+            .iter()
+            .find(|p| p.row == name(seq))
+            .map(|p| p.reason.clone())
+            .unwrap_or_else(|| panic!("#{seq} not named: {:?}", report.problems))
+    };
+    assert_eq!(reason_of(twice), "the device's request was used twice");
+    assert_eq!(
+        reason_of(forged),
+        "the request it keeps is not signed by the certificate's device"
+    );
+    assert_eq!(
+        reason_of(bare),
+        "a bank server signed it without the device's request"
+    );
+
+    // An event's server signature that is another event's: not a bank server's.
+    db.exec("DROP TRIGGER accountability_events_append_only_u").await;
+    db.exec(
+        "UPDATE accountability_events a JOIN accountability_events b \
+         ON b.kind = 'login' AND b.server_fingerprint IS NOT NULL \
+         SET a.signature = b.signature \
+         WHERE a.kind = 'customer.read' AND a.server_fingerprint IS NOT NULL \
+         AND a.payload <> 'forged'",
+    )
+    .await;
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.reason == "the signature is not a bank server's"),
+        "{:?}",
+        report.problems
     );
 }
