@@ -9,6 +9,8 @@
     reason = "test support: a failure is a test failure"
 )]
 
+pub mod server;
+
 use std::future::Future;
 use std::sync::Arc;
 

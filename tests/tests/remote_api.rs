@@ -12,130 +12,17 @@
     reason = "tests: a failure is a test failure"
 )]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use pqbank_api::Route;
 use pqbank_api::wire::PostAnswer;
-use pqbank_client::{ClientError, DeviceKey, Remote, Session, read_answer};
-use pqbank_db::Backend as _;
-use pqbank_db_mysql::MySqlStore;
+use pqbank_client::{ClientError, DeviceKey, read_answer};
 use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest, TransferStatus};
 use pqbank_net::{TlsKey, VouchedKey};
-use pqbank_pki::{CompositeSigningKey, Crl, RevocationReason};
-use pqbank_server::{App, State, identity};
-use pqbank_service::demo::{self, DemoBank, DemoPerson};
-use pqbank_service::{Config, ServerKey, Service};
-use pqbank_tests::{MySqlAccounts, Raw, mysql_accounts};
-
-const SEED: [u8; 32] = [0x42; 32];
-
-/// A bank served by a pqbank-server on a loopback port.
-struct Served {
-    addr: SocketAddr,
-    bank: DemoBank,
-    /// The installation's service on the admin account (what a manager's in-process
-    /// tools would be): used here to revoke and to verify.
-    admin: Service<MySqlStore>,
-    root_store: MySqlStore,
-    /// The server's key (the test plays a server that signs what no device asked for).
-    server_key: CompositeSigningKey,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    _accounts: MySqlAccounts,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-/// Migrates a fresh database with the admin account, builds the demo bank and its
-/// server certificate for a new TLS key, creates the runtime account and serves with it.
-/// `tls_key` replaces the TLS key the server presents (a key nothing vouches for).
-async fn serve(presented: Option<TlsKey>) -> Served {
-    let accounts = mysql_accounts().await;
-    let admin_store = MySqlStore::connect(&accounts.admin_url()).await.unwrap();
-    admin_store.migrate().await.unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (admin, bank) = demo::build(admin_store, SEED, 6, 0, now).await.unwrap();
-    let tls_key = TlsKey::generate().unwrap();
-    let key = demo::install_server(&admin, &bank.root, SEED, &tls_key.hash(), now)
-        .await
-        .unwrap();
-    accounts.create_runtime().await;
-
-    let (certificate, key) = key.into_parts();
-    let state = State {
-        root: bank.root.fingerprint(),
-        certificate,
-        key,
-        tls_key: presented.unwrap_or(tls_key),
-    };
-    let runtime = MySqlStore::connect_checked(&accounts.runtime_url())
-        .await
-        .unwrap();
-    let crl = pqbank_db::IdentityStore::latest_crl(&runtime, state.root.as_bytes())
-        .await
-        .unwrap()
-        .unwrap();
-    let crl = Crl::from_der(&crl.der).unwrap();
-    let identity = identity(&state, &bank.root, &crl).unwrap();
-    let acceptor = pqbank_net::acceptor(&identity).unwrap();
-    let server_key = ServerKey::new(
-        state.certificate.clone(),
-        CompositeSigningKey::from_seed(state.key.seed()),
-    )
-    .unwrap();
-    let service =
-        Service::new(runtime, Config::new(state.root)).with_server_key(Arc::new(server_key));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(pqbank_server::serve(
-        listener,
-        acceptor,
-        App::new(service, state.root),
-    ));
-    Served {
-        addr,
-        server_key: CompositeSigningKey::from_seed(state.key.seed()),
-        root_store: accounts.root().await,
-        bank,
-        admin,
-        server,
-        _accounts: accounts,
-    }
-}
-
-impl Served {
-    fn remote(&self) -> Remote {
-        Remote::new(self.addr, VouchedKey::new(self.bank.root.fingerprint()))
-    }
-
-    async fn login(&self, remote: &Remote, who: &DemoPerson) -> Session {
-        let device = Arc::new(DeviceKey {
-            id: who.device.id.clone(),
-            key: CompositeSigningKey::from_seed(who.device.key().seed()),
-        });
-        remote
-            .login(device, who.cert.fingerprint(), "branch-7 desk 2")
-            .await
-            .unwrap()
-    }
-
-    /// Rows that any call could write, by table.
-    async fn written(&self) -> [i64; 5] {
-        let db = &self.root_store;
-        [
-            db.count("transfers").await,
-            db.count("accountability_events").await,
-            db.count("accountability_events WHERE kind = 'refused'")
-                .await,
-            db.count("sessions WHERE ended_at IS NOT NULL").await,
-            db.count("approvals").await,
-        ]
-    }
-}
+use pqbank_pki::{CompositeSigningKey, RevocationReason};
+use pqbank_service::demo::{self, DemoPerson};
+use pqbank_tests::Raw;
+use pqbank_tests::server::serve;
 
 fn deposit(
     teller: &DemoPerson,
@@ -526,7 +413,8 @@ async fn server_events_no_device_asked_for_are_named() {
     );
 
     // An event's server signature that is another event's: not a bank server's.
-    db.exec("DROP TRIGGER accountability_events_append_only_u").await;
+    db.exec("DROP TRIGGER accountability_events_append_only_u")
+        .await;
     db.exec(
         "UPDATE accountability_events a JOIN accountability_events b \
          ON b.kind = 'login' AND b.server_fingerprint IS NOT NULL \
