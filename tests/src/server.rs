@@ -32,6 +32,8 @@ pub struct Served {
     pub root_store: MySqlStore,
     /// The server's key (the test plays a server that signs what no device asked for).
     pub server_key: CompositeSigningKey,
+    /// The server's certificate.
+    pub server_certificate: pqbank_pki::Certificate,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _accounts: MySqlAccounts,
 }
@@ -91,6 +93,7 @@ pub async fn serve(presented: Option<TlsKey>) -> Served {
     Served {
         addr,
         server_key: CompositeSigningKey::from_seed(state.key.seed()),
+        server_certificate: state.certificate.clone(),
         root_store: accounts.root().await,
         bank,
         admin,

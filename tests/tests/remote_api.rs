@@ -199,6 +199,70 @@ async fn a_teller_works_through_the_server_and_every_forgery_is_refused() {
         [large.id]
     );
 
+    // Tom cannot approve it (his role); Maria, a manager, approves it from her
+    // workstation, her approval signed there, and not a transfer other than the one shown.
+    assert_eq!(
+        code(
+            session
+                .resolve_transfer(&remote, &pending.transfers[0], true)
+                .await
+        ),
+        "forbidden.action_not_allowed"
+    );
+    let maria = served.login(&remote, &bank.managers[0]).await;
+    let queue = maria.pending_transfers(&remote).await.unwrap();
+    let item = queue.transfers.iter().find(|t| t.id == large.id).unwrap();
+    let mut changed = item.clone();
+    changed.request_hash = "00".repeat(32);
+    let refused = code(maria.resolve_transfer(&remote, &changed, true).await);
+    assert!(refused.starts_with("store."), "{refused}");
+    // An approval whose signature is another key's, under Maria's genuine request.
+    let forged = pqbank_api::wire::ResolveBody {
+        transfer_id: item.id,
+        transfer_hash: item.request_hash.clone(),
+        post: true,
+        created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+        signature: {
+            let approval = pqbank_ledger::ApprovalRequest {
+                transfer_id: item.id,
+                transfer_hash: <[u8; 32]>::try_from(hex::decode(&item.request_hash).unwrap())
+                    .unwrap(),
+                approver: maria.staff_id,
+                approver_is_manager: false,
+                decision: pqbank_ledger::Resolution::Post,
+                created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+            };
+            let other = CompositeSigningKey::from_seed(bank.managers[1].device.key().seed());
+            let signature = other
+                .sign(
+                    &approval.canonical_bytes(),
+                    pqbank_api::ACT_CONTEXT,
+                    &[3; 32],
+                )
+                .unwrap();
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                signature.as_bytes(),
+            )
+        },
+    };
+    let call = maria.sign(Route::TransferResolve, &forged).await.unwrap();
+    let answer = maria.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::ResolveAnswer>(&answer)),
+        "forbidden.device_mismatch"
+    );
+    let resolved = maria.resolve_transfer(&remote, item, true).await.unwrap();
+    assert_eq!(resolved.status, TransferStatus::Posted);
+    assert!(
+        session
+            .pending_transfers(&remote)
+            .await
+            .unwrap()
+            .transfers
+            .is_empty()
+    );
+
     // The log proves itself, server-signed events included.
     let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
@@ -432,4 +496,50 @@ async fn server_events_no_device_asked_for_are_named() {
         "{:?}",
         report.problems
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_expires_pending_transfers_on_the_servers_chain() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let tom = &served.bank.tellers[0];
+    let session = served.login(&remote, tom).await;
+    let till = session.drawer(&remote).await.unwrap().drawer.unwrap().id;
+    let account = served.bank.accounts[0];
+    let large = session
+        .post_transfer(&remote, deposit(tom, till, account, 2_500_000, "to-expire"))
+        .await
+        .unwrap();
+    assert_eq!(large.status, TransferStatus::Pending);
+
+    // The server's sweep, two days on.
+    let later = time::OffsetDateTime::now_utc().unix_timestamp() + 2 * 86_400;
+    let key = pqbank_service::ServerKey::new(
+        served.server_certificate.clone(),
+        CompositeSigningKey::from_seed(served.server_key.seed()),
+    )
+    .unwrap();
+    let sweeper = pqbank_service::Service::new(
+        served.root_store.clone(),
+        pqbank_service::Config::new(served.bank.root.fingerprint()),
+    )
+    .with_server_key(Arc::new(key))
+    .with_clock(Arc::new(move || later));
+    assert_eq!(sweeper.sweep_expired().await.unwrap(), [large.id]);
+    assert_eq!(sweeper.sweep_expired().await.unwrap(), Vec::<i64>::new());
+    let logged = served
+        .root_store
+        .count("accountability_events WHERE kind = 'transfer.expire'")
+        .await;
+    assert_eq!(logged, 1, "one sweep event, on the server's chain");
+    assert!(
+        session
+            .pending_transfers(&remote)
+            .await
+            .unwrap()
+            .transfers
+            .is_empty()
+    );
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
 }

@@ -166,6 +166,8 @@ pub struct PostAnswer {
 pub struct PendingItem {
     /// Identifier.
     pub id: i64,
+    /// SHA3-256 of the transfer's signed bytes (hex): what an approval names.
+    pub request_hash: String,
     /// The request as signed.
     pub transfer: TransferRequest,
     /// Expiry.
@@ -177,4 +179,28 @@ pub struct PendingItem {
 pub struct PendingAnswer {
     /// Oldest first.
     pub transfers: Vec<PendingItem>,
+}
+
+/// A manager's decision on a pending transfer, signed on the workstation: the signed
+/// bytes are the ledger's approval bytes for (transfer, hash, the caller, the decision,
+/// `created_at`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveBody {
+    /// The transfer.
+    pub transfer_id: i64,
+    /// The hash of the transfer the manager reviewed (hex).
+    pub transfer_hash: String,
+    /// Post (true) or void (false).
+    pub post: bool,
+    /// When the manager signed, UNIX seconds (within the clock skew of the server's).
+    pub created_at: i64,
+    /// The composite signature over the approval's bytes (base64).
+    pub signature: String,
+}
+
+/// The transfer's status after the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveAnswer {
+    /// Posted or voided.
+    pub status: TransferStatus,
 }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_server;
 mod files;
 mod init;
 mod pki;
@@ -75,6 +76,9 @@ enum BenchCommand {
     Verify(service_cmds::BenchService),
     /// Transfers through the service: whole path, database side alone, bare SQL.
     Transfers(service_cmds::BenchTransfers),
+    /// Transfers and logins through a pqbank-server over TLS at 1, 4 and 16
+    /// workstations, beside bare SQL on the same database.
+    Server(bench_server::BenchServer),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Login(args)) => service_cmds::bench_login(&args),
         Command::Bench(BenchCommand::Verify(args)) => service_cmds::bench_verify(&args),
         Command::Bench(BenchCommand::Transfers(args)) => service_cmds::bench_transfers(&args),
+        Command::Bench(BenchCommand::Server(args)) => bench_server::bench_server(&args),
         Command::Demo(args) => service_cmds::demo(&args),
         Command::Init(args) => init::init(&args),
         Command::Log(LogCommand::Verify(args)) => service_cmds::log_verify(&args),

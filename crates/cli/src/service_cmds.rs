@@ -414,13 +414,13 @@ pub struct BenchTransfers {
     seconds: u64,
 }
 
-struct Figures {
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(crate) struct Figures {
+    pub(crate) per_second: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
-fn figures(mut latencies: Vec<std::time::Duration>, elapsed: f64) -> Figures {
+pub(crate) fn figures(mut latencies: Vec<std::time::Duration>, elapsed: f64) -> Figures {
     latencies.sort_unstable();
     let pick = |q: usize| {
         latencies

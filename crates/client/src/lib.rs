@@ -20,10 +20,11 @@ use hyper::{Method, StatusCode};
 use hyper_util::rt::TokioIo;
 use pqbank_api::wire::{
     self, ChallengeAnswer, ChallengeBody, DrawerAnswer, Empty, ErrorBody, LoginAnswer, LoginBody,
-    PendingAnswer, PostAnswer, PostBody, SearchAnswer, SearchBody, StatusAnswer,
+    PendingAnswer, PendingItem, PostAnswer, PostBody, ResolveAnswer, ResolveBody, SearchAnswer,
+    SearchBody, StatusAnswer,
 };
 use pqbank_api::{ACT_CONTEXT, RequestHeader, Route, body_hash, session_id};
-use pqbank_ledger::TransferRequest;
+use pqbank_ledger::{ApprovalRequest, Resolution, TransferRequest};
 use pqbank_net::VouchedKey;
 use pqbank_pki::transcript::Transcript;
 use pqbank_pki::{CompositeSigningKey, Fingerprint};
@@ -453,6 +454,53 @@ impl Session {
         body: &PostBody,
     ) -> Result<PostAnswer, ClientError> {
         self.call(remote, Route::TransferPost, body).await
+    }
+
+    /// A manager's decision on a pending transfer, signed here over the approval's bytes
+    /// (this session's staff member as the approver).
+    pub async fn resolve_transfer(
+        &self,
+        remote: &Remote,
+        item: &PendingItem,
+        post: bool,
+    ) -> Result<ResolveAnswer, ClientError> {
+        let transfer_hash: [u8; 32] = hex::decode(&item.request_hash)
+            .ok()
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| {
+                ClientError::local("transport.answer", "the transfer hash is malformed")
+            })?;
+        let created_at = now();
+        let approval = ApprovalRequest {
+            transfer_id: item.id,
+            transfer_hash,
+            approver: self.staff_id,
+            // Not signed: the service sets it from the certificate.
+            approver_is_manager: false,
+            decision: if post {
+                Resolution::Post
+            } else {
+                Resolution::Void
+            },
+            created_at,
+        };
+        let signature = self
+            .device
+            .key
+            .sign(&approval.canonical_bytes(), ACT_CONTEXT, &random()?)
+            .map_err(|e| ClientError::local("device", e.to_string()))?;
+        self.call(
+            remote,
+            Route::TransferResolve,
+            &ResolveBody {
+                transfer_id: item.id,
+                transfer_hash: item.request_hash.clone(),
+                post,
+                created_at,
+                signature: STANDARD.encode(signature.as_bytes()),
+            },
+        )
+        .await
     }
 
     /// Transfers waiting for a manager.

@@ -302,8 +302,13 @@ async fn settle<T: LedgerTx>(
 
 /// Expires every pending transfer whose time has run out; returns how many.
 pub async fn expire_pending<B: Backend>(db: &B, retry: &RetryPolicy, now: i64) -> Result<usize> {
+    expire_due(db, retry, now).await.map(|ids| ids.len())
+}
+
+/// [`expire_pending`], returning the ids of the transfers it expired.
+pub async fn expire_due<B: Backend>(db: &B, retry: &RetryPolicy, now: i64) -> Result<Vec<i64>> {
     let due = db.expired_pending(now).await?;
-    let mut expired = 0;
+    let mut expired = Vec::new();
     for id in due {
         let done = with_retry(retry, || async {
             let mut tx = db.begin().await?;
@@ -332,7 +337,9 @@ pub async fn expire_pending<B: Backend>(db: &B, retry: &RetryPolicy, now: i64) -
             Ok(true)
         })
         .await?;
-        expired += usize::from(done);
+        if done {
+            expired.push(id);
+        }
     }
     Ok(expired)
 }

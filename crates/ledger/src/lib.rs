@@ -18,8 +18,9 @@ mod transfer;
 pub use book::Book;
 pub use money::{Amount, Currency, MoneyError, format_minor};
 pub use transfer::{
-    AccountKind, AccountState, Balances, Decision, Policy, Resolution, Side, TransferKind,
-    TransferRequest, TransferStatus, check_approver, decide, resolve,
+    APPROVAL_LABEL, AccountKind, AccountState, ApprovalRequest, Balances, Decision, Policy,
+    Resolution, Side, TransferKind, TransferRequest, TransferStatus, check_approver, decide,
+    resolve,
 };
 
 /// Why the ledger refused an operation.

@@ -456,3 +456,41 @@ pub fn check_approver(
     }
     Ok(())
 }
+
+/// Domain label of an approval's canonical bytes.
+pub const APPROVAL_LABEL: &[u8] = b"pqbank/approval/v1";
+
+/// A manager's decision on a pending transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRequest {
+    /// The transfer.
+    pub transfer_id: i64,
+    /// SHA3-256 of the transfer the approver reviewed: a changed transfer is not approved.
+    pub transfer_hash: [u8; 32],
+    /// The approver.
+    pub approver: i64,
+    /// Whether the approver holds the manager role (checked by the service).
+    pub approver_is_manager: bool,
+    /// Post or void.
+    pub decision: Resolution,
+    /// When the approver signed, UNIX seconds.
+    pub created_at: i64,
+}
+
+impl ApprovalRequest {
+    /// The bytes the approver signs.
+    #[must_use]
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = APPROVAL_LABEL.to_vec();
+        out.extend_from_slice(&self.transfer_id.to_be_bytes());
+        out.extend_from_slice(&self.transfer_hash);
+        out.extend_from_slice(&self.approver.to_be_bytes());
+        out.push(match self.decision {
+            Resolution::Post => 1,
+            Resolution::Void => 2,
+            Resolution::Expire => 3,
+        });
+        out.extend_from_slice(&self.created_at.to_be_bytes());
+        out
+    }
+}

@@ -8,13 +8,14 @@ use base64::engine::general_purpose::STANDARD;
 use hyper::StatusCode;
 use pqbank_api::wire::{
     AccountView, ChallengeAnswer, ChallengeBody, CustomerHit, DECLARED_NAME_LEN_MAX, DrawerAnswer,
-    Empty, LoginAnswer, LoginBody, PendingAnswer, PendingItem, PostAnswer, PostBody, SearchAnswer,
-    SearchBody, StatusAnswer,
+    Empty, LoginAnswer, LoginBody, PendingAnswer, PendingItem, PostAnswer, PostBody, ResolveAnswer,
+    ResolveBody, SearchAnswer, SearchBody, StatusAnswer,
 };
 use pqbank_api::{Request, RequestCode, Route};
 use pqbank_db::{AccountRow, Store};
 use pqbank_pki::Fingerprint;
 use pqbank_pki::transcript::SignedTranscript;
+use pqbank_service::SignedDecision;
 use serde::de::DeserializeOwned;
 
 use crate::App;
@@ -130,11 +131,32 @@ pub(crate) async fn signed<S: Store>(
                     .into_iter()
                     .map(|t| PendingItem {
                         id: t.id,
+                        request_hash: hex::encode(t.request_hash),
                         transfer: t.request,
                         expires_at: t.expires_at,
                     })
                     .collect(),
             }))
+        }
+        Route::TransferResolve => {
+            let resolve: ResolveBody = parse(body)?;
+            let transfer_hash = hex::decode(&resolve.transfer_hash)
+                .ok()
+                .and_then(|h| <[u8; 32]>::try_from(h).ok())
+                .ok_or_else(|| Refusal::malformed("a transfer hash"))?;
+            let status = service
+                .serve_resolve_transfer(
+                    request,
+                    SignedDecision {
+                        transfer_id: resolve.transfer_id,
+                        transfer_hash,
+                        post: resolve.post,
+                        created_at: resolve.created_at,
+                        signature: base64(&resolve.signature, pqbank_api::SIGNATURE_LEN)?,
+                    },
+                )
+                .await?;
+            Ok(ok(&ResolveAnswer { status }))
         }
         _ => Err(not_served()),
     }

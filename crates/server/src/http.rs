@@ -38,11 +38,37 @@ pub(crate) struct Rates {
     sessions: RateTable<[u8; 32]>,
 }
 
-impl Default for Rates {
+impl Rates {
+    pub(crate) fn new(limits: &RateLimits) -> Self {
+        Self {
+            addresses: RateTable::new(limits.address_rate, limits.address_burst),
+            sessions: RateTable::new(limits.session_rate, limits.session_burst),
+        }
+    }
+}
+
+/// Request rates: per address for the routes without a session (status, login), per
+/// session for the others. A branch's workstations may share one address behind its
+/// router, so signed requests are counted by their session, never by their address.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimits {
+    /// Sustained requests per second from one address, on routes without a session.
+    pub address_rate: f64,
+    /// Burst from one address.
+    pub address_burst: f64,
+    /// Sustained requests per second on one session.
+    pub session_rate: f64,
+    /// Burst on one session.
+    pub session_burst: f64,
+}
+
+impl Default for RateLimits {
     fn default() -> Self {
         Self {
-            addresses: RateTable::new(ADDRESS_RATE, ADDRESS_BURST),
-            sessions: RateTable::new(SESSION_RATE, SESSION_BURST),
+            address_rate: ADDRESS_RATE,
+            address_burst: ADDRESS_BURST,
+            session_rate: SESSION_RATE,
+            session_burst: SESSION_BURST,
         }
     }
 }
@@ -116,21 +142,21 @@ async fn answer<S: Store>(app: &App<S>, peer: SocketAddr, request: Request<Incom
     answer
 }
 
-/// Checks, in order and before the body is read: the address's rate, the method, the
-/// route, the content type, the declared length; then reads the body within its limit
+/// Checks, in order and before the body is read: the method, the route, the address's
+/// rate (routes without a session), the content type, the declared length; then reads the body within its limit
 /// and hands it to the route.
 async fn respond<S: Store>(
     app: &App<S>,
     peer: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Answer, Refusal> {
-    if !app.rates.addresses.take(peer.ip(), Instant::now()) {
-        return Err(RequestCode::Busy.into());
-    }
     if request.method() != Method::POST {
         return Err(RequestCode::Method.into());
     }
     let route = Route::from_path(request.uri().path()).ok_or(RequestCode::RouteUnknown)?;
+    if !route.authenticated() && !app.rates.addresses.take(peer.ip(), Instant::now()) {
+        return Err(RequestCode::Busy.into());
+    }
     let json = request
         .headers()
         .get(CONTENT_TYPE)

@@ -24,7 +24,7 @@ use pqbank_pki::Fingerprint;
 use pqbank_service::Service;
 
 pub use answer::status_of;
-pub use http::serve;
+pub use http::{RateLimits, serve};
 pub use rate::RateTable;
 pub use state::{State, StateError, identity};
 
@@ -37,13 +37,19 @@ pub struct App<S> {
 }
 
 impl<S: Store> App<S> {
-    /// The app over a service that holds the server's key.
+    /// The app over a service that holds the server's key, with the default rates.
     #[must_use]
     pub fn new(service: Service<S>, root: Fingerprint) -> Arc<Self> {
+        Self::with_rates(service, root, &RateLimits::default())
+    }
+
+    /// The app with other request rates (a benchmark lifts them).
+    #[must_use]
+    pub fn with_rates(service: Service<S>, root: Fingerprint, rates: &RateLimits) -> Arc<Self> {
         Arc::new(Self {
             service,
             root,
-            rates: http::Rates::default(),
+            rates: http::Rates::new(rates),
         })
     }
 
@@ -51,5 +57,22 @@ impl<S: Store> App<S> {
     #[must_use]
     pub fn service(&self) -> &Service<S> {
         &self.service
+    }
+}
+
+/// How often the server expires pending transfers past their expiry.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The job nobody has to click: at start and every [`SWEEP_INTERVAL`], expires the
+/// pending transfers past their expiry, releasing their reservations, each sweep logged
+/// on the server's own chain ([`Service::sweep_expired`]). Runs until dropped.
+pub async fn sweep<S: Store>(app: Arc<App<S>>) {
+    let mut every = tokio::time::interval(SWEEP_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = app.service.sweep_expired().await {
+            tracing::warn!(code = e.code().as_str(), "expiry sweep failed: {e}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use pqbank_db_mysql::MySqlStore;
 use pqbank_net::TlsKey;
 use pqbank_pki::chain::validate_server;
 use pqbank_pki::{Certificate, Crl, ServerInput};
-use pqbank_server::{App, State, identity, serve};
+use pqbank_server::{App, State, identity, serve, sweep};
 use pqbank_service::{Config, ServerKey, Service, demo};
 use time::OffsetDateTime;
 
@@ -163,10 +163,13 @@ async fn run(command: Command) -> Result<(), Failure> {
                 listener.local_addr()?,
                 state.root
             );
+            let app = App::new(service, state.root);
+            let sweeper = tokio::spawn(sweep(app.clone()));
             tokio::select! {
-                served = serve(listener, acceptor, App::new(service, state.root)) => served?,
+                served = serve(listener, acceptor, app) => served?,
                 _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
             }
+            sweeper.abort();
         }
         Command::Fingerprint { state } => {
             println!("{}", State::load(&state)?.root.to_hex());

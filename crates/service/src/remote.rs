@@ -3,17 +3,36 @@
 //! with the server's key signing the events over the request (format v2).
 //!
 //! Served so far: logout, customer search, the caller's drawer, posting a transfer the
-//! maker signed on the workstation, and the pending transfers. The other acts still sign
+//! maker signed on the workstation, the pending transfers, and a manager's decision on
+//! one, signed on the workstation. The other acts still sign
 //! inside the service with the device's key and are in-process only (docs/plans/server.md).
 
 use pqbank_api::{Request, Route};
-use pqbank_db::{SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow};
-use pqbank_ledger::TransferRequest;
-use pqbank_pki::Role;
+use pqbank_db::flows::{Act, resolve_pending_logged};
+use pqbank_db::{
+    ApprovalRequest, SignedApproval, SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow,
+};
+use pqbank_ledger::{Resolution, TransferRequest, TransferStatus};
+use pqbank_pki::{Action, Role};
 
 use crate::check::Authorised;
 use crate::server_key::ServerSigner;
 use crate::{DrawerState, Service, ServiceError};
+
+/// A manager's decision as the workstation signed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedDecision {
+    /// The transfer.
+    pub transfer_id: i64,
+    /// The hash of the transfer reviewed.
+    pub transfer_hash: [u8; 32],
+    /// Post or void.
+    pub post: bool,
+    /// When signed.
+    pub created_at: i64,
+    /// The signature over the approval's bytes.
+    pub signature: Vec<u8>,
+}
 
 impl<S: Store> Service<S> {
     /// The gate of a served call: the request passes every check for `route`, and its
@@ -81,6 +100,103 @@ impl<S: Store> Service<S> {
             },
         };
         self.post_signed_as(&auth, &signed, &sign).await
+    }
+
+    /// A manager's decision on a pending transfer, signed on the workstation over the
+    /// approval's bytes for this caller: the service rebuilds them (approver = caller,
+    /// manager = the certificate's role), checks the time and the signature with the
+    /// caller's certificate, then resolves with the four-eyes rules of the ledger.
+    pub async fn serve_resolve_transfer(
+        &self,
+        request: &Request<'_>,
+        decision: SignedDecision,
+    ) -> Result<TransferStatus, ServiceError> {
+        let (auth, sign) = self.enter(Route::TransferResolve, request).await?;
+        let approval = ApprovalRequest {
+            transfer_id: decision.transfer_id,
+            transfer_hash: decision.transfer_hash,
+            approver: auth.staff_id,
+            approver_is_manager: auth.role == Role::Manager,
+            decision: if decision.post {
+                Resolution::Post
+            } else {
+                Resolution::Void
+            },
+            created_at: decision.created_at,
+        };
+        let signed = self
+            .signed_by_caller(
+                &auth,
+                &sign,
+                Action::TransferApprove,
+                &approval.canonical_bytes(),
+                decision.signature,
+                decision.created_at,
+            )
+            .await?;
+        let act = Act {
+            certificate: *auth.certificate.as_bytes(),
+            kind: "transfer.approve",
+            sign: &sign,
+        };
+        let signed = SignedApproval {
+            request: approval,
+            signed,
+        };
+        let status = resolve_pending_logged(
+            &self.store,
+            &self.config.retry,
+            &signed,
+            self.now(),
+            Some(&act),
+        )
+        .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            transfer = signed.request.transfer_id,
+            status = status.as_str(),
+            "act served: transfer.approve"
+        );
+        Ok(status)
+    }
+
+    /// An act's signature made on the workstation: its time within the clock skew, its
+    /// signature by the caller's certificate's key over `bytes`. A refusal is chained.
+    async fn signed_by_caller(
+        &self,
+        auth: &Authorised,
+        sign: &ServerSigner<'_>,
+        action: Action,
+        bytes: &[u8],
+        signature: Vec<u8>,
+        created_at: i64,
+    ) -> Result<SignedBy, ServiceError> {
+        if created_at.abs_diff(self.now()) > crate::CLOCK_SKEW_MAX_SECS.unsigned_abs() {
+            return Err(self
+                .refuse_as(
+                    auth,
+                    sign,
+                    action,
+                    ServiceError::Request(pqbank_api::RequestError::new(
+                        pqbank_api::RequestCode::Stale,
+                        "the act's time is too far from the bank's",
+                    )),
+                )
+                .await);
+        }
+        let leaf = self.certificate(&auth.certificate).await?;
+        let key = pqbank_pki::CompositeVerifyingKey::from_bytes(leaf.public_key())
+            .map_err(ServiceError::Certificate)?;
+        if key.verify(bytes, crate::ACT_CONTEXT, &signature).is_err() {
+            return Err(self
+                .refuse(auth, sign, action, pqbank_pki::Error::DeviceMismatch)
+                .await);
+        }
+        Ok(SignedBy {
+            signature,
+            signer: *auth.certificate.as_bytes(),
+        })
     }
 
     /// Transfers waiting for a manager: a teller sees their own, a manager all.

@@ -112,6 +112,30 @@ impl<S: Store> Service<S> {
         })
     }
 
+    /// The server's job: expires every pending transfer past its expiry (releasing its
+    /// reservation) and logs the ids on the server's own chain, signed by its key.
+    /// Returns the ids expired.
+    pub async fn sweep_expired(&self) -> Result<Vec<i64>, ServiceError> {
+        let key = self.server_key()?;
+        let expired =
+            pqbank_db::flows::expire_due(&self.store, &self.config.retry, self.now()).await?;
+        if !expired.is_empty() {
+            let payload: Vec<u8> = expired.iter().flat_map(|id| id.to_be_bytes()).collect();
+            let sign = ServerSigner::new(key, Vec::new());
+            self.store
+                .append_event(
+                    key.fingerprint().as_bytes(),
+                    "transfer.expire",
+                    &payload,
+                    self.now(),
+                    &sign,
+                )
+                .await?;
+            tracing::info!(count = expired.len(), "pending transfers expired");
+        }
+        Ok(expired)
+    }
+
     /// Stores a server certificate issued by the pinned root (no staff member holds it).
     pub async fn record_server(&self, certificate: &Certificate) -> Result<(), ServiceError> {
         let issued_by_root = certificate
