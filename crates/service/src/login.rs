@@ -116,8 +116,8 @@ impl<S: Store> Service<S> {
 
     /// A login at the bank's server: the device signed the transcript on its machine,
     /// `origin` is what the server saw (the peer's address, the declared name beside it),
-    /// and the server's key signs the login event over the device's signed transcript.
-    /// Returns the token and the staff id.
+    /// and the server's key signs the login event, whose payload is the device's signed
+    /// transcript.
     pub async fn login_at_server(
         &self,
         certificate: Fingerprint,
