@@ -111,10 +111,7 @@ impl Served {
 
     /// Signs `who` in through the server.
     pub async fn login(&self, remote: &Remote, who: &DemoPerson) -> Session {
-        let device = Arc::new(DeviceKey {
-            id: who.device.id.clone(),
-            key: CompositeSigningKey::from_seed(who.device.key().seed()),
-        });
+        let device = device_key(who);
         remote
             .login(device, who.cert.fingerprint(), "branch-7 desk 2")
             .await
@@ -136,4 +133,18 @@ impl Served {
             db.count("sessions").await,
         ]
     }
+}
+
+/// A demo staff member's device as a workstation holds it.
+#[must_use]
+pub fn device_key(who: &DemoPerson) -> Arc<DeviceKey> {
+    Arc::new(DeviceKey {
+        id: who.device.id.clone(),
+        key: CompositeSigningKey::from_seed(who.device.key().seed()),
+        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
+            who.recipient.suite(),
+            who.recipient.kem_seed(),
+            who.recipient.x25519_secret(),
+        ),
+    })
 }

@@ -338,10 +338,7 @@ async fn a_server_whose_tls_key_nothing_vouches_for_gets_no_request() {
         code(remote.status().await),
         "transport.server_key_unvouched"
     );
-    let device = Arc::new(DeviceKey {
-        id: served.bank.tellers[0].device.id.clone(),
-        key: CompositeSigningKey::from_seed(served.bank.tellers[0].device.key().seed()),
-    });
+    let device = pqbank_tests::server::device_key(&served.bank.tellers[0]);
     assert_eq!(
         code(
             remote
@@ -542,4 +539,48 @@ async fn the_sweep_expires_pending_transfers_on_the_servers_chain() {
     );
     let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_secret_is_sealed_to_the_device() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let (tom, tara) = (&served.bank.tellers[0], &served.bank.tellers[1]);
+
+    // Tom's device key with another delivery key: the server seals to Tom's registered
+    // one, so the answer opens only on Tom's device.
+    let taras = pqbank_tests::server::device_key(tara);
+    let impostor = Arc::new(DeviceKey {
+        id: tom.device.id.clone(),
+        key: CompositeSigningKey::from_seed(tom.device.key().seed()),
+        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
+            taras.recipient.suite(),
+            taras.recipient.kem_seed(),
+            taras.recipient.x25519_secret(),
+        ),
+    });
+    assert_eq!(
+        code(remote.login(impostor, tom.cert.fingerprint(), "desk").await),
+        "transport.session_unsealed"
+    );
+
+    // A device the bank holds no delivery key for is refused before any session opens.
+    served
+        .root_store
+        .exec("DELETE FROM devices WHERE label LIKE 'Tom Teller%'")
+        .await;
+    let sessions = served.root_store.count("sessions").await;
+    assert_eq!(
+        code(
+            remote
+                .login(
+                    pqbank_tests::server::device_key(tom),
+                    tom.cert.fingerprint(),
+                    "desk"
+                )
+                .await
+        ),
+        "enrolment"
+    );
+    assert_eq!(served.root_store.count("sessions").await, sessions);
 }

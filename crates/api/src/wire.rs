@@ -11,6 +11,8 @@ pub const CONTENT_TYPE: &str = "application/json";
 pub const HEADER_FIELD: &str = "pqbank-request";
 /// HTTP header field carrying the composite signature over it (base64).
 pub const SIGNATURE_FIELD: &str = "pqbank-signature";
+/// Purpose of a session secret sealed to a device (pqbank-pki's bundle format).
+pub const SESSION_PURPOSE: &str = "pqbank/session-secret/v1";
 /// Longest name a workstation may declare for itself at login.
 pub const DECLARED_NAME_LEN_MAX: usize = 64;
 
@@ -74,8 +76,10 @@ pub struct LoginBody {
 /// An opened session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginAnswer {
-    /// The session's secret (base64); its SHA3-256 is the session id in request headers.
-    pub session: String,
+    /// The session's secret sealed to the device's delivery key (pqbank-pki's bundle,
+    /// purpose `pqbank/session-secret/v1`; base64): only that device opens it. Its
+    /// SHA3-256 is the session id in request headers.
+    pub sealed_session: String,
     /// The staff member.
     pub staff_id: i64,
     /// The role the certificate carries.

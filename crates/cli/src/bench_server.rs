@@ -198,6 +198,11 @@ fn device(person: &DemoPerson) -> Arc<DeviceKey> {
     Arc::new(DeviceKey {
         id: person.device.id.clone(),
         key: CompositeSigningKey::from_seed(person.device.key().seed()),
+        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
+            person.recipient.suite(),
+            person.recipient.kem_seed(),
+            person.recipient.x25519_secret(),
+        ),
     })
 }
 

@@ -26,6 +26,7 @@ use pqbank_api::wire::{
 use pqbank_api::{ACT_CONTEXT, RequestHeader, Route, body_hash, session_id};
 use pqbank_ledger::{ApprovalRequest, Resolution, TransferRequest};
 use pqbank_net::VouchedKey;
+use pqbank_pki::bundle::{self, RecipientSecret};
 use pqbank_pki::transcript::Transcript;
 use pqbank_pki::{CompositeSigningKey, Fingerprint};
 use serde::Serialize;
@@ -65,12 +66,15 @@ impl From<pqbank_net::Error> for ClientError {
     }
 }
 
-/// A device: its identifier and the key its certificate holds.
+/// A device: its identifier, the key its certificate holds, and its delivery key (the
+/// server seals the session secret to it).
 pub struct DeviceKey {
     /// The identifier (bound into the certificate as a hash).
     pub id: Vec<u8>,
     /// The composite key.
     pub key: CompositeSigningKey,
+    /// The ML-KEM + X25519 delivery key registered at enrolment.
+    pub recipient: RecipientSecret,
 }
 
 impl core::fmt::Debug for DeviceKey {
@@ -249,11 +253,18 @@ impl Remote {
                 },
             )
             .await?;
-        let secret: [u8; 32] = STANDARD
-            .decode(&opened.session)
+        let sealed = STANDARD
+            .decode(&opened.sealed_session)
+            .map_err(|_| ClientError::local("transport.answer", "the session is malformed"))?;
+        let secret: [u8; 32] = bundle::open(&device.recipient, wire::SESSION_PURPOSE, &sealed)
             .ok()
-            .and_then(|n| n.try_into().ok())
-            .ok_or_else(|| ClientError::local("transport.answer", "the session is malformed"))?;
+            .and_then(|s| <[u8; 32]>::try_from(s.as_slice()).ok())
+            .ok_or_else(|| {
+                ClientError::local(
+                    "transport.session_unsealed",
+                    "the session secret is not sealed to this device",
+                )
+            })?;
         Ok(Session {
             id: session_id(&secret),
             secret: Zeroizing::new(secret),
@@ -321,6 +332,11 @@ impl Session {
             device: Arc::new(DeviceKey {
                 id: self.device.id.clone(),
                 key,
+                recipient: RecipientSecret::from_seeds(
+                    self.device.recipient.suite(),
+                    self.device.recipient.kem_seed(),
+                    self.device.recipient.x25519_secret(),
+                ),
             }),
             certificate: self.certificate,
             staff_id: self.staff_id,

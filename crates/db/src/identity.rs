@@ -109,6 +109,22 @@ pub struct EventRecord {
     pub signature: Vec<u8>,
 }
 
+/// A staff member's device as the bank knows it: the key its session secrets are
+/// sealed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// SHA3-256 of the device identifier (as certificates bind it).
+    pub device_id_hash: Hash,
+    /// The staff member.
+    pub staff_id: i64,
+    /// A name for people.
+    pub label: String,
+    /// The device's ML-KEM + X25519 recipient key (the enrolment's delivery key).
+    pub kem_recipient: Vec<u8>,
+    /// When.
+    pub created_at: i64,
+}
+
 /// A device's request for a certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrolmentRecord {
@@ -394,6 +410,13 @@ pub trait IdentityStore: Send + Sync {
     ) -> impl Future<Output = Result<EventRecord>> + Send;
     /// A certificate's chain, in order.
     fn events(&self, certificate: &Hash) -> impl Future<Output = Result<Vec<EventRecord>>> + Send;
+    /// Stores a device (its staff member and recipient key).
+    fn insert_device(&self, device: &DeviceRecord) -> impl Future<Output = Result<()>> + Send;
+    /// A device by the hash of its identifier.
+    fn device(
+        &self,
+        device_id_hash: &Hash,
+    ) -> impl Future<Output = Result<Option<DeviceRecord>>> + Send;
     /// Stores a new enrolment request; returns its id.
     fn insert_enrolment(
         &self,
@@ -430,7 +453,7 @@ pub trait IdentityStore: Send + Sync {
     fn event_hashes(&self) -> impl Future<Output = Result<Vec<Hash>>> + Send;
 }
 
-fn hash(bytes: &[u8], what: &'static str) -> Result<Hash> {
+pub(crate) fn hash(bytes: &[u8], what: &'static str) -> Result<Hash> {
     bytes
         .try_into()
         .map_err(|_| crate::StoreError::Database(format!("stored row does not decode: {what}")))

@@ -21,10 +21,10 @@ pub mod views;
 
 pub use code::StoreCode;
 pub use identity::{
-    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, EnrolmentDecision, EnrolmentRecord,
-    EventRecord, EventSign, IdentityStore, LoggedEvent, RawCertificate, RawChallenge,
-    RawCheckpoint, RawCrl, RawEnrolment, RawEvent, RawSession, RevocationRecord, RowWrite,
-    SessionRecord, SignError, SignedRow, Signer, hashes, sign_event,
+    CertificateRecord, Challenge, CheckpointRecord, CrlRecord, DeviceRecord, EnrolmentDecision,
+    EnrolmentRecord, EventRecord, EventSign, IdentityStore, LoggedEvent, RawCertificate,
+    RawChallenge, RawCheckpoint, RawCrl, RawEnrolment, RawEvent, RawSession, RevocationRecord,
+    RowWrite, SessionRecord, SignError, SignedRow, Signer, hashes, sign_event,
 };
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;

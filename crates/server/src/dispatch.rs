@@ -60,7 +60,7 @@ pub(crate) async fn open<S: Store>(
                 .login_at_server(certificate, &device_id, &origin, &signed)
                 .await?;
             Ok(ok(&LoginAnswer {
-                session: STANDARD.encode(opened.token.as_bytes()),
+                sealed_session: STANDARD.encode(&opened.sealed),
                 staff_id: opened.staff_id,
                 role: opened.role.as_str().to_owned(),
                 idle_timeout_secs: opened.idle_timeout_secs,

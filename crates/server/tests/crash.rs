@@ -18,13 +18,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use pqbank_client::{ClientError, DeviceKey, Remote};
+use pqbank_client::{ClientError, Remote};
 use pqbank_db::Backend as _;
 use pqbank_db::flows::check_invariants;
 use pqbank_db_mysql::MySqlStore;
 use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest};
 use pqbank_net::{TlsKey, VouchedKey};
-use pqbank_pki::CompositeSigningKey;
 use pqbank_server::State;
 use pqbank_service::demo;
 use pqbank_tests::mysql_accounts;
@@ -105,10 +104,7 @@ async fn a_killed_server_loses_and_repeats_nothing() {
             let t = w % bank.tellers.len();
             let teller = &bank.tellers[t];
             let remote = Remote::new(addr, VouchedKey::new(pin));
-            let device = Arc::new(DeviceKey {
-                id: teller.device.id.clone(),
-                key: CompositeSigningKey::from_seed(teller.device.key().seed()),
-            });
+            let device = pqbank_tests::server::device_key(teller);
             let mut session = None;
             for _ in 0..200 {
                 match remote

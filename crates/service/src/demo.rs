@@ -3,8 +3,9 @@
 //! transfers made through the service like any other. Keys are derived from a seed so a
 //! demo can be rebuilt; a real installation never uses this.
 
-use pqbank_db::{NewAccount, NewCustomer, NewStaff, Store};
+use pqbank_db::{DeviceRecord, NewAccount, NewCustomer, NewStaff, Store};
 use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest};
+use pqbank_pki::bundle::{RecipientSecret, Suite};
 use pqbank_pki::cert::Issuer;
 use pqbank_pki::crl::CrlBuilder;
 use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
@@ -39,6 +40,9 @@ pub struct DemoPerson {
     pub cert: Certificate,
     /// Device.
     pub device: Device,
+    /// The device's delivery key (ML-KEM-512 + X25519): a server seals session secrets
+    /// to it.
+    pub recipient: RecipientSecret,
 }
 
 /// What the demo made.
@@ -148,7 +152,7 @@ pub async fn build<S: Store>(
     let mut managers = Vec::new();
     for name in ["Maria Manager", "Marco Manager"] {
         let made = person(name, Role::Manager, Some((&root, &root_key)))?;
-        managers.push(enrol(&service, made, now).await?);
+        managers.push(enrol(&service, &seed, made, now).await?);
     }
     for m in &managers {
         publish_empty_crl(&service, &m.cert, m.device.key(), now).await?;
@@ -157,14 +161,14 @@ pub async fn build<S: Store>(
     let mut tellers = Vec::new();
     for name in ["Tom Teller", "Tara Teller", "Theo Teller"] {
         let made = person(name, Role::Teller, Some((&first.cert, first.device.key())))?;
-        tellers.push(enrol(&service, made, now).await?);
+        tellers.push(enrol(&service, &seed, made, now).await?);
     }
     let made = person(
         "Audrey Auditor",
         Role::Auditor,
         Some((&first.cert, first.device.key())),
     )?;
-    let auditor = enrol(&service, made, now).await?;
+    let auditor = enrol(&service, &seed, made, now).await?;
     let (drawers, accounts) = accounts(&service, &tellers, customers, now).await?;
     let bank = DemoBank {
         root,
@@ -243,9 +247,14 @@ async fn publish_empty_crl<S: Store>(
 
 async fn enrol<S: Store>(
     service: &Service<S>,
+    seed: &[u8; 32],
     (name, role, cert, device): (String, Role, Certificate, Device),
     now: i64,
 ) -> Result<DemoPerson, ServiceError> {
+    let kem = seed_for(seed, &format!("{name} delivery"));
+    let mut x25519 = [0u8; 32];
+    x25519.copy_from_slice(&seed_for(seed, &format!("{name} delivery x25519"))[..32]);
+    let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &kem, &x25519);
     let staff = NewStaff {
         number: cert.claims().staff_id.clone().unwrap_or_default(),
         display_name: name.clone(),
@@ -253,12 +262,23 @@ async fn enrol<S: Store>(
     };
     let staff_id = service.store.create_staff(&staff, now).await?;
     service.record_certificate(&cert, staff_id).await?;
+    service
+        .store
+        .insert_device(&DeviceRecord {
+            device_id_hash: device_id_hash(&device.id),
+            staff_id,
+            label: format!("{name}'s demo device"),
+            kem_recipient: recipient.public().to_bytes(),
+            created_at: now,
+        })
+        .await?;
     Ok(DemoPerson {
         staff_id,
         name,
         role,
         cert,
         device,
+        recipient,
     })
 }
 

@@ -7,6 +7,7 @@ use pqbank_db::{
     StoreError,
 };
 use pqbank_pki::Fingerprint;
+use pqbank_pki::bundle::{self, RecipientPublic, SealRandomness};
 use pqbank_pki::chain::ValidChain;
 use pqbank_pki::composite::CompositeVerifyingKey;
 use pqbank_pki::ext::device_id_hash;
@@ -37,7 +38,9 @@ impl SessionToken {
 /// A session the server opened.
 #[derive(Debug)]
 pub struct ServedLogin {
-    /// The session's bearer token.
+    /// The session's secret sealed to the device's delivery key: what the server sends.
+    pub sealed: Vec<u8>,
+    /// The session's bearer token (kept by the server only as its hash).
     pub token: SessionToken,
     /// The staff member.
     pub staff_id: i64,
@@ -126,15 +129,45 @@ impl<S: Store> Service<S> {
         signed: &SignedTranscript,
     ) -> Result<ServedLogin, ServiceError> {
         let key = self.server_key()?;
+        // Only a device the bank knows, with its delivery key, of the certificate's own
+        // staff member, gets a session here: the secret is sealed to that key.
+        let device = self.store.device(&device_id_hash(device_id)).await?;
+        let record = self.store.certificate(certificate.as_bytes()).await?;
+        let recipient = match (&device, &record) {
+            (Some(d), Some(r)) if r.staff_id == Some(d.staff_id) => {
+                RecipientPublic::from_bytes(&d.kem_recipient).map_err(ServiceError::Certificate)
+            }
+            _ => Err(ServiceError::Enrolment(
+                "this device has no delivery key at the bank for this certificate: enrol it",
+            )),
+        };
+        let recipient = match recipient {
+            Ok(recipient) => recipient,
+            Err(e) => {
+                log_refused(certificate, origin, &e);
+                return Err(e);
+            }
+        };
         let sign = crate::server_key::ServerSigner::new(key, Vec::new());
         let opened = self
             .open_session(certificate, device_id, origin, signed, &sign)
             .await;
         log_login(certificate, origin, &opened);
         let (token, staff_id) = opened?;
+        let sealed = bundle::seal(
+            &recipient,
+            pqbank_api::wire::SESSION_PURPOSE,
+            token.as_bytes(),
+            SealRandomness {
+                kem: random()?,
+                x25519: random()?,
+            },
+        )
+        .map_err(crate::trace::device_failed)?;
         // The chain validated a moment ago; its leaf's role is what every call checks.
         let role = self.certificate(&certificate).await?.claims().role;
         Ok(ServedLogin {
+            sealed,
             token,
             staff_id,
             role: role.unwrap_or(pqbank_pki::Role::Teller),
@@ -296,15 +329,18 @@ fn log_login<T>(certificate: Fingerprint, origin: &str, opened: &Result<(T, i64)
             origin,
             "login accepted"
         ),
-        Err(e) => {
-            let code = e.code();
-            tracing::warn!(
-                certificate = %certificate,
-                origin,
-                code = code.as_str(),
-                layer = crate::layer_name(&code),
-                "login refused: {e}"
-            );
-        }
+        Err(e) => log_refused(certificate, origin, e),
     }
+}
+
+/// Logs a refused login with its code and layer.
+fn log_refused(certificate: Fingerprint, origin: &str, e: &ServiceError) {
+    let code = e.code();
+    tracing::warn!(
+        certificate = %certificate,
+        origin,
+        code = code.as_str(),
+        layer = crate::layer_name(&code),
+        "login refused: {e}"
+    );
 }

@@ -510,6 +510,48 @@ macro_rules! impl_identity_store {
                 raw.into_iter().map($crate::RawEvent::decode).collect()
             }
 
+            async fn insert_device(&self, d: &$crate::DeviceRecord) -> $crate::Result<()> {
+                sqlx::query(
+                    "INSERT INTO devices (device_id_hash, staff_id, label, kem_recipient, \
+                     created_at) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&d.device_id_hash[..])
+                .bind(d.staff_id)
+                .bind(&d.label)
+                .bind(&d.kem_recipient)
+                .bind(d.created_at)
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(map_err)
+            }
+
+            async fn device(
+                &self,
+                device_id_hash: &$crate::sql::Hash,
+            ) -> $crate::Result<Option<$crate::DeviceRecord>> {
+                let row: Option<(Vec<u8>, i64, String, Vec<u8>, i64)> = sqlx::query_as(
+                    "SELECT device_id_hash, staff_id, label, kem_recipient, created_at \
+                     FROM devices WHERE device_id_hash = ?",
+                )
+                .bind(&device_id_hash[..])
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+                row.map(|(hash, staff_id, label, kem_recipient, created_at)| {
+                    Ok($crate::DeviceRecord {
+                        device_id_hash: <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
+                            $crate::StoreError::Database("a device id hash is not 32 bytes".into())
+                        })?,
+                        staff_id,
+                        label,
+                        kem_recipient,
+                        created_at,
+                    })
+                })
+                .transpose()
+            }
+
             async fn insert_enrolment(&self, r: &$crate::EnrolmentRecord) -> $crate::Result<i64> {
                 sqlx::query(
                     "INSERT INTO enrolment_requests (csr_fingerprint, csr_der, kem_recipient, \
