@@ -8,7 +8,6 @@
 //! inside the service with the device's key and are in-process only (docs/plans/server.md).
 
 use pqbank_api::{Request, Route};
-use pqbank_db::flows::{Act, resolve_pending_logged};
 use pqbank_db::{
     ApprovalRequest, SignedApproval, SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow,
 };
@@ -134,31 +133,11 @@ impl<S: Store> Service<S> {
                 decision.created_at,
             )
             .await?;
-        let act = Act {
-            certificate: *auth.certificate.as_bytes(),
-            kind: "transfer.approve",
-            sign: &sign,
-        };
         let signed = SignedApproval {
             request: approval,
             signed,
         };
-        let status = resolve_pending_logged(
-            &self.store,
-            &self.config.retry,
-            &signed,
-            self.now(),
-            Some(&act),
-        )
-        .await?;
-        tracing::info!(
-            certificate = %auth.certificate,
-            staff_id = auth.staff_id,
-            transfer = signed.request.transfer_id,
-            status = status.as_str(),
-            "act served: transfer.approve"
-        );
-        Ok(status)
+        self.resolve_signed_as(&auth, &signed, &sign).await
     }
 
     /// An act's signature made on the workstation: its time within the clock skew, its

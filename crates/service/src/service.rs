@@ -648,16 +648,27 @@ impl<S: Store> Service<S> {
                 signer: *auth.certificate.as_bytes(),
             },
         };
-        let sign = device.event_signer();
+        self.resolve_signed_as(&auth, &signed, &device.event_signer())
+            .await
+    }
+
+    /// Resolves a pending transfer with an approval signed by `auth`'s device, the
+    /// manager's act chained with `sign`, under the ledger's four-eyes rules.
+    pub(crate) async fn resolve_signed_as(
+        &self,
+        auth: &crate::check::Authorised,
+        signed: &SignedApproval,
+        sign: pqbank_db::Signer<'_>,
+    ) -> Result<TransferStatus, ServiceError> {
         let act = Act {
             certificate: *auth.certificate.as_bytes(),
             kind: "transfer.approve",
-            sign: &sign,
+            sign,
         };
         let status = resolve_pending_logged(
             &self.store,
             &self.config.retry,
-            &signed,
+            signed,
             self.now(),
             Some(&act),
         )
@@ -665,8 +676,8 @@ impl<S: Store> Service<S> {
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,
-            transfer = transfer_id,
-            decision = if post { "post" } else { "void" },
+            transfer = signed.request.transfer_id,
+            decision = ?signed.request.decision,
             status = status.as_str(),
             "act signed: transfer.approve"
         );
