@@ -32,7 +32,6 @@ use pqbank_pki::{CompositeSigningKey, Fingerprint};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
-use zeroize::Zeroizing;
 
 /// Largest answer read.
 pub const ANSWER_LEN_MAX: usize = 4 * 1024 * 1024;
@@ -256,9 +255,12 @@ impl Remote {
         let sealed = STANDARD
             .decode(&opened.sealed_session)
             .map_err(|_| ClientError::local("transport.answer", "the session is malformed"))?;
-        let secret: [u8; 32] = bundle::open(&device.recipient, wire::SESSION_PURPOSE, &sealed)
-            .ok()
-            .and_then(|s| <[u8; 32]>::try_from(s.as_slice()).ok())
+        // The secret stays in zeroized memory; only its hash, the session id, is kept.
+        let unsealed = bundle::open(&device.recipient, wire::SESSION_PURPOSE, &sealed).ok();
+        let id = unsealed
+            .as_deref()
+            .and_then(|s| <&[u8; 32]>::try_from(s.as_slice()).ok())
+            .map(session_id)
             .ok_or_else(|| {
                 ClientError::local(
                     "transport.session_unsealed",
@@ -266,8 +268,7 @@ impl Remote {
                 )
             })?;
         Ok(Session {
-            id: session_id(&secret),
-            secret: Zeroizing::new(secret),
+            id,
             device,
             certificate,
             staff_id: opened.staff_id,
@@ -279,11 +280,6 @@ impl Remote {
 
 /// A signed-in session: the device signs each request with the next counter.
 pub struct Session {
-    #[allow(
-        dead_code,
-        reason = "kept for the sealed-secret exchange; the id is what travels"
-    )]
-    secret: Zeroizing<[u8; 32]>,
     id: [u8; 32],
     device: Arc<DeviceKey>,
     certificate: Fingerprint,
@@ -327,7 +323,6 @@ impl Session {
     #[must_use]
     pub fn signed_by(&self, key: CompositeSigningKey) -> Self {
         Self {
-            secret: self.secret.clone(),
             id: self.id,
             device: Arc::new(DeviceKey {
                 id: self.device.id.clone(),
