@@ -12,7 +12,7 @@ use pqbank_db::{
     ApprovalRequest, SignedApproval, SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow,
 };
 use pqbank_ledger::{Resolution, TransferRequest, TransferStatus};
-use pqbank_pki::{Action, Role};
+use pqbank_pki::{Action, CompositeVerifyingKey, Role};
 
 use crate::check::Authorised;
 use crate::server_key::ServerSigner;
@@ -34,13 +34,14 @@ pub struct SignedDecision {
 }
 
 impl<S: Store> Service<S> {
-    /// The gate of a served call: the request passes every check for `route`, and its
-    /// events will be signed by the server over the request's record.
+    /// The gate of a served call: the request passes every check for `route`; returns
+    /// the caller, their certificate's key (for the acts in the body) and the signer of
+    /// the call's events (the server, over the request's record).
     async fn enter<'k>(
         &'k self,
         route: Route,
         request: &Request<'_>,
-    ) -> Result<(Authorised, ServerSigner<'k>), ServiceError> {
+    ) -> Result<(Authorised, CompositeVerifyingKey, ServerSigner<'k>), ServiceError> {
         if request.header().route != route {
             return Err(ServiceError::Request(pqbank_api::RequestError::new(
                 pqbank_api::RequestCode::RouteMismatch,
@@ -54,7 +55,7 @@ impl<S: Store> Service<S> {
             certificate: caller.certificate,
             role: caller.role,
         };
-        Ok((auth, ServerSigner::new(key, request.record())))
+        Ok((auth, caller.key, ServerSigner::new(key, request.record())))
     }
 
     /// Ends the caller's session.
@@ -72,13 +73,13 @@ impl<S: Store> Service<S> {
         request: &Request<'_>,
         query: &str,
     ) -> Result<Vec<(pqbank_db::CustomerRow, Vec<pqbank_db::AccountRow>)>, ServiceError> {
-        let (auth, sign) = self.enter(Route::CustomersSearch, request).await?;
+        let (auth, _, sign) = self.enter(Route::CustomersSearch, request).await?;
         self.find_customers_as(&auth, &sign, query).await
     }
 
     /// The caller's drawer with its vault and variance account.
     pub async fn serve_drawer(&self, request: &Request<'_>) -> Result<DrawerState, ServiceError> {
-        let (auth, _) = self.enter(Route::Drawer, request).await?;
+        let (auth, ..) = self.enter(Route::Drawer, request).await?;
         self.drawer_of(auth.staff_id).await
     }
 
@@ -90,7 +91,7 @@ impl<S: Store> Service<S> {
         transfer: TransferRequest,
         signature: Vec<u8>,
     ) -> Result<TransferOutcome, ServiceError> {
-        let (auth, sign) = self.enter(Route::TransferPost, request).await?;
+        let (auth, key, sign) = self.enter(Route::TransferPost, request).await?;
         let signed = SignedTransfer {
             request: transfer,
             signed: SignedBy {
@@ -98,7 +99,7 @@ impl<S: Store> Service<S> {
                 signer: *auth.certificate.as_bytes(),
             },
         };
-        self.post_signed_as(&auth, &signed, &sign).await
+        self.post_signed_as(&auth, &key, &signed, &sign).await
     }
 
     /// A manager's decision on a pending transfer, signed on the workstation over the
@@ -110,7 +111,7 @@ impl<S: Store> Service<S> {
         request: &Request<'_>,
         decision: SignedDecision,
     ) -> Result<TransferStatus, ServiceError> {
-        let (auth, sign) = self.enter(Route::TransferResolve, request).await?;
+        let (auth, key, sign) = self.enter(Route::TransferResolve, request).await?;
         let approval = ApprovalRequest {
             transfer_id: decision.transfer_id,
             transfer_hash: decision.transfer_hash,
@@ -123,16 +124,21 @@ impl<S: Store> Service<S> {
             },
             created_at: decision.created_at,
         };
-        let signed = self
-            .signed_by_caller(
-                &auth,
-                &sign,
-                Action::TransferApprove,
-                &approval.canonical_bytes(),
-                decision.signature,
-                decision.created_at,
-            )
+        let action = Action::TransferApprove;
+        if decision.created_at.abs_diff(self.now()) > crate::CLOCK_SKEW_MAX_SECS.unsigned_abs() {
+            let stale = ServiceError::Request(pqbank_api::RequestError::new(
+                pqbank_api::RequestCode::Stale,
+                "the act's time is too far from the bank's",
+            ));
+            return Err(self.refuse_as(&auth, &sign, action, stale).await);
+        }
+        let bytes = approval.canonical_bytes();
+        self.check_act(&auth, &key, &sign, action, &bytes, &decision.signature)
             .await?;
+        let signed = SignedBy {
+            signature: decision.signature,
+            signer: *auth.certificate.as_bytes(),
+        };
         let signed = SignedApproval {
             request: approval,
             signed,
@@ -140,50 +146,12 @@ impl<S: Store> Service<S> {
         self.resolve_signed_as(&auth, &signed, &sign).await
     }
 
-    /// An act's signature made on the workstation: its time within the clock skew, its
-    /// signature by the caller's certificate's key over `bytes`. A refusal is chained.
-    async fn signed_by_caller(
-        &self,
-        auth: &Authorised,
-        sign: &ServerSigner<'_>,
-        action: Action,
-        bytes: &[u8],
-        signature: Vec<u8>,
-        created_at: i64,
-    ) -> Result<SignedBy, ServiceError> {
-        if created_at.abs_diff(self.now()) > crate::CLOCK_SKEW_MAX_SECS.unsigned_abs() {
-            return Err(self
-                .refuse_as(
-                    auth,
-                    sign,
-                    action,
-                    ServiceError::Request(pqbank_api::RequestError::new(
-                        pqbank_api::RequestCode::Stale,
-                        "the act's time is too far from the bank's",
-                    )),
-                )
-                .await);
-        }
-        let leaf = self.certificate(&auth.certificate).await?;
-        let key = pqbank_pki::CompositeVerifyingKey::from_bytes(leaf.public_key())
-            .map_err(ServiceError::Certificate)?;
-        if key.verify(bytes, crate::ACT_CONTEXT, &signature).is_err() {
-            return Err(self
-                .refuse(auth, sign, action, pqbank_pki::Error::DeviceMismatch)
-                .await);
-        }
-        Ok(SignedBy {
-            signature,
-            signer: *auth.certificate.as_bytes(),
-        })
-    }
-
     /// Transfers waiting for a manager: a teller sees their own, a manager all.
     pub async fn serve_pending_transfers(
         &self,
         request: &Request<'_>,
     ) -> Result<Vec<TransferRow>, ServiceError> {
-        let (auth, _) = self.enter(Route::TransfersPending, request).await?;
+        let (auth, ..) = self.enter(Route::TransfersPending, request).await?;
         let mut rows = self.store.pending_transfers().await?;
         if auth.role != Role::Manager {
             rows.retain(|t| t.request.maker == auth.staff_id);

@@ -23,6 +23,9 @@ pub struct Caller {
     pub certificate: Fingerprint,
     /// The role their validated certificate carries.
     pub role: Role,
+    /// Their certificate's key, which signed the request: acts in the body are checked
+    /// with it too.
+    pub key: CompositeVerifyingKey,
 }
 
 impl<S: Store> Service<S> {
@@ -54,7 +57,7 @@ impl<S: Store> Service<S> {
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
         let leaf = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
-        verify_signature(&leaf, request).inspect_err(|e| {
+        let key = verify_signature(&leaf, request).inspect_err(|e| {
             crate::trace::refused(action.as_str(), Some(&certificate), e);
         })?;
         let pins = Self::pins(
@@ -108,6 +111,7 @@ impl<S: Store> Service<S> {
             staff_id: session.staff_id,
             certificate,
             role,
+            key,
         })
     }
 
@@ -154,10 +158,14 @@ impl<S: Store> Service<S> {
 }
 
 /// The header's signature, made by the certificate's key under the act context.
-fn verify_signature(leaf: &Certificate, request: &Request<'_>) -> Result<(), ServiceError> {
+fn verify_signature(
+    leaf: &Certificate,
+    request: &Request<'_>,
+) -> Result<CompositeVerifyingKey, ServiceError> {
     let key =
         CompositeVerifyingKey::from_bytes(leaf.public_key()).map_err(ServiceError::Certificate)?;
     let digest = RequestHeader::digest(request.header_bytes());
     key.verify(&digest, crate::device::ACT_CONTEXT, request.signature())
-        .map_err(|_| ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch))
+        .map_err(|_| ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch))?;
+    Ok(key)
 }

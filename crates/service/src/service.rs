@@ -296,15 +296,19 @@ impl<S: Store> Service<S> {
         event_sign: pqbank_db::Signer<'_>,
     ) -> Result<TransferOutcome, ServiceError> {
         let auth = self.authorise(token, device, Action::TransferPost).await?;
-        self.post_signed_as(&auth, signed, event_sign).await
+        let leaf = self.certificate(&auth.certificate).await?;
+        let key = pqbank_pki::CompositeVerifyingKey::from_bytes(leaf.public_key())
+            .map_err(ServiceError::Certificate)?;
+        self.post_signed_as(&auth, &key, signed, event_sign).await
     }
 
-    /// A transfer signed by its maker, posted for `auth`: the signer is the caller, the
-    /// signature is the caller's certificate's over the request's bytes, then
-    /// [`Self::may_post`]'s rules; refusals and the act are chained with `event_sign`.
+    /// A transfer signed by its maker, posted for `auth` (whose certificate holds `key`):
+    /// the signer is the caller, the signature is the caller's over the request's bytes,
+    /// then [`Self::may_post`]'s rules; refusals and the act are chained with `event_sign`.
     pub(crate) async fn post_signed_as(
         &self,
         auth: &crate::check::Authorised,
+        key: &pqbank_pki::CompositeVerifyingKey,
         signed: &SignedTransfer,
         event_sign: pqbank_db::Signer<'_>,
     ) -> Result<TransferOutcome, ServiceError> {
@@ -314,22 +318,39 @@ impl<S: Store> Service<S> {
             };
             return Err(self.refuse(auth, event_sign, Action::TransferPost, e).await);
         }
-        let leaf = self.certificate(&auth.certificate).await?;
-        let key = pqbank_pki::CompositeVerifyingKey::from_bytes(leaf.public_key())
-            .map_err(ServiceError::Certificate)?;
-        if key
-            .verify(
-                &signed.request.canonical_bytes(),
-                crate::device::ACT_CONTEXT,
-                &signed.signed.signature,
-            )
-            .is_err()
-        {
-            let e = pqbank_pki::Error::DeviceMismatch;
-            return Err(self.refuse(auth, event_sign, Action::TransferPost, e).await);
-        }
+        let bytes = signed.request.canonical_bytes();
+        self.check_act(
+            auth,
+            key,
+            event_sign,
+            Action::TransferPost,
+            &bytes,
+            &signed.signed.signature,
+        )
+        .await?;
         self.may_post(auth, event_sign, &signed.request).await?;
         self.write_transfer(auth, signed, event_sign).await
+    }
+
+    /// An act signed off the service (on the workstation, or beforehand): `signature`
+    /// must be `key`'s over `bytes` under the act context; a refusal is chained.
+    pub(crate) async fn check_act(
+        &self,
+        auth: &crate::check::Authorised,
+        key: &pqbank_pki::CompositeVerifyingKey,
+        sign: pqbank_db::Signer<'_>,
+        action: Action,
+        bytes: &[u8],
+        signature: &[u8],
+    ) -> Result<(), ServiceError> {
+        if key
+            .verify(bytes, crate::device::ACT_CONTEXT, signature)
+            .is_ok()
+        {
+            return Ok(());
+        }
+        let e = pqbank_pki::Error::DeviceMismatch;
+        Err(self.refuse(auth, sign, action, e).await)
     }
 
     /// The rules of a posting that no window can bypass, each refusal logged on the
