@@ -584,3 +584,345 @@ async fn the_session_secret_is_sealed_to_the_device() {
     );
     assert_eq!(served.root_store.count("sessions").await, sessions);
 }
+
+/// A close's acts as a workstation would sign them, against `accounts` and `expected`:
+/// the genuine ones, or a forger's.
+fn close_body(
+    session: &pqbank_client::Session,
+    accounts: pqbank_ledger::DrawerAccounts,
+    (counted_minor, expected_minor): (i64, i64),
+    key: &str,
+) -> pqbank_api::wire::CloseBody {
+    let acts = pqbank_ledger::DrawerActs {
+        teller: session.staff_id,
+        accounts,
+        counted_minor,
+        key,
+        created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    let signatures = acts
+        .close(expected_minor)
+        .unwrap()
+        .signed_bytes()
+        .iter()
+        .map(|b| session.sign_act(b).unwrap())
+        .collect();
+    pqbank_api::wire::CloseBody {
+        counted_minor,
+        expected_minor,
+        idempotency_key: key.into(),
+        created_at: acts.created_at,
+        signatures,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teller_closes_and_opens_the_drawer_through_the_server_and_a_manager_signs_off() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let bank = &served.bank;
+    let tom = served.login(&remote, &bank.tellers[0]).await;
+    let drawer = tom.drawer(&remote).await.unwrap();
+    let till = drawer.drawer.clone().unwrap();
+    let balance = i64::try_from(till.balances.balance(till.kind.normal_side())).unwrap();
+    let accounts = pqbank_ledger::DrawerAccounts {
+        drawer: till.id,
+        vault: drawer.vault.as_ref().unwrap().id,
+        variance: drawer.variance.as_ref().unwrap().id,
+        currency: till.currency,
+    };
+    let drawer_events = || served.root_store.count("drawer_events");
+    let (events_before, written_before) = (drawer_events().await, served.written().await);
+
+    // Forgeries of the close, each refused by the service's rebuild, nothing written but
+    // the refusal: the cash "returned" to a customer's account instead of the vault; a
+    // variance against a balance the drawer does not have; one signature short.
+    let customer = bank.accounts[0];
+    let mut to_customer = accounts;
+    to_customer.vault = customer;
+    let forged = close_body(&tom, to_customer, (balance, balance), "close-forged");
+    let call = tom.sign(Route::DrawerClose, &forged).await.unwrap();
+    let answer = tom.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::DrawerEventView>(&answer)),
+        "forbidden.device_mismatch"
+    );
+    let wrong_balance = close_body(&tom, accounts, (balance, balance + 5_000), "close-wrong");
+    let call = tom.sign(Route::DrawerClose, &wrong_balance).await.unwrap();
+    let answer = tom.send(&remote, &call).await.unwrap();
+    let refused = code(read_answer::<pqbank_api::wire::DrawerEventView>(&answer));
+    assert!(refused.starts_with("store."), "{refused}");
+    let mut short = close_body(&tom, accounts, (balance - 100, balance), "close-short");
+    short.signatures.pop();
+    let call = tom.sign(Route::DrawerClose, &short).await.unwrap();
+    let answer = tom.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::DrawerEventView>(&answer)),
+        "forbidden.invalid_request"
+    );
+    let [transfers, _, refusals, ..] = served.written().await;
+    assert_eq!(
+        (transfers, refusals, drawer_events().await),
+        (written_before[0], written_before[2] + 2, events_before),
+        "two refusals logged (a signature and a count); the flow's refusal writes nothing"
+    );
+
+    // The genuine close, 1.00 short: the variance and the return posted with it.
+    let closed = tom
+        .close_drawer(&remote, balance - 100, "close-1")
+        .await
+        .unwrap();
+    assert_eq!(closed.variance_minor, Some(-100));
+    assert!(!tom.drawer(&remote).await.unwrap().open);
+    assert_eq!(served.written().await[0], written_before[0] + 2);
+
+    // Tom cannot sign off his own variance (his role); Maria signs off, her act signed on
+    // her workstation; a signature for another close is refused.
+    assert_eq!(
+        code(tom.variance_queue(&remote).await),
+        "forbidden.action_not_allowed"
+    );
+    let maria = served.login(&remote, &bank.managers[0]).await;
+    let queue = maria.variance_queue(&remote).await.unwrap();
+    assert_eq!(
+        queue.closes.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [closed.id]
+    );
+    let forged = pqbank_api::wire::SignOffBody {
+        event_id: closed.id,
+        signature: maria
+            .sign_act(&pqbank_ledger::variance_sign_off_bytes(
+                closed.id + 1,
+                maria.staff_id,
+            ))
+            .unwrap(),
+    };
+    let call = maria.sign(Route::VarianceSignOff, &forged).await.unwrap();
+    let answer = maria.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::Empty>(&answer)),
+        "forbidden.device_mismatch"
+    );
+    maria.sign_off_variance(&remote, closed.id).await.unwrap();
+    // A manager's lists, under her actions.
+    assert!(
+        maria
+            .enrolment_queue(&remote)
+            .await
+            .unwrap()
+            .requests
+            .is_empty()
+    );
+    assert!(
+        !maria
+            .current_crls(&remote, Route::Crls)
+            .await
+            .unwrap()
+            .crls
+            .is_empty()
+    );
+    assert_eq!(
+        code(tom.enrolment_queue(&remote).await),
+        "forbidden.action_not_allowed"
+    );
+    assert!(
+        maria
+            .variance_queue(&remote)
+            .await
+            .unwrap()
+            .closes
+            .is_empty()
+    );
+
+    // The next morning: Tom opens again with a float, and deposits through it.
+    let opened = tom.open_drawer(&remote, 50_000, "open-2").await.unwrap();
+    assert!(opened.event_id > closed.id);
+    let again = tom.drawer(&remote).await.unwrap();
+    assert!(again.open);
+    let till = again.drawer.unwrap();
+    assert_eq!(till.balances.balance(till.kind.normal_side()), 50_000);
+    let posted = tom
+        .post_transfer(
+            &remote,
+            deposit(&bank.tellers[0], till.id, customer, 700, "after-open"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(posted.status, TransferStatus::Posted);
+
+    // The close's two events keep one request, next to each other on Tom's chain.
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let invariants = pqbank_db::flows::check_invariants(&served.root_store)
+        .await
+        .unwrap();
+    assert!(invariants.is_sound(), "{invariants:?}");
+
+    // The close's request used again later, by whoever holds the server's key: named.
+    let db = &served.root_store;
+    let kept: Vec<u8> = sqlx::query_scalar(
+        "SELECT request FROM accountability_events WHERE kind = 'drawer.close' LIMIT 1",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let rogue = Rogue {
+        key: &served.server_key,
+        server: *served.server_certificate.fingerprint().as_bytes(),
+        request: kept,
+    };
+    let chain = *tom.certificate().as_bytes();
+    let again = pqbank_db::IdentityStore::append_event(db, &chain, "drawer.close", b"x", 1, &rogue)
+        .await
+        .unwrap()
+        .event
+        .seq;
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    let row = format!("{} #{again}", &tom.certificate().to_hex()[..16]);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.row == row && p.reason == "the device's request was used twice"),
+        "{:?}",
+        report.problems
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_checkpoints_proves_and_reports_through_the_server() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let bank = &served.bank;
+    let tom = served.login(&remote, &bank.tellers[0]).await;
+    let till = bank.drawers[0];
+    tom.post_transfer(
+        &remote,
+        deposit(&bank.tellers[0], till, bank.accounts[0], 250, "a-1"),
+    )
+    .await
+    .unwrap();
+    // A teller is refused every auditor's route (the role), the refusal logged.
+    assert_eq!(
+        code(tom.checkpoint(&remote).await),
+        "forbidden.action_not_allowed"
+    );
+    assert_eq!(
+        code(tom.verify_log(&remote).await),
+        "forbidden.action_not_allowed"
+    );
+
+    let ines = served.login(&remote, &bank.auditor).await;
+    // A checkpoint signed over a root the server did not compute is refused.
+    let head: pqbank_api::wire::HeadAnswer = read_answer(
+        &ines
+            .send(
+                &remote,
+                &ines
+                    .sign(Route::CheckpointHead, &pqbank_api::wire::Empty {})
+                    .await
+                    .unwrap(),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let forged = pqbank_api::wire::CheckpointBody {
+        tree_size: head.tree_size,
+        created_at: now,
+        signature: ines
+            .sign_act(&pqbank_api::checkpoint_bytes(head.tree_size, &[7; 32], now))
+            .unwrap(),
+    };
+    let call = ines.sign(Route::Checkpoint, &forged).await.unwrap();
+    let answer = ines.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::CheckpointAnswer>(&answer)),
+        "forbidden.device_mismatch"
+    );
+    assert_eq!(served.root_store.count("checkpoints").await, 0);
+
+    // The genuine checkpoint; the first event's inclusion proof checks against its root.
+    let checkpoint = ines.checkpoint(&remote).await.unwrap();
+    assert!(checkpoint.tree_size >= head.tree_size);
+    assert_eq!(checkpoint.signer, bank.auditor.cert.fingerprint().to_hex());
+    let chain = ines.chain(&remote, tom.certificate()).await.unwrap();
+    let first = &chain.events[0];
+    assert_eq!(first.kind, "login");
+    let proof = ines
+        .inclusion_proof(&remote, first.id, checkpoint.tree_size)
+        .await
+        .unwrap();
+    assert_eq!(proof.root, checkpoint.root);
+    let hash = |h: &str| <[u8; 32]>::try_from(hex::decode(h).unwrap()).unwrap();
+    let path: Vec<[u8; 32]> = proof.path.iter().map(|h| hash(h)).collect();
+    pqbank_audit::merkle::verify_inclusion(
+        &hash(&proof.leaf),
+        proof.index,
+        proof.tree_size,
+        &path,
+        &hash(&proof.root),
+    )
+    .unwrap();
+    assert_eq!(
+        hash(&proof.leaf),
+        pqbank_audit::merkle::leaf_hash(&hash(&first.hash))
+    );
+
+    // The report: the server's bytes, signed here by the auditor's device.
+    let (json, signature) = ines
+        .accountability_report(&remote, tom.certificate())
+        .await
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(
+        report["certificate"]["fingerprint"],
+        tom.certificate().to_hex()
+    );
+    assert!(
+        bank.auditor
+            .device
+            .key()
+            .verifying_key()
+            .verify(&json, pqbank_api::ACT_CONTEXT, &signature)
+            .is_ok()
+    );
+    let activity = ines.activity(&remote).await.unwrap();
+    assert!(activity.events.iter().any(|e| e.kind == "audit.report"));
+
+    // The lists an auditor reads, under audit.read; not the manager's routes.
+    let staff = ines.staff(&remote, Route::StaffAudit).await.unwrap();
+    assert!(staff.staff.iter().any(|s| s.id == bank.tellers[0].staff_id));
+    assert!(
+        staff
+            .certificates
+            .iter()
+            .any(|c| c.fingerprint == tom.certificate().to_hex())
+    );
+    assert_eq!(
+        code(ines.staff(&remote, Route::Staff).await),
+        "forbidden.action_not_allowed"
+    );
+    let crls = ines.current_crls(&remote, Route::CrlsAudit).await.unwrap();
+    let root_crl = crls
+        .crls
+        .iter()
+        .find(|c| c.issuer == bank.root.fingerprint().to_hex())
+        .unwrap();
+    let der =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &root_crl.der).unwrap();
+    pqbank_pki::Crl::from_der(&der)
+        .unwrap()
+        .verify_signed_by(&bank.root)
+        .unwrap();
+    assert_eq!(
+        code(tom.current_crls(&remote, Route::CrlsAudit).await),
+        "forbidden.action_not_allowed"
+    );
+
+    // The log proves itself, read through the server.
+    let verified = ines.verify_log(&remote).await.unwrap();
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    assert!(verified.events > 0 && verified.transfers > 0);
+}

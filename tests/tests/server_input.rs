@@ -218,9 +218,16 @@ async fn clients_that_never_finish_are_dropped() {
     let before = served.written().await;
 
     let verifier = VouchedKey::new(served.bank.root.fingerprint());
-    let (header, body, handshake) = tokio::join!(
+    let (header, body, verify_body, handshake) = tokio::join!(
         never_finished_header(&served, &verifier),
-        truncated_body(&served, &verifier),
+        truncated_body(&served, &verifier, "/v1/login", ""),
+        // The log's verification may take VERIFY_TIMEOUT, its body no longer than others.
+        truncated_body(
+            &served,
+            &verifier,
+            "/v1/audit/verify",
+            "\r\npqbank-request: AAAA\r\npqbank-signature: AAAA",
+        ),
         never_began_tls(&served),
     );
     assert!(
@@ -230,6 +237,11 @@ async fn clients_that_never_finish_are_dropped() {
     assert!(header.unwrap() >= HEADER_READ_TIMEOUT - Duration::from_secs(1));
     assert_eq!(
         body.expect("a truncated body held the connection past the request timeout"),
+        (408, "request.timeout".into())
+    );
+    assert_eq!(
+        verify_body
+            .expect("a truncated body to audit/verify was waited for past the request timeout"),
         (408, "request.timeout".into())
     );
     assert!(
@@ -256,15 +268,18 @@ async fn never_finished_header(
     Ok(started.elapsed())
 }
 
-/// A body shorter than declared, the client then silent: the answer.
+/// A body shorter than declared to `path` (with `fields` after the content length), the
+/// client then silent: the answer.
 async fn truncated_body(
     served: &Served,
     verifier: &VouchedKey,
+    path: &str,
+    fields: &str,
 ) -> Result<(u16, String), tokio::time::error::Elapsed> {
     let mut short = pqbank_net::connect(served.addr, verifier).await.unwrap();
-    let head = post("/v1/login", "application/json", 100);
+    let head = post(path, "application/json", 100);
     short
-        .write_all(format!("{head}\r\nHost: bank\r\n\r\n{{\"a\"").as_bytes())
+        .write_all(format!("{head}{fields}\r\nHost: bank\r\n\r\n{{\"a\"").as_bytes())
         .await
         .unwrap();
     let bound = pqbank_server::limits::REQUEST_TIMEOUT + Duration::from_secs(10);

@@ -84,12 +84,14 @@ routes! {
     CertificateRevoke = 23, "certificates/revoke", Some(Action::CertRevoke);
     /// Renews a certificate.
     CertificateRenew = 24, "certificates/renew", Some(Action::CertIssue);
-    /// The current CRLs.
+    /// The current CRLs, for a manager.
     Crls = 25, "crls", Some(Action::CertRevoke);
     /// Enrolment requests waiting for a manager.
     Enrolments = 26, "enrolments", Some(Action::DeviceEnrol);
     /// A manager approves an enrolment with the signed certificate.
     EnrolmentApprove = 27, "enrolments/approve", Some(Action::DeviceEnrol);
+    /// The current CRLs, for an auditor.
+    CrlsAudit = 28, "crls/audit", Some(Action::AuditRead);
     /// The log's size and root, for a checkpoint to sign.
     CheckpointHead = 30, "audit/checkpoint-head", Some(Action::AuditVerify);
     /// An auditor's signed checkpoint.

@@ -2,7 +2,9 @@
 //! base64 text, fingerprints as lowercase hex. Every body is a JSON object; an error is
 //! [`ErrorBody`] with an HTTP status saying which kind it is.
 
-use pqbank_ledger::{AccountKind, Currency, TransferRequest, TransferStatus};
+use pqbank_ledger::{
+    AccountKind, Balances, Currency, DrawerEventKind, TransferRequest, TransferStatus,
+};
 use serde::{Deserialize, Serialize};
 
 /// Content type of every body.
@@ -106,6 +108,11 @@ pub struct AccountView {
     pub kind: AccountKind,
     /// Currency.
     pub currency: Currency,
+    /// Posted and pending totals on both sides: the balance and what is available
+    /// follow from them and the kind's normal side.
+    pub balances: Balances,
+    /// The lowest the available balance may go, if the account has a floor.
+    pub floor_minor: Option<i64>,
     /// Closed accounts take no transfers.
     pub closed: bool,
 }
@@ -207,4 +214,325 @@ pub struct ResolveBody {
 pub struct ResolveAnswer {
     /// Posted or voided.
     pub status: TransferStatus,
+}
+
+/// A drawer opened with acts signed on the workstation: the open event and the float,
+/// built by `pqbank_ledger::DrawerActs::open` from the accounts of [`DrawerAnswer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenBody {
+    /// The counted float, minor units.
+    pub counted_minor: i64,
+    /// The teller's idempotency key.
+    pub idempotency_key: String,
+    /// When the teller signed, UNIX seconds.
+    pub created_at: i64,
+    /// The signatures (base64), in the order the acts are built.
+    pub signatures: Vec<String>,
+}
+
+/// The open event's identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenAnswer {
+    /// The drawer event.
+    pub event_id: i64,
+}
+
+/// A drawer closed with acts signed on the workstation against the balance it read:
+/// built by `pqbank_ledger::DrawerActs::close(expected_minor)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseBody {
+    /// The counted cash, minor units.
+    pub counted_minor: i64,
+    /// The drawer's balance the close is counted against.
+    pub expected_minor: i64,
+    /// The teller's idempotency key.
+    pub idempotency_key: String,
+    /// When the teller signed, UNIX seconds.
+    pub created_at: i64,
+    /// The signatures (base64), in the order the acts are built.
+    pub signatures: Vec<String>,
+}
+
+/// A drawer event as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawerEventView {
+    /// Identifier.
+    pub id: i64,
+    /// The drawer account.
+    pub drawer: i64,
+    /// The teller.
+    pub teller: i64,
+    /// Open or close.
+    pub kind: DrawerEventKind,
+    /// The teller's idempotency key.
+    pub idempotency_key: String,
+    /// What the teller counted.
+    pub counted_minor: i64,
+    /// The balance it was counted against (a close).
+    pub expected_minor: Option<i64>,
+    /// Counted minus expected (a close).
+    pub variance_minor: Option<i64>,
+    /// When the teller signed.
+    pub created_at: i64,
+}
+
+/// Drawer closes whose variance waits for a manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariancesAnswer {
+    /// Oldest first.
+    pub closes: Vec<DrawerEventView>,
+}
+
+/// A manager's sign-off of a close's variance, signed over
+/// `pqbank_ledger::variance_sign_off_bytes(event_id, the caller)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOffBody {
+    /// The close event.
+    pub event_id: i64,
+    /// The composite signature (base64).
+    pub signature: String,
+}
+
+/// The sequenced log's size and its tree's root, for a checkpoint to sign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadAnswer {
+    /// Events in the log.
+    pub tree_size: u64,
+    /// The RFC 9162 root of their tree (hex).
+    pub root: String,
+}
+
+/// An auditor's checkpoint, signed over
+/// `pqbank_service::checkpoint_bytes(tree_size, root, created_at)` with the root the
+/// server computes for that size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointBody {
+    /// Events covered.
+    pub tree_size: u64,
+    /// When the auditor signed, UNIX seconds.
+    pub created_at: i64,
+    /// The composite signature (base64).
+    pub signature: String,
+}
+
+/// A stored checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointAnswer {
+    /// Events covered.
+    pub tree_size: u64,
+    /// The tree's root (hex).
+    pub root: String,
+    /// When signed.
+    pub created_at: i64,
+    /// The signer's certificate (hex).
+    pub signer: String,
+}
+
+/// A verification's findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyAnswer {
+    /// Transfers checked.
+    pub transfers: u64,
+    /// Events checked.
+    pub events: u64,
+    /// Every bad row; empty when the log proves itself.
+    pub problems: Vec<ProblemView>,
+}
+
+/// One bad row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemView {
+    /// The table.
+    pub table: String,
+    /// The row.
+    pub row: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// An event's inclusion proof is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofBody {
+    /// The event.
+    pub event_id: i64,
+    /// The checkpoint's size.
+    pub tree_size: u64,
+}
+
+/// An inclusion proof (hashes in hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofAnswer {
+    /// The event's leaf index.
+    pub index: u64,
+    /// The checkpoint's size.
+    pub tree_size: u64,
+    /// The leaf hash.
+    pub leaf: String,
+    /// The checkpoint's root.
+    pub root: String,
+    /// The audit path.
+    pub path: Vec<String>,
+}
+
+/// A certificate named by its fingerprint (hex): its chain, its report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectBody {
+    /// The certificate.
+    pub certificate: String,
+}
+
+/// One accountability event, every field the chain's hash covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    /// Storage order.
+    pub id: i64,
+    /// Position in its chain.
+    pub seq: u64,
+    /// The certificate whose chain holds it (hex).
+    pub certificate: String,
+    /// The hash of the event before it (hex).
+    pub prev_hash: String,
+    /// Kind, e.g. `transfer.post`.
+    pub kind: String,
+    /// Payload (base64).
+    pub payload: String,
+    /// When, UNIX seconds.
+    pub created_at: i64,
+    /// The server whose key links it (hex), for a served event.
+    pub server: Option<String>,
+    /// The device's signed request it answers (base64), for a served event.
+    pub request: String,
+    /// Its hash (hex).
+    pub hash: String,
+    /// The signature over the hash (base64).
+    pub signature: String,
+}
+
+/// A certificate's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainAnswer {
+    /// In chain order.
+    pub events: Vec<EventView>,
+}
+
+/// The report's bytes for the auditor to sign (base64 of the JSON as made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportAnswer {
+    /// The report.
+    pub json: String,
+}
+
+/// One event of the activity chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityPoint {
+    /// The certificate (hex).
+    pub certificate: String,
+    /// Kind.
+    pub kind: String,
+    /// When.
+    pub created_at: i64,
+}
+
+/// Every event's certificate, kind and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityAnswer {
+    /// In storage order.
+    pub events: Vec<ActivityPoint>,
+}
+
+/// A staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffView {
+    /// Identifier.
+    pub id: i64,
+    /// Staff number.
+    pub number: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+}
+
+/// A certificate the bank holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateView {
+    /// SHA3-256 of the DER (hex).
+    pub fingerprint: String,
+    /// The DER (base64): a workstation parses and checks what it shows.
+    pub der: String,
+    /// The issuer's certificate (hex), none for the root.
+    pub issuer: Option<String>,
+    /// The certificate this one renews (hex).
+    pub replaces: Option<String>,
+    /// The staff member, for staff certificates.
+    pub staff_id: Option<i64>,
+    /// Role.
+    pub role: String,
+    /// Validity window, UNIX seconds.
+    pub not_before: i64,
+    /// Validity window, UNIX seconds.
+    pub not_after: i64,
+}
+
+/// A revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationView {
+    /// The revoked certificate (hex).
+    pub certificate: String,
+    /// The reason.
+    pub reason: String,
+    /// When.
+    pub revoked_at: i64,
+    /// The CRL that lists it.
+    pub crl_number: i64,
+}
+
+/// The staff, every certificate and every revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffAnswer {
+    /// In id order.
+    pub staff: Vec<StaffView>,
+    /// In issue order.
+    pub certificates: Vec<CertificateView>,
+    /// In revocation order.
+    pub revocations: Vec<RevocationView>,
+}
+
+/// A CA's newest CRL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrlView {
+    /// The issuing CA's certificate (hex).
+    pub issuer: String,
+    /// The CRL's DER (base64): a workstation parses and checks its signature.
+    pub der: String,
+}
+
+/// The newest CRL of every CA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrlsAnswer {
+    /// One per CA.
+    pub crls: Vec<CrlView>,
+}
+
+/// An enrolment request waiting for a manager (the short code is not sent: the manager
+/// types the one the new hire's screen shows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentView {
+    /// Identifier.
+    pub id: i64,
+    /// The CSR's DER (base64).
+    pub csr: String,
+    /// The new hire.
+    pub staff_id: i64,
+    /// The role asked for.
+    pub requested_role: String,
+    /// When asked.
+    pub created_at: i64,
+}
+
+/// Enrolment requests waiting for a manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentsAnswer {
+    /// Oldest first.
+    pub requests: Vec<EnrolmentView>,
 }

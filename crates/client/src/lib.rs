@@ -19,12 +19,18 @@ use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::{Method, StatusCode};
 use hyper_util::rt::TokioIo;
 use pqbank_api::wire::{
-    self, ChallengeAnswer, ChallengeBody, DrawerAnswer, Empty, ErrorBody, LoginAnswer, LoginBody,
-    PendingAnswer, PendingItem, PostAnswer, PostBody, ResolveAnswer, ResolveBody, SearchAnswer,
-    SearchBody, StatusAnswer,
+    self, ActivityAnswer, ChainAnswer, ChallengeAnswer, ChallengeBody, CheckpointAnswer,
+    CheckpointBody, CloseBody, CrlsAnswer, DrawerAnswer, DrawerEventView, Empty, EnrolmentsAnswer,
+    ErrorBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer,
+    PendingItem, PostAnswer, PostBody, ProofAnswer, ProofBody, ReportAnswer, ResolveAnswer,
+    ResolveBody, SearchAnswer, SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody,
+    VariancesAnswer, VerifyAnswer,
 };
-use pqbank_api::{ACT_CONTEXT, RequestHeader, Route, body_hash, session_id};
-use pqbank_ledger::{ApprovalRequest, Resolution, TransferRequest};
+use pqbank_api::{ACT_CONTEXT, RequestHeader, Route, body_hash, checkpoint_bytes, session_id};
+use pqbank_ledger::{
+    ApprovalRequest, DrawerAccounts, DrawerActs, Resolution, TransferRequest,
+    variance_sign_off_bytes,
+};
 use pqbank_net::VouchedKey;
 use pqbank_pki::bundle::{self, RecipientSecret};
 use pqbank_pki::transcript::Transcript;
@@ -435,17 +441,130 @@ impl Session {
         self.call(remote, Route::Drawer, &Empty {}).await
     }
 
-    /// The body of a transfer signed by this session's device, as the maker.
-    pub fn signed_transfer(&self, transfer: TransferRequest) -> Result<PostBody, ClientError> {
+    /// An act's bytes signed by this session's device under the act context (base64).
+    pub fn sign_act(&self, bytes: &[u8]) -> Result<String, ClientError> {
         let signature = self
             .device
             .key
-            .sign(&transfer.canonical_bytes(), ACT_CONTEXT, &random()?)
+            .sign(bytes, ACT_CONTEXT, &random()?)
             .map_err(|e| ClientError::local("device", e.to_string()))?;
+        Ok(STANDARD.encode(signature.as_bytes()))
+    }
+
+    /// The body of a transfer signed by this session's device, as the maker.
+    pub fn signed_transfer(&self, transfer: TransferRequest) -> Result<PostBody, ClientError> {
         Ok(PostBody {
+            signature: self.sign_act(&transfer.canonical_bytes())?,
             transfer,
-            signature: STANDARD.encode(signature.as_bytes()),
         })
+    }
+
+    /// The accounts of the caller's drawer acts, as the server found them.
+    fn drawer_acts<'k>(
+        &self,
+        drawer: &'k DrawerAnswer,
+        counted_minor: i64,
+        key: &'k str,
+    ) -> Result<(DrawerActs<'k>, &'k wire::AccountView), ClientError> {
+        let (Some(account), Some(vault), Some(variance)) =
+            (&drawer.drawer, &drawer.vault, &drawer.variance)
+        else {
+            return Err(ClientError::local(
+                "drawer.none",
+                "the bank has no drawer, vault or variance account for you",
+            ));
+        };
+        let acts = DrawerActs {
+            teller: self.staff_id,
+            accounts: DrawerAccounts {
+                drawer: account.id,
+                vault: vault.id,
+                variance: variance.id,
+                currency: account.currency,
+            },
+            counted_minor,
+            key,
+            created_at: now(),
+        };
+        Ok((acts, account))
+    }
+
+    /// Opens the caller's drawer with the counted float: reads the drawer, builds the
+    /// open event and the float from its accounts, signs both here.
+    pub async fn open_drawer(
+        &self,
+        remote: &Remote,
+        counted_minor: i64,
+        key: &str,
+    ) -> Result<OpenAnswer, ClientError> {
+        let drawer = self.drawer(remote).await?;
+        let (acts, _) = self.drawer_acts(&drawer, counted_minor, key)?;
+        let (event, float) = acts
+            .open()
+            .map_err(|e| ClientError::local(e.code(), e.to_string()))?;
+        let body = OpenBody {
+            counted_minor,
+            idempotency_key: key.to_owned(),
+            created_at: acts.created_at,
+            signatures: vec![
+                self.sign_act(&event.canonical_bytes())?,
+                self.sign_act(&float.canonical_bytes())?,
+            ],
+        };
+        self.call(remote, Route::DrawerOpen, &body).await
+    }
+
+    /// Closes the caller's drawer with the counted cash: reads the drawer and its
+    /// balance, builds the close, the variance and the return against it, signs each
+    /// here. A balance that moves before the close arrives is refused (`store.drawer`),
+    /// nothing written; closing again reads it afresh.
+    pub async fn close_drawer(
+        &self,
+        remote: &Remote,
+        counted_minor: i64,
+        key: &str,
+    ) -> Result<DrawerEventView, ClientError> {
+        let drawer = self.drawer(remote).await?;
+        let (acts, account) = self.drawer_acts(&drawer, counted_minor, key)?;
+        let expected_minor = i64::try_from(account.balances.balance(account.kind.normal_side()))
+            .map_err(|_| {
+                ClientError::local("transport.answer", "the drawer's balance is out of range")
+            })?;
+        let closing = acts
+            .close(expected_minor)
+            .map_err(|e| ClientError::local(e.code(), e.to_string()))?;
+        let signatures = closing
+            .signed_bytes()
+            .iter()
+            .map(|b| self.sign_act(b))
+            .collect::<Result<_, _>>()?;
+        let body = CloseBody {
+            counted_minor,
+            expected_minor,
+            idempotency_key: key.to_owned(),
+            created_at: acts.created_at,
+            signatures,
+        };
+        self.call(remote, Route::DrawerClose, &body).await
+    }
+
+    /// Drawer closes whose variance waits for a manager.
+    pub async fn variance_queue(&self, remote: &Remote) -> Result<VariancesAnswer, ClientError> {
+        self.call(remote, Route::Variances, &Empty {}).await
+    }
+
+    /// A manager signs off a close's variance, signed here.
+    pub async fn sign_off_variance(
+        &self,
+        remote: &Remote,
+        event_id: i64,
+    ) -> Result<(), ClientError> {
+        let body = SignOffBody {
+            event_id,
+            signature: self.sign_act(&variance_sign_off_bytes(event_id, self.staff_id))?,
+        };
+        let _: Empty = self.call(remote, Route::VarianceSignOff, &body).await?;
+        Ok(())
     }
 
     /// Posts a transfer signed here.
@@ -495,11 +614,7 @@ impl Session {
             },
             created_at,
         };
-        let signature = self
-            .device
-            .key
-            .sign(&approval.canonical_bytes(), ACT_CONTEXT, &random()?)
-            .map_err(|e| ClientError::local("device", e.to_string()))?;
+        let signature = self.sign_act(&approval.canonical_bytes())?;
         self.call(
             remote,
             Route::TransferResolve,
@@ -508,10 +623,107 @@ impl Session {
                 transfer_hash: item.request_hash.clone(),
                 post,
                 created_at,
-                signature: STANDARD.encode(signature.as_bytes()),
+                signature,
             },
         )
         .await
+    }
+
+    /// Signs a checkpoint of the log as the server sequenced it: reads its size and
+    /// root, signs them here. The server recomputes the root for that size and refuses a
+    /// signature over any other.
+    pub async fn checkpoint(&self, remote: &Remote) -> Result<CheckpointAnswer, ClientError> {
+        let head: HeadAnswer = self.call(remote, Route::CheckpointHead, &Empty {}).await?;
+        let root: [u8; 32] = hex::decode(&head.root)
+            .ok()
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| ClientError::local("transport.answer", "the log's root is malformed"))?;
+        let created_at = now();
+        let body = CheckpointBody {
+            tree_size: head.tree_size,
+            created_at,
+            signature: self.sign_act(&checkpoint_bytes(head.tree_size, &root, created_at))?,
+        };
+        self.call(remote, Route::Checkpoint, &body).await
+    }
+
+    /// Verifies the whole log at the server.
+    pub async fn verify_log(&self, remote: &Remote) -> Result<VerifyAnswer, ClientError> {
+        self.call(remote, Route::Verify, &Empty {}).await
+    }
+
+    /// An event's inclusion proof against the checkpoint of `tree_size`.
+    pub async fn inclusion_proof(
+        &self,
+        remote: &Remote,
+        event_id: i64,
+        tree_size: u64,
+    ) -> Result<ProofAnswer, ClientError> {
+        let body = ProofBody {
+            event_id,
+            tree_size,
+        };
+        self.call(remote, Route::InclusionProof, &body).await
+    }
+
+    /// A certificate's accountability chain.
+    pub async fn chain(
+        &self,
+        remote: &Remote,
+        subject: Fingerprint,
+    ) -> Result<ChainAnswer, ClientError> {
+        let body = SubjectBody {
+            certificate: subject.to_hex(),
+        };
+        self.call(remote, Route::Chain, &body).await
+    }
+
+    /// A certificate's accountability report as the server made it, and this session's
+    /// device's signature over its exact bytes.
+    pub async fn accountability_report(
+        &self,
+        remote: &Remote,
+        subject: Fingerprint,
+    ) -> Result<(Vec<u8>, Vec<u8>), ClientError> {
+        let body = SubjectBody {
+            certificate: subject.to_hex(),
+        };
+        let answer: ReportAnswer = self.call(remote, Route::Report, &body).await?;
+        let json = STANDARD
+            .decode(&answer.json)
+            .map_err(|_| ClientError::local("transport.answer", "the report is not base64"))?;
+        let signature = self
+            .device
+            .key
+            .sign(&json, ACT_CONTEXT, &random()?)
+            .map_err(|e| ClientError::local("device", e.to_string()))?;
+        Ok((json, signature.into_bytes()))
+    }
+
+    /// Every event's certificate, kind and time.
+    pub async fn activity(&self, remote: &Remote) -> Result<ActivityAnswer, ClientError> {
+        self.call(remote, Route::Activity, &Empty {}).await
+    }
+
+    /// The staff, certificates and revocations: as a manager ([`Route::Staff`]) or an
+    /// auditor ([`Route::StaffAudit`]).
+    pub async fn staff(&self, remote: &Remote, route: Route) -> Result<StaffAnswer, ClientError> {
+        self.call(remote, route, &Empty {}).await
+    }
+
+    /// The newest CRL of every CA: as a manager ([`Route::Crls`]) or an auditor
+    /// ([`Route::CrlsAudit`]).
+    pub async fn current_crls(
+        &self,
+        remote: &Remote,
+        route: Route,
+    ) -> Result<CrlsAnswer, ClientError> {
+        self.call(remote, route, &Empty {}).await
+    }
+
+    /// Enrolment requests waiting for a manager.
+    pub async fn enrolment_queue(&self, remote: &Remote) -> Result<EnrolmentsAnswer, ClientError> {
+        self.call(remote, Route::Enrolments, &Empty {}).await
     }
 
     /// Transfers waiting for a manager.

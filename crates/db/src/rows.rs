@@ -10,9 +10,7 @@ use serde::Serialize;
 
 use crate::Result;
 
-pub use pqbank_ledger::APPROVAL_LABEL;
-/// Domain label of a drawer event's canonical bytes.
-pub const DRAWER_LABEL: &[u8] = b"pqbank/drawer-event/v1";
+pub use pqbank_ledger::{APPROVAL_LABEL, DRAWER_LABEL, DrawerEventKind, DrawerEventRequest};
 
 /// Who signed a row: the composite signature over the row's canonical bytes and the
 /// SHA3-256 fingerprint of the signer's certificate. The service layer signs and
@@ -113,65 +111,6 @@ pub struct NewTransferRow<'a> {
     pub expires_at: Option<i64>,
     /// When storage records it.
     pub recorded_at: i64,
-}
-
-/// Opening or closing a cash drawer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DrawerEventKind {
-    /// Opened with a counted float.
-    Open,
-    /// Closed with a counted amount.
-    Close,
-}
-
-impl DrawerEventKind {
-    /// Stored text.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Close => "close",
-        }
-    }
-}
-
-/// A teller's signed drawer event: what they counted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DrawerEventRequest {
-    /// The teller.
-    pub teller: i64,
-    /// The drawer account.
-    pub drawer: i64,
-    /// The vault the float comes from and the cash returns to.
-    pub vault: i64,
-    /// The account that takes over- and short-counts.
-    pub variance_account: i64,
-    /// Open or close.
-    pub kind: DrawerEventKind,
-    /// What the teller counted, minor units.
-    pub counted_minor: i64,
-    /// Unique per teller.
-    pub idempotency_key: String,
-    /// When the teller signed.
-    pub created_at: i64,
-}
-
-impl DrawerEventRequest {
-    /// The bytes the teller signs.
-    #[must_use]
-    pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = DRAWER_LABEL.to_vec();
-        for v in [self.teller, self.drawer, self.vault, self.variance_account] {
-            out.extend_from_slice(&v.to_be_bytes());
-        }
-        out.extend_from_slice(self.kind.as_str().as_bytes());
-        out.extend_from_slice(&self.counted_minor.to_be_bytes());
-        out.extend_from_slice(&(self.idempotency_key.len() as u32).to_be_bytes());
-        out.extend_from_slice(self.idempotency_key.as_bytes());
-        out.extend_from_slice(&self.created_at.to_be_bytes());
-        out
-    }
 }
 
 /// A drawer event with its signature.

@@ -12,10 +12,15 @@
 #![forbid(unsafe_code)]
 
 mod book;
+mod drawer;
 mod money;
 mod transfer;
 
 pub use book::Book;
+pub use drawer::{
+    ClosingActs, DRAWER_LABEL, DrawerAccounts, DrawerActs, DrawerEventKind, DrawerEventRequest,
+    VARIANCE_SIGN_OFF_LABEL, variance_sign_off_bytes,
+};
 pub use money::{Amount, Currency, MoneyError, format_minor};
 pub use transfer::{
     APPROVAL_LABEL, AccountKind, AccountState, ApprovalRequest, Balances, Decision, Policy,

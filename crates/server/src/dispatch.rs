@@ -7,15 +7,19 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hyper::StatusCode;
 use pqbank_api::wire::{
-    AccountView, ChallengeAnswer, ChallengeBody, CustomerHit, DECLARED_NAME_LEN_MAX, DrawerAnswer,
-    Empty, LoginAnswer, LoginBody, PendingAnswer, PendingItem, PostAnswer, PostBody, ResolveAnswer,
-    ResolveBody, SearchAnswer, SearchBody, StatusAnswer,
+    AccountView, ActivityAnswer, ActivityPoint, CertificateView, ChainAnswer, ChallengeAnswer,
+    ChallengeBody, CheckpointAnswer, CheckpointBody, CloseBody, CrlView, CrlsAnswer, CustomerHit,
+    DECLARED_NAME_LEN_MAX, DrawerAnswer, DrawerEventView, Empty, EnrolmentView, EnrolmentsAnswer,
+    EventView, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer,
+    PendingItem, PostAnswer, PostBody, ProblemView, ProofAnswer, ProofBody, ReportAnswer,
+    ResolveAnswer, ResolveBody, RevocationView, SearchAnswer, SearchBody, SignOffBody, StaffAnswer,
+    StaffView, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
 };
 use pqbank_api::{Request, RequestCode, Route};
-use pqbank_db::{AccountRow, Store};
+use pqbank_db::{AccountRow, CertificateRecord, DrawerEventRow, EventRecord, Store};
 use pqbank_pki::Fingerprint;
 use pqbank_pki::transcript::SignedTranscript;
-use pqbank_service::SignedDecision;
+use pqbank_service::{ACT_SIGNATURES_MAX, SignedCount, SignedDecision};
 use serde::de::DeserializeOwned;
 
 use crate::App;
@@ -158,7 +162,240 @@ pub(crate) async fn signed<S: Store>(
                 .await?;
             Ok(ok(&ResolveAnswer { status }))
         }
+        Route::DrawerOpen => {
+            let open: OpenBody = parse(body)?;
+            let count = SignedCount {
+                counted_minor: open.counted_minor,
+                idempotency_key: open.idempotency_key,
+                created_at: open.created_at,
+                signatures: signatures(&open.signatures)?,
+            };
+            let event_id = service.serve_open_drawer(request, count).await?;
+            Ok(ok(&OpenAnswer { event_id }))
+        }
+        Route::DrawerClose => {
+            let close: CloseBody = parse(body)?;
+            let count = SignedCount {
+                counted_minor: close.counted_minor,
+                idempotency_key: close.idempotency_key,
+                created_at: close.created_at,
+                signatures: signatures(&close.signatures)?,
+            };
+            let row = service
+                .serve_close_drawer(request, count, close.expected_minor)
+                .await?;
+            Ok(ok(&drawer_event(row)))
+        }
+        Route::Variances => {
+            let _: Empty = parse(body)?;
+            let rows = service.serve_variance_queue(request).await?;
+            Ok(ok(&VariancesAnswer {
+                closes: rows.into_iter().map(drawer_event).collect(),
+            }))
+        }
+        Route::VarianceSignOff => {
+            let sign_off: SignOffBody = parse(body)?;
+            let signature = base64(&sign_off.signature, pqbank_api::SIGNATURE_LEN)?;
+            service
+                .serve_sign_off_variance(request, sign_off.event_id, signature)
+                .await?;
+            Ok(ok(&Empty {}))
+        }
+        Route::CheckpointHead => {
+            let _: Empty = parse(body)?;
+            let (tree_size, root) = service.serve_checkpoint_head(request).await?;
+            Ok(ok(&HeadAnswer {
+                tree_size,
+                root: hex::encode(root),
+            }))
+        }
+        Route::Checkpoint => {
+            let asked: CheckpointBody = parse(body)?;
+            let signature = base64(&asked.signature, pqbank_api::SIGNATURE_LEN)?;
+            let c = service
+                .serve_checkpoint(request, asked.tree_size, asked.created_at, signature)
+                .await?;
+            Ok(ok(&CheckpointAnswer {
+                tree_size: u64::try_from(c.tree_size).unwrap_or(0),
+                root: hex::encode(c.root),
+                created_at: c.created_at,
+                signer: hex::encode(c.signer),
+            }))
+        }
+        Route::Verify => {
+            let _: Empty = parse(body)?;
+            let report = service.serve_verify(request).await?;
+            Ok(ok(&VerifyAnswer {
+                transfers: report.transfers as u64,
+                events: report.events as u64,
+                problems: report
+                    .problems
+                    .into_iter()
+                    .map(|p| ProblemView {
+                        table: p.table.to_owned(),
+                        row: p.row,
+                        reason: p.reason,
+                    })
+                    .collect(),
+            }))
+        }
+        Route::InclusionProof => {
+            let asked: ProofBody = parse(body)?;
+            let p = service
+                .serve_inclusion_proof(request, asked.event_id, asked.tree_size)
+                .await?;
+            Ok(ok(&ProofAnswer {
+                index: p.index,
+                tree_size: p.tree_size,
+                leaf: hex::encode(p.leaf),
+                root: hex::encode(p.root),
+                path: p.path.iter().map(hex::encode).collect(),
+            }))
+        }
+        Route::Chain => {
+            let asked: SubjectBody = parse(body)?;
+            let events = service
+                .serve_chain(request, fingerprint(&asked.certificate)?)
+                .await?;
+            Ok(ok(&ChainAnswer {
+                events: events.into_iter().map(event).collect(),
+            }))
+        }
+        Route::Report => {
+            let asked: SubjectBody = parse(body)?;
+            let json = service
+                .serve_report(request, fingerprint(&asked.certificate)?)
+                .await?;
+            Ok(ok(&ReportAnswer {
+                json: STANDARD.encode(json),
+            }))
+        }
+        Route::Activity => {
+            let _: Empty = parse(body)?;
+            let events = service.serve_activity(request).await?;
+            Ok(ok(&ActivityAnswer {
+                events: events
+                    .into_iter()
+                    .map(|e| ActivityPoint {
+                        certificate: hex::encode(e.certificate),
+                        kind: e.kind,
+                        created_at: e.created_at,
+                    })
+                    .collect(),
+            }))
+        }
+        Route::Staff | Route::StaffAudit => {
+            let _: Empty = parse(body)?;
+            let o = service.serve_staff(request).await?;
+            Ok(ok(&StaffAnswer {
+                staff: o
+                    .staff
+                    .into_iter()
+                    .map(|s| StaffView {
+                        id: s.id,
+                        number: s.number,
+                        name: s.name,
+                        role: s.role,
+                    })
+                    .collect(),
+                certificates: o.certificates.into_iter().map(certificate).collect(),
+                revocations: o
+                    .revocations
+                    .into_iter()
+                    .map(|r| RevocationView {
+                        certificate: hex::encode(r.certificate),
+                        reason: r.reason,
+                        revoked_at: r.revoked_at,
+                        crl_number: r.crl_number,
+                    })
+                    .collect(),
+            }))
+        }
+        Route::Crls | Route::CrlsAudit => {
+            let _: Empty = parse(body)?;
+            let crls = service.serve_current_crls(request).await?;
+            Ok(ok(&CrlsAnswer {
+                crls: crls
+                    .into_iter()
+                    .map(|(ca, crl)| CrlView {
+                        issuer: hex::encode(ca.fingerprint),
+                        der: STANDARD.encode(crl.der()),
+                    })
+                    .collect(),
+            }))
+        }
+        Route::Enrolments => {
+            let _: Empty = parse(body)?;
+            let queue = service.serve_enrolment_queue(request).await?;
+            Ok(ok(&EnrolmentsAnswer {
+                requests: queue
+                    .into_iter()
+                    .map(|e| EnrolmentView {
+                        id: e.id,
+                        csr: STANDARD.encode(&e.csr_der),
+                        staff_id: e.staff_id,
+                        requested_role: e.requested_role,
+                        created_at: e.created_at,
+                    })
+                    .collect(),
+            }))
+        }
         _ => Err(not_served()),
+    }
+}
+
+fn certificate(c: CertificateRecord) -> CertificateView {
+    CertificateView {
+        fingerprint: hex::encode(c.fingerprint),
+        der: STANDARD.encode(&c.der),
+        issuer: c.issuer.map(hex::encode),
+        replaces: c.replaces.map(hex::encode),
+        staff_id: c.staff_id,
+        role: c.role,
+        not_before: c.not_before,
+        not_after: c.not_after,
+    }
+}
+
+fn event(e: EventRecord) -> EventView {
+    EventView {
+        id: e.id,
+        seq: e.event.seq,
+        certificate: hex::encode(e.event.certificate),
+        prev_hash: hex::encode(e.event.prev_hash),
+        kind: e.event.kind,
+        payload: STANDARD.encode(&e.event.payload),
+        created_at: e.event.created_at,
+        server: e.event.server.map(hex::encode),
+        request: STANDARD.encode(&e.event.request),
+        hash: hex::encode(e.hash),
+        signature: STANDARD.encode(&e.signature),
+    }
+}
+
+/// The acts' signatures of a body: at most [`ACT_SIGNATURES_MAX`], each of a composite
+/// signature's length.
+fn signatures(texts: &[String]) -> Result<Vec<Vec<u8>>, Refusal> {
+    if texts.len() > ACT_SIGNATURES_MAX {
+        return Err(Refusal::malformed("at most three act signatures"));
+    }
+    texts
+        .iter()
+        .map(|t| base64(t, pqbank_api::SIGNATURE_LEN))
+        .collect()
+}
+
+fn drawer_event(e: DrawerEventRow) -> DrawerEventView {
+    DrawerEventView {
+        id: e.id,
+        drawer: e.drawer,
+        teller: e.teller,
+        kind: e.kind,
+        idempotency_key: e.idempotency_key,
+        counted_minor: e.counted_minor,
+        expected_minor: e.expected_minor,
+        variance_minor: e.variance_minor,
+        created_at: e.created_at,
     }
 }
 
@@ -212,6 +449,8 @@ fn account(a: &AccountRow) -> AccountView {
         number: a.number.clone(),
         kind: a.kind,
         currency: a.currency,
+        balances: a.balances,
+        floor_minor: a.floor_minor,
         closed: a.closed,
     }
 }

@@ -27,6 +27,7 @@ use crate::answer::{Answer, Refusal};
 use crate::limits::{
     ADDRESS_BURST, ADDRESS_RATE, BODY_BYTES_MAX, CONNECTION_LIFETIME, CONNECTIONS_MAX,
     HEADER_BYTES_MAX, HEADER_READ_TIMEOUT, REQUEST_TIMEOUT, SESSION_BURST, SESSION_RATE,
+    VERIFY_TIMEOUT,
 };
 use crate::rate::RateTable;
 use crate::{App, dispatch};
@@ -123,11 +124,17 @@ pub async fn serve<S: Store + 'static>(
     }
 }
 
-/// One request's answer, within [`REQUEST_TIMEOUT`].
+/// One request's answer, within [`REQUEST_TIMEOUT`] (the log's verification within
+/// [`VERIFY_TIMEOUT`], its body still within [`REQUEST_TIMEOUT`]).
 async fn answer<S: Store>(app: &App<S>, peer: SocketAddr, request: Request<Incoming>) -> Answer {
     let started = Instant::now();
     let path = request.uri().path().to_owned();
-    let answer = match tokio::time::timeout(REQUEST_TIMEOUT, respond(app, peer, request)).await {
+    let limit = if Route::from_path(&path) == Some(Route::Verify) {
+        VERIFY_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
+    let answer = match tokio::time::timeout(limit, respond(app, peer, request)).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(refusal)) => refusal.answer(),
         Err(_) => Refusal::from(RequestCode::Timeout).answer(),
@@ -179,7 +186,9 @@ async fn respond<S: Store>(
     } else {
         None
     };
-    let body = read_body(request.into_body()).await?;
+    let body = tokio::time::timeout(REQUEST_TIMEOUT, read_body(request.into_body()))
+        .await
+        .map_err(|_| Refusal::from(RequestCode::Timeout))??;
     match signed {
         None => dispatch::open(app, route, peer, &body).await,
         Some((header, signature)) => {

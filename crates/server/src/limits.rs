@@ -10,8 +10,12 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(pqbank_net::HANDSH
 /// Longest the request line and header fields may take to arrive: a client that never
 /// finishes them is dropped.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest one request may take, from its header fields to the answer, body included.
+/// Longest one request may take, from its header fields to the answer, body included
+/// (the body's arrival is bounded by it on every route).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest the whole log's verification may take (`audit/verify` only): it reads every
+/// row, so it is bounded by the bank's size, not by a client.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Longest a connection stays open, however busy: a workstation reconnects.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Largest request line and header fields, in bytes (hyper's read buffer; its least).

@@ -6,22 +6,11 @@ use pqbank_audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
 use pqbank_db::{CheckpointRecord, LoggedEvent, RowWrite, Store};
 use pqbank_pki::Action;
 
+use crate::acts::ActSigner;
+use crate::check::Authorised;
 use crate::{Device, Service, ServiceError, SessionToken};
 
-/// Domain label of a checkpoint's signed bytes.
-pub const CHECKPOINT_LABEL: &[u8] = b"pqbank/checkpoint/v1";
-
-/// The bytes a checkpoint's signer signs.
-#[must_use]
-pub fn checkpoint_bytes(tree_size: u64, root: &Hash, created_at: i64) -> Vec<u8> {
-    [
-        CHECKPOINT_LABEL,
-        &tree_size.to_be_bytes(),
-        root,
-        &created_at.to_be_bytes(),
-    ]
-    .concat()
-}
+pub use pqbank_api::{CHECKPOINT_LABEL, checkpoint_bytes};
 
 /// An event's inclusion proof against a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,26 +35,64 @@ impl<S: Store> Service<S> {
         device: &Device,
     ) -> Result<CheckpointRecord, ServiceError> {
         let auth = self.authorise(token, device, Action::AuditVerify).await?;
+        let (size, _) = self.log_head().await?;
+        let sign = device.event_signer();
+        self.checkpoint_as(&auth, &sign, ActSigner::Device(device), size)
+            .await
+    }
+
+    /// Sequences the log: its size and its tree's root, for a checkpoint to sign.
+    pub(crate) async fn log_head(&self) -> Result<(u64, Hash), ServiceError> {
         let size = self.store.sequence_events().await?;
-        if let Some(last) = self.store.checkpoints().await?.last()
-            && u64::try_from(last.tree_size).ok() == Some(size)
-        {
-            return Ok(last.clone());
+        Ok((size, root(&self.leaves(size).await?)))
+    }
+
+    /// A checkpoint of the sequenced log's first `tree_size` events for an authorised
+    /// auditor, signed `by` the device here or the workstation over the root the service
+    /// computes, the act chained with `sign`. The newest checkpoint when it already has
+    /// that size; a size the log does not have yet, or below the newest checkpoint's, is
+    /// refused.
+    pub(crate) async fn checkpoint_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        tree_size: u64,
+    ) -> Result<CheckpointRecord, ServiceError> {
+        let action = Action::AuditVerify;
+        let sequenced = self.store.sequence_events().await?;
+        if tree_size > sequenced {
+            return Err(ServiceError::Audit("the log is not that long yet"));
         }
-        let leaves = self.leaves(size).await?;
-        let head = root(&leaves);
-        let now = self.now();
-        let signed_bytes = checkpoint_bytes(size, &head, now);
+        if let Some(last) = self.store.checkpoints().await?.last() {
+            match u64::try_from(last.tree_size).map(|s| s.cmp(&tree_size)) {
+                Ok(core::cmp::Ordering::Equal) => return Ok(last.clone()),
+                Ok(core::cmp::Ordering::Less) => {}
+                _ => {
+                    return Err(ServiceError::Audit(
+                        "a checkpoint never covers less than the newest one",
+                    ));
+                }
+            }
+        }
+        let head = root(&self.leaves(tree_size).await?);
+        let created_at = self.act_time(auth, sign, action, by).await?;
+        let signed_bytes = checkpoint_bytes(tree_size, &head, created_at);
+        let signature = self
+            .sign_acts(auth, sign, action, by, std::slice::from_ref(&signed_bytes))
+            .await?
+            .pop()
+            .ok_or(ServiceError::Audit("the checkpoint is not signed"))?;
         let record = CheckpointRecord {
-            tree_size: i64::try_from(size).unwrap_or(i64::MAX),
+            tree_size: i64::try_from(tree_size).unwrap_or(i64::MAX),
             root: head,
-            created_at: now,
-            signature: device.sign_act(&signed_bytes)?,
+            created_at,
+            signature,
             signed_bytes,
             signer: *auth.certificate.as_bytes(),
         };
         // The checkpoint and the auditor's event commit together.
-        let sign = device.event_signer();
+        let now = self.now();
         self.store
             .commit_logged(
                 &[RowWrite::Checkpoint(&record)],
@@ -74,14 +101,14 @@ impl<S: Store> Service<S> {
                     kind: "checkpoint",
                     payload: &record.signed_bytes,
                     created_at: now,
-                    sign: &sign,
+                    sign,
                 }],
             )
             .await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,
-            tree_size = size,
+            tree_size,
             "act signed: checkpoint"
         );
         Ok(record)

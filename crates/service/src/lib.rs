@@ -9,6 +9,7 @@
 //! logged on the certificate's chain too.
 #![forbid(unsafe_code)]
 
+mod acts;
 mod check;
 mod checkpoint;
 pub mod demo;
@@ -27,6 +28,7 @@ mod trace;
 mod verify;
 mod views;
 
+pub use acts::ACT_SIGNATURES_MAX;
 pub use checkpoint::{CHECKPOINT_LABEL, InclusionProof, checkpoint_bytes};
 pub use device::{ACT_CONTEXT, Device};
 pub use enrol::{DELIVERY_PURPOSE, enrolment_qr_svg, short_code};
@@ -34,7 +36,7 @@ pub use error::{ServiceCode, ServiceError};
 pub use login::{ServedLogin, SessionToken};
 pub use pdf::report_pdf;
 pub use pins::{CrlPins, FileCrlPins, MemoryCrlPins};
-pub use remote::SignedDecision;
+pub use remote::{SignedCount, SignedDecision};
 pub use report::SignedReport;
 pub use request::{CLOCK_SKEW_MAX_SECS, Caller};
 pub use server_key::{SERVER_EVENT_CONTEXT, ServerKey};

@@ -2,21 +2,49 @@
 //! request gate ([`Service::authorise_request`]) and acts as the in-process call does,
 //! with the server's key signing the events over the request (format v2).
 //!
-//! Served so far: logout, customer search, the caller's drawer, posting a transfer the
-//! maker signed on the workstation, the pending transfers, and a manager's decision on
-//! one, signed on the workstation. The other acts still sign
-//! inside the service with the device's key and are in-process only (docs/plans/server.md).
+//! Served so far: logout, customer search, the caller's drawer, opening and closing it,
+//! posting a transfer, the pending transfers, a manager's decision on one, the variance
+//! queue and its sign-off, the auditor's checkpoint, verification, proofs, chains,
+//! report and activity; every act signed on the workstation and checked here against
+//! the service's own rebuild. The certificate and enrolment acts and the managers' lists
+//! still sign inside the service with the device's key and are in-process only
+//! (docs/plans/server.md).
 
 use pqbank_api::{Request, Route};
-use pqbank_db::{
-    ApprovalRequest, SignedApproval, SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow,
-};
-use pqbank_ledger::{Resolution, TransferRequest, TransferStatus};
-use pqbank_pki::{Action, CompositeVerifyingKey, Role};
+use pqbank_db::{SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow};
+use pqbank_ledger::{TransferRequest, TransferStatus};
+use pqbank_pki::{CompositeVerifyingKey, Role};
+
+use crate::acts::{ActSigner, Decided, DrawerCount};
 
 use crate::check::Authorised;
 use crate::server_key::ServerSigner;
 use crate::{DrawerState, Service, ServiceError};
+
+/// A drawer count as the workstation signed its acts: the count, the teller's key, when
+/// they signed, and one signature per act in the order `pqbank_ledger::DrawerActs`
+/// builds them (open: event, float; close: event, variance if any, return if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCount {
+    /// What the teller counted, minor units.
+    pub counted_minor: i64,
+    /// The teller's idempotency key.
+    pub idempotency_key: String,
+    /// When the teller signed.
+    pub created_at: i64,
+    /// The acts' signatures.
+    pub signatures: Vec<Vec<u8>>,
+}
+
+impl SignedCount {
+    fn signer<'a>(&'a self, key: &'a CompositeVerifyingKey) -> ActSigner<'a> {
+        ActSigner::Workstation {
+            key,
+            created_at: self.created_at,
+            signatures: &self.signatures,
+        }
+    }
+}
 
 /// A manager's decision as the workstation signed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +71,7 @@ impl<S: Store> Service<S> {
         request: &Request<'_>,
     ) -> Result<(Authorised, CompositeVerifyingKey, ServerSigner<'k>), ServiceError> {
         if request.header().route != route {
-            return Err(ServiceError::Request(pqbank_api::RequestError::new(
-                pqbank_api::RequestCode::RouteMismatch,
-                "the request was signed for another route",
-            )));
+            return Err(mismatch());
         }
         let key = self.server_key()?;
         let caller = self.authorise_request(request).await?;
@@ -112,38 +137,83 @@ impl<S: Store> Service<S> {
         decision: SignedDecision,
     ) -> Result<TransferStatus, ServiceError> {
         let (auth, key, sign) = self.enter(Route::TransferResolve, request).await?;
-        let approval = ApprovalRequest {
+        let by = ActSigner::Workstation {
+            key: &key,
+            created_at: decision.created_at,
+            signatures: std::slice::from_ref(&decision.signature),
+        };
+        let decided = Decided {
             transfer_id: decision.transfer_id,
             transfer_hash: decision.transfer_hash,
-            approver: auth.staff_id,
-            approver_is_manager: auth.role == Role::Manager,
-            decision: if decision.post {
-                Resolution::Post
-            } else {
-                Resolution::Void
-            },
-            created_at: decision.created_at,
+            post: decision.post,
         };
-        let action = Action::TransferApprove;
-        if decision.created_at.abs_diff(self.now()) > crate::CLOCK_SKEW_MAX_SECS.unsigned_abs() {
-            let stale = ServiceError::Request(pqbank_api::RequestError::new(
-                pqbank_api::RequestCode::Stale,
-                "the act's time is too far from the bank's",
-            ));
-            return Err(self.refuse_as(&auth, &sign, action, stale).await);
-        }
-        let bytes = approval.canonical_bytes();
-        self.check_act(&auth, &key, &sign, action, &bytes, &decision.signature)
-            .await?;
-        let signed = SignedBy {
-            signature: decision.signature,
-            signer: *auth.certificate.as_bytes(),
+        self.resolve_as(&auth, &sign, by, decided).await
+    }
+
+    /// Opens the caller's drawer with the acts signed on the workstation: the service
+    /// finds the drawer, vault and variance account, rebuilds the open event and the
+    /// float from them and the count, and checks both signatures.
+    pub async fn serve_open_drawer(
+        &self,
+        request: &Request<'_>,
+        count: SignedCount,
+    ) -> Result<i64, ServiceError> {
+        let (auth, key, sign) = self.enter(Route::DrawerOpen, request).await?;
+        let by = count.signer(&key);
+        self.open_drawer_as(
+            &auth,
+            &sign,
+            by,
+            count.counted_minor,
+            &count.idempotency_key,
+        )
+        .await
+    }
+
+    /// Closes the caller's drawer with the acts signed on the workstation against the
+    /// balance it read (`expected_minor`): the service rebuilds the close event, the
+    /// variance and the return from its own reads and checks each signature; a balance
+    /// that moved since the read is refused by the flow, nothing written.
+    pub async fn serve_close_drawer(
+        &self,
+        request: &Request<'_>,
+        count: SignedCount,
+        expected_minor: i64,
+    ) -> Result<pqbank_db::DrawerEventRow, ServiceError> {
+        let (auth, key, sign) = self.enter(Route::DrawerClose, request).await?;
+        let by = count.signer(&key);
+        let drawer = DrawerCount {
+            counted_minor: count.counted_minor,
+            expected_minor: Some(expected_minor),
+            key: &count.idempotency_key,
         };
-        let signed = SignedApproval {
-            request: approval,
-            signed,
+        self.close_drawer_as(&auth, &sign, by, drawer).await
+    }
+
+    /// Drawer closings whose variance waits for a manager's sign-off.
+    pub async fn serve_variance_queue(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Vec<pqbank_db::DrawerEventRow>, ServiceError> {
+        self.enter(Route::Variances, request).await?;
+        Ok(self.store.pending_variances().await?)
+    }
+
+    /// A manager's sign-off of a close's variance, signed on the workstation over the
+    /// sign-off's bytes for this caller.
+    pub async fn serve_sign_off_variance(
+        &self,
+        request: &Request<'_>,
+        event_id: i64,
+        signature: Vec<u8>,
+    ) -> Result<(), ServiceError> {
+        let (auth, key, sign) = self.enter(Route::VarianceSignOff, request).await?;
+        let by = ActSigner::Workstation {
+            key: &key,
+            created_at: self.now(),
+            signatures: std::slice::from_ref(&signature),
         };
-        self.resolve_signed_as(&auth, &signed, &sign).await
+        self.sign_off_variance_as(&auth, &sign, by, event_id).await
     }
 
     /// Transfers waiting for a manager: a teller sees their own, a manager all.
@@ -158,4 +228,126 @@ impl<S: Store> Service<S> {
         }
         Ok(rows)
     }
+
+    /// The sequenced log's size and root, for the auditor's workstation to sign.
+    pub async fn serve_checkpoint_head(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<(u64, pqbank_audit::Hash), ServiceError> {
+        self.enter(Route::CheckpointHead, request).await?;
+        self.log_head().await
+    }
+
+    /// An auditor's checkpoint of the log's first `tree_size` events, signed on the
+    /// workstation at `created_at` over the root the service computes for that size.
+    pub async fn serve_checkpoint(
+        &self,
+        request: &Request<'_>,
+        tree_size: u64,
+        created_at: i64,
+        signature: Vec<u8>,
+    ) -> Result<pqbank_db::CheckpointRecord, ServiceError> {
+        let (auth, key, sign) = self.enter(Route::Checkpoint, request).await?;
+        let by = ActSigner::Workstation {
+            key: &key,
+            created_at,
+            signatures: std::slice::from_ref(&signature),
+        };
+        self.checkpoint_as(&auth, &sign, by, tree_size).await
+    }
+
+    /// Verifies the whole log for an auditor (`audit.verify`).
+    pub async fn serve_verify(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<crate::LogReport, ServiceError> {
+        self.enter(Route::Verify, request).await?;
+        self.verify_log(&|_, _| {}).await
+    }
+
+    /// An event's inclusion proof against the checkpoint of `tree_size` (`audit.read`).
+    pub async fn serve_inclusion_proof(
+        &self,
+        request: &Request<'_>,
+        event_id: i64,
+        tree_size: u64,
+    ) -> Result<crate::InclusionProof, ServiceError> {
+        self.enter(Route::InclusionProof, request).await?;
+        self.inclusion_proof(event_id, tree_size).await
+    }
+
+    /// A certificate's accountability chain, the read logged on the auditor's chain.
+    pub async fn serve_chain(
+        &self,
+        request: &Request<'_>,
+        subject: pqbank_pki::Fingerprint,
+    ) -> Result<Vec<pqbank_db::EventRecord>, ServiceError> {
+        let (auth, _, sign) = self.enter(Route::Chain, request).await?;
+        self.chain_as(&auth, &sign, subject).await
+    }
+
+    /// The accountability report's bytes, for the auditor's workstation to sign; making
+    /// it is logged on the auditor's chain.
+    pub async fn serve_report(
+        &self,
+        request: &Request<'_>,
+        subject: pqbank_pki::Fingerprint,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let (auth, _, sign) = self.enter(Route::Report, request).await?;
+        self.report_as(&auth, &sign, subject).await
+    }
+
+    /// Every event's certificate, kind and time, for the auditor's activity chart.
+    pub async fn serve_activity(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Vec<pqbank_db::views::EventSummary>, ServiceError> {
+        self.enter(Route::Activity, request).await?;
+        Ok(self.store.event_summaries().await?)
+    }
+
+    /// The staff, every certificate and every revocation: for a manager on
+    /// [`Route::Staff`] (`cert.issue`), an auditor on [`Route::StaffAudit`] (`audit.read`).
+    pub async fn serve_staff(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<crate::StaffOverview, ServiceError> {
+        let route = request.header().route;
+        if !matches!(route, Route::Staff | Route::StaffAudit) {
+            return Err(mismatch());
+        }
+        self.enter(route, request).await?;
+        self.staff_overview_read().await
+    }
+
+    /// The newest CRL of every CA: for a manager on [`Route::Crls`] (`cert.revoke`), an
+    /// auditor on [`Route::CrlsAudit`] (`audit.read`).
+    pub async fn serve_current_crls(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Vec<(pqbank_db::CertificateRecord, pqbank_pki::Crl)>, ServiceError> {
+        let route = request.header().route;
+        if !matches!(route, Route::Crls | Route::CrlsAudit) {
+            return Err(mismatch());
+        }
+        self.enter(route, request).await?;
+        self.current_crls_read().await
+    }
+
+    /// Enrolment requests waiting for a manager.
+    pub async fn serve_enrolment_queue(
+        &self,
+        request: &Request<'_>,
+    ) -> Result<Vec<pqbank_db::EnrolmentRecord>, ServiceError> {
+        self.enter(Route::Enrolments, request).await?;
+        Ok(self.store.pending_enrolments().await?)
+    }
+}
+
+/// A request signed for a route the call does not serve.
+fn mismatch() -> ServiceError {
+    ServiceError::Request(pqbank_api::RequestError::new(
+        pqbank_api::RequestCode::RouteMismatch,
+        "the request was signed for another route",
+    ))
 }

@@ -36,6 +36,24 @@ impl<S: Store> Service<S> {
         subject: Fingerprint,
     ) -> Result<SignedReport, ServiceError> {
         let auth = self.authorise(token, device, Action::AuditReport).await?;
+        let json = self
+            .report_as(&auth, &device.event_signer(), subject)
+            .await?;
+        Ok(SignedReport {
+            signature: device.sign_act(&json)?,
+            json,
+            signer: auth.certificate,
+        })
+    }
+
+    /// The report's bytes for an authorised auditor, its making chained with `sign`;
+    /// the auditor signs them (here with the device, or on the workstation).
+    pub(crate) async fn report_as(
+        &self,
+        auth: &crate::check::Authorised,
+        sign: pqbank_db::Signer<'_>,
+        subject: Fingerprint,
+    ) -> Result<Vec<u8>, ServiceError> {
         let cert = self.certificate(&subject).await?;
         let events = self.store.events(subject.as_bytes()).await?;
         let first_intent = events
@@ -64,25 +82,15 @@ impl<S: Store> Service<S> {
             "acts": acts,
         });
         let bytes = serde_json::to_vec_pretty(&report).map_err(crate::trace::device_failed)?;
-        let signature = device.sign_act(&bytes)?;
-        self.log(
-            &auth,
-            &device.event_signer(),
-            "audit.report",
-            subject.as_bytes(),
-        )
-        .await?;
+        self.log(auth, sign, "audit.report", subject.as_bytes())
+            .await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,
             subject = %subject,
             "act signed: audit.report"
         );
-        Ok(SignedReport {
-            json: bytes,
-            signature,
-            signer: auth.certificate,
-        })
+        Ok(bytes)
     }
 }
 

@@ -8,15 +8,19 @@ use pqbank_db::flows::{
     sign_off_variance_logged,
 };
 use pqbank_db::{
-    ApprovalRequest, CertificateRecord, CrlRecord, DrawerEventKind, DrawerEventRequest,
-    LoggedEvent, RetryPolicy, RowWrite, SignedApproval, SignedBy, SignedDrawerEvent,
-    SignedTransfer, Store, TransferOutcome,
+    ApprovalRequest, CertificateRecord, CrlRecord, DrawerEventKind, LoggedEvent, RetryPolicy,
+    RowWrite, SignedApproval, SignedBy, SignedDrawerEvent, SignedTransfer, Store, TransferOutcome,
 };
-use pqbank_ledger::{Amount, Policy, Resolution, TransferKind, TransferRequest, TransferStatus};
+use pqbank_ledger::{
+    DrawerActs, Policy, Resolution, TransferKind, TransferRequest, TransferStatus,
+    variance_sign_off_bytes,
+};
 use pqbank_pki::crl::{CrlBuilder, RevokedEntry};
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, RevocationReason, Role};
 use time::OffsetDateTime;
 
+use crate::acts::{ActSigner, Decided, DrawerCount};
+use crate::check::Authorised;
 use crate::{CrlPins, Device, MemoryCrlPins, ServiceError, SessionToken};
 
 /// The installation's settings.
@@ -457,54 +461,63 @@ impl<S: Store> Service<S> {
         key: &str,
     ) -> Result<i64, ServiceError> {
         let auth = self.authorise(token, device, Action::DrawerOperate).await?;
+        let sign = device.event_signer();
+        self.open_drawer_as(&auth, &sign, ActSigner::Device(device), counted_minor, key)
+            .await
+    }
+
+    /// [`Self::open_drawer`] for an authorised caller, the acts signed `by` the device
+    /// here or the workstation, the events chained with `sign`.
+    pub(crate) async fn open_drawer_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        counted_minor: i64,
+        key: &str,
+    ) -> Result<i64, ServiceError> {
+        let action = Action::DrawerOperate;
         let state = self.drawer_of(auth.staff_id).await?;
-        let (account, vault, variance_account) = state.accounts()?;
-        let (drawer, counted) = (
-            account.id,
-            Amount::from_minor(counted_minor, account.currency)
-                .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?,
-        );
-        let now = self.now();
-        let signer = *auth.certificate.as_bytes();
-        let request = DrawerEventRequest {
+        let (_, accounts) = state.accounts()?;
+        let created_at = self.act_time(auth, sign, action, by).await?;
+        let acts = DrawerActs {
             teller: auth.staff_id,
-            drawer,
-            vault,
-            variance_account,
-            kind: DrawerEventKind::Open,
-            counted_minor: counted.minor(),
-            idempotency_key: key.to_owned(),
-            created_at: now,
+            accounts,
+            counted_minor,
+            key,
+            created_at,
         };
+        let (event, float) = acts.open().map_err(ledger)?;
+        let [event_sig, float_sig] = self
+            .sign_acts(
+                auth,
+                sign,
+                action,
+                by,
+                &[event.canonical_bytes(), float.canonical_bytes()],
+            )
+            .await?
+            .try_into()
+            .map_err(|_| ServiceError::Store(pqbank_db::StoreError::Drawer("signatures")))?;
+        let signer = *auth.certificate.as_bytes();
         let event = SignedDrawerEvent {
             signed: SignedBy {
-                signature: device.sign_act(&request.canonical_bytes())?,
+                signature: event_sig,
                 signer,
             },
-            request,
-        };
-        let float = TransferRequest {
-            maker: auth.staff_id,
-            idempotency_key: format!("{key}/float"),
-            kind: TransferKind::DrawerOpen,
-            debit: drawer,
-            credit: vault,
-            amount: counted,
-            memo: "opening float".into(),
-            created_at: now,
+            request: event,
         };
         let float = SignedTransfer {
             signed: SignedBy {
-                signature: device.sign_act(&float.canonical_bytes())?,
+                signature: float_sig,
                 signer,
             },
             request: float,
         };
-        let sign = device.event_signer();
         let act = Act {
             certificate: signer,
             kind: "drawer.open",
-            sign: &sign,
+            sign,
         };
         let id = open_drawer_logged(
             &self.store,
@@ -512,14 +525,14 @@ impl<S: Store> Service<S> {
             &event,
             &float,
             &self.config.policy,
-            now,
+            self.now(),
             Some(&act),
         )
         .await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,
-            drawer,
+            drawer = accounts.drawer,
             event = id,
             "act signed: drawer.open"
         );
@@ -538,32 +551,75 @@ impl<S: Store> Service<S> {
         key: &str,
     ) -> Result<pqbank_db::DrawerEventRow, ServiceError> {
         let auth = self.authorise(token, device, Action::DrawerOperate).await?;
+        let sign = device.event_signer();
+        let count = DrawerCount {
+            counted_minor: counted,
+            expected_minor: None,
+            key,
+        };
+        self.close_drawer_as(&auth, &sign, ActSigner::Device(device), count)
+            .await
+    }
+
+    /// [`Self::close_drawer`] for an authorised caller, the acts signed `by` the device
+    /// here or the workstation (against the balance it read, `expected_minor`; the flow
+    /// refuses a close whose balance moved since), the events chained with `sign`.
+    pub(crate) async fn close_drawer_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        count: DrawerCount<'_>,
+    ) -> Result<pqbank_db::DrawerEventRow, ServiceError> {
+        let action = Action::DrawerOperate;
         let state = self.drawer_of(auth.staff_id).await?;
-        let (account, vault, variance_account) = state.accounts()?;
-        let drawer = account.id;
+        let (account, accounts) = state.accounts()?;
         // The flow checks the count against the balance again inside its transaction;
         // this one names the expected amount in the variance transfer.
-        let expected = i64::try_from(account.balance()).map_err(|_| {
-            ServiceError::Store(pqbank_db::StoreError::Drawer("balance out of range"))
-        })?;
-        let close = DrawerClose {
-            auth: &auth,
-            device,
-            key,
-            accounts: (drawer, vault, variance_account),
-            counted,
-            currency: account.currency,
-            now: self.now(),
+        let expected = match count.expected_minor {
+            Some(read) => read,
+            None => i64::try_from(account.balance()).map_err(|_| {
+                ServiceError::Store(pqbank_db::StoreError::Drawer("balance out of range"))
+            })?,
         };
-        let variance = close.variance(expected)?;
-        let cash_return = close.cash_return()?;
-        let event = close.event()?;
-        let (now, signer) = (close.now, *auth.certificate.as_bytes());
-        let sign = device.event_signer();
+        let created_at = self.act_time(auth, sign, action, by).await?;
+        let acts = DrawerActs {
+            teller: auth.staff_id,
+            accounts,
+            counted_minor: count.counted_minor,
+            key: count.key,
+            created_at,
+        }
+        .close(expected)
+        .map_err(ledger)?;
+        let mut signatures = self
+            .sign_acts(auth, sign, action, by, &acts.signed_bytes())
+            .await?
+            .into_iter();
+        let signer = *auth.certificate.as_bytes();
+        // sign_acts answers one signature per act, in the order of signed_bytes.
+        let mut next = || {
+            signatures
+                .next()
+                .map(|signature| SignedBy { signature, signer })
+                .ok_or(ServiceError::Store(pqbank_db::StoreError::Drawer(
+                    "an act of the close is not signed",
+                )))
+        };
+        let event = SignedDrawerEvent {
+            signed: next()?,
+            request: acts.event,
+        };
+        let mut transfer = |t: Option<TransferRequest>| {
+            t.map(|request| next().map(|signed| SignedTransfer { request, signed }))
+                .transpose()
+        };
+        let variance = transfer(acts.variance)?;
+        let cash_return = transfer(acts.cash_return)?;
         let act = Act {
             certificate: signer,
             kind: "drawer.close",
-            sign: &sign,
+            sign,
         };
         let row = close_drawer_logged(
             &self.store,
@@ -572,14 +628,14 @@ impl<S: Store> Service<S> {
             variance.as_ref(),
             cash_return.as_ref(),
             &self.config.policy,
-            now,
+            self.now(),
             Some(&act),
         )
         .await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,
-            drawer,
+            drawer = accounts.drawer,
             event = row.id,
             variance_minor = row.variance_minor,
             "act signed: drawer.close"
@@ -597,25 +653,40 @@ impl<S: Store> Service<S> {
         let auth = self
             .authorise(token, device, Action::VarianceApprove)
             .await?;
-        let bytes = [
-            b"pqbank/variance-sign-off/v1".as_slice(),
-            &event_id.to_be_bytes(),
-            &auth.staff_id.to_be_bytes(),
-        ]
-        .concat();
-        let signed = (
-            bytes.clone(),
-            SignedBy {
-                signature: device.sign_act(&bytes)?,
-                signer: *auth.certificate.as_bytes(),
-            },
-        );
-        // The signed sign-off and the manager's event commit together.
         let sign = device.event_signer();
+        self.sign_off_variance_as(&auth, &sign, ActSigner::Device(device), event_id)
+            .await
+    }
+
+    /// [`Self::sign_off_variance`] for an authorised caller, signed `by` the device here
+    /// or the workstation, the event chained with `sign`.
+    pub(crate) async fn sign_off_variance_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        event_id: i64,
+    ) -> Result<(), ServiceError> {
+        let bytes = variance_sign_off_bytes(event_id, auth.staff_id);
+        let signature = self
+            .sign_acts(
+                auth,
+                sign,
+                Action::VarianceApprove,
+                by,
+                std::slice::from_ref(&bytes),
+            )
+            .await?
+            .pop()
+            .ok_or(ServiceError::Store(pqbank_db::StoreError::Drawer(
+                "the sign-off is not signed",
+            )))?;
+        let signer = *auth.certificate.as_bytes();
+        // The signed sign-off and the manager's event commit together.
         let act = Act {
-            certificate: *auth.certificate.as_bytes(),
+            certificate: signer,
             kind: "variance.approve",
-            sign: &sign,
+            sign,
         };
         sign_off_variance_logged(
             &self.store,
@@ -623,7 +694,7 @@ impl<S: Store> Service<S> {
             event_id,
             auth.staff_id,
             auth.role == Role::Manager,
-            signed,
+            (bytes, SignedBy { signature, signer }),
             self.now(),
             Some(&act),
         )
@@ -649,30 +720,56 @@ impl<S: Store> Service<S> {
         let auth = self
             .authorise(token, device, Action::TransferApprove)
             .await?;
-        let request = ApprovalRequest {
+        let sign = device.event_signer();
+        let decision = Decided {
             transfer_id,
             transfer_hash,
+            post,
+        };
+        self.resolve_as(&auth, &sign, ActSigner::Device(device), decision)
+            .await
+    }
+
+    /// [`Self::resolve_transfer`] for an authorised caller: the approval's bytes are
+    /// built for this caller (approver = caller, manager = the certificate's role),
+    /// signed `by` the device here or the workstation, then resolved under the ledger's
+    /// four-eyes rules with the act chained with `sign`.
+    pub(crate) async fn resolve_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        decided: Decided,
+    ) -> Result<TransferStatus, ServiceError> {
+        let action = Action::TransferApprove;
+        let request = ApprovalRequest {
+            transfer_id: decided.transfer_id,
+            transfer_hash: decided.transfer_hash,
             approver: auth.staff_id,
             approver_is_manager: auth.role == Role::Manager,
-            decision: if post {
+            decision: if decided.post {
                 Resolution::Post
             } else {
                 Resolution::Void
             },
-            created_at: self.now(),
+            created_at: self.act_time(auth, sign, action, by).await?,
         };
-        let bytes = request.canonical_bytes();
+        let signature = self
+            .sign_acts(auth, sign, action, by, &[request.canonical_bytes()])
+            .await?
+            .pop()
+            .ok_or(ServiceError::Store(pqbank_db::StoreError::NotFound(
+                "the approval's signature",
+            )))?;
         let signed = SignedApproval {
             request,
             signed: SignedBy {
-                signature: device.sign_act(&bytes)?,
+                signature,
                 signer: *auth.certificate.as_bytes(),
             },
         };
-        self.resolve_signed_as(&auth, &signed, &device.event_signer())
-            .await
+        self.resolve_signed_as(auth, &signed, sign).await
     }
-
     /// Resolves a pending transfer with an approval signed by `auth`'s device, the
     /// manager's act chained with `sign`, under the ledger's four-eyes rules.
     pub(crate) async fn resolve_signed_as(
@@ -933,112 +1030,9 @@ fn renewal(
     .map_err(ServiceError::Certificate)
 }
 
-/// A drawer close being signed by its teller: the count, the transfers it makes and the
-/// close event.
-struct DrawerClose<'a> {
-    auth: &'a crate::check::Authorised,
-    device: &'a Device,
-    /// The teller's idempotency key; each transfer's is derived from it.
-    key: &'a str,
-    /// The drawer, the vault and the variance account.
-    accounts: (i64, i64, i64),
-    counted: i64,
-    currency: pqbank_ledger::Currency,
-    now: i64,
-}
-
-impl DrawerClose<'_> {
-    /// One of the close's transfers, signed by the teller.
-    fn transfer(
-        &self,
-        kind: TransferKind,
-        (debit, credit): (i64, i64),
-        minor: i64,
-        suffix: &str,
-    ) -> Result<SignedTransfer, ServiceError> {
-        let request = TransferRequest {
-            maker: self.auth.staff_id,
-            idempotency_key: format!("{}/{suffix}", self.key),
-            kind,
-            debit,
-            credit,
-            amount: Amount::from_minor(minor, self.currency)
-                .map_err(|e| ServiceError::Store(pqbank_db::StoreError::Ledger(e.into())))?,
-            memo: format!("drawer close {suffix}"),
-            created_at: self.now,
-        };
-        Ok(SignedTransfer {
-            signed: SignedBy {
-                signature: self.device.sign_act(&request.canonical_bytes())?,
-                signer: *self.auth.certificate.as_bytes(),
-            },
-            request,
-        })
-    }
-
-    /// The count against the drawer's `expected` balance: an excess goes from the drawer
-    /// to the variance account, a shortfall the other way, none without a difference.
-    fn variance(&self, expected: i64) -> Result<Option<SignedTransfer>, ServiceError> {
-        let (drawer, _, variance) = self.accounts;
-        let diff = self
-            .counted
-            .checked_sub(expected)
-            .ok_or(ServiceError::Store(pqbank_db::StoreError::Drawer(
-                "count out of range",
-            )))?;
-        Ok(match diff {
-            0 => None,
-            d if d > 0 => Some(self.transfer(
-                TransferKind::VarianceOver,
-                (drawer, variance),
-                d,
-                "variance",
-            )?),
-            d => Some(self.transfer(
-                TransferKind::VarianceShort,
-                (variance, drawer),
-                -d,
-                "variance",
-            )?),
-        })
-    }
-
-    /// The counted cash back to the vault, if there is any.
-    fn cash_return(&self) -> Result<Option<SignedTransfer>, ServiceError> {
-        let (drawer, vault, _) = self.accounts;
-        (self.counted > 0)
-            .then(|| {
-                self.transfer(
-                    TransferKind::DrawerClose,
-                    (vault, drawer),
-                    self.counted,
-                    "return",
-                )
-            })
-            .transpose()
-    }
-
-    /// The close event, signed.
-    fn event(&self) -> Result<SignedDrawerEvent, ServiceError> {
-        let (drawer, vault, variance_account) = self.accounts;
-        let request = DrawerEventRequest {
-            teller: self.auth.staff_id,
-            drawer,
-            vault,
-            variance_account,
-            kind: DrawerEventKind::Close,
-            counted_minor: self.counted,
-            idempotency_key: self.key.to_owned(),
-            created_at: self.now,
-        };
-        Ok(SignedDrawerEvent {
-            signed: SignedBy {
-                signature: self.device.sign_act(&request.canonical_bytes())?,
-                signer: *self.auth.certificate.as_bytes(),
-            },
-            request,
-        })
-    }
+/// A ledger refusal of an act being built.
+fn ledger(e: pqbank_ledger::LedgerError) -> ServiceError {
+    ServiceError::Store(pqbank_db::StoreError::Ledger(e))
 }
 
 /// A revocation made and signed, not yet written.

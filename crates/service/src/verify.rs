@@ -343,7 +343,7 @@ fn check_chain(
     report: &mut LogReport,
 ) {
     let key = signers.device;
-    let mut requests = BTreeSet::new();
+    let mut requests = SeenRequests::new();
     report.events += events.len();
     let name = hex(certificate);
     let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
@@ -402,14 +402,23 @@ fn check_chain(
     }
 }
 
+/// The requests v2 events kept, by (session, counter, kind): the chain and position of
+/// the last event that used it.
+type SeenRequests = BTreeMap<([u8; 32], u64, String), ([u8; 32], u64)>;
+
+/// Kinds of which one request makes several events, one after the other on the caller's
+/// chain: a drawer close chains each transfer it posts (variance, return).
+const MULTI_EVENT_KINDS: &[&str] = &["drawer.close"];
+
 /// A v2 event's request: the device's, signed with the chain certificate's key, and not
-/// used before on the chain for an event of the same kind. A login keeps no request (its
-/// payload is the transcript the device signed), nor does an event of the server's own
-/// chain (the expiry sweep).
+/// used before for an event of the same kind (but for the events of one drawer close,
+/// next to each other on its chain). A login keeps no request (its payload is the
+/// transcript the device signed), nor does an event of the server's own chain (the
+/// expiry sweep).
 fn check_request(
     event: &pqbank_audit::chain::Event,
     key: Option<&SignerKey>,
-    seen: &mut BTreeSet<([u8; 32], u64, String)>,
+    seen: &mut SeenRequests,
 ) -> Result<(), &'static str> {
     if event.request.is_empty() {
         // A login's payload is the device's signed transcript; on the server's own chain
@@ -427,7 +436,13 @@ fn check_request(
         return Err("the request it keeps is not signed by the certificate's device");
     }
     let header = record.header;
-    if !seen.insert((header.session, header.counter, event.kind.clone())) {
+    let here = (event.certificate, event.seq);
+    let before = seen.insert((header.session, header.counter, event.kind.clone()), here);
+    let next_to_it = |(chain, seq): ([u8; 32], u64)| {
+        chain == event.certificate && seq.checked_add(1) == Some(event.seq)
+    };
+    if before.is_some_and(|b| !(MULTI_EVENT_KINDS.contains(&event.kind.as_str()) && next_to_it(b)))
+    {
         return Err("the device's request was used twice");
     }
     Ok(())
@@ -620,13 +635,7 @@ fn approval_matches(row: &pqbank_db::SignedRow, transfers: &BTreeMap<i64, [u8; 3
             let Some(event) = row.drawer_event_id else {
                 return false;
             };
-            let expected = [
-                b"pqbank/variance-sign-off/v1".as_slice(),
-                &event.to_be_bytes(),
-                &row.staff_id.to_be_bytes(),
-            ]
-            .concat();
-            return expected == row.signed_bytes;
+            return pqbank_ledger::variance_sign_off_bytes(event, row.staff_id) == row.signed_bytes;
         }
         _ => return false,
     };

@@ -7,7 +7,7 @@ use pqbank_db::{
     AccountRow, CertificateRecord, DrawerEventKind, DrawerEventRow, EnrolmentRecord, EventRecord,
     Store, TransferRow,
 };
-use pqbank_ledger::AccountKind;
+use pqbank_ledger::{AccountKind, DrawerAccounts};
 use pqbank_pki::{Action, Crl, Fingerprint, Role};
 
 use crate::{Device, Service, ServiceError, SessionToken};
@@ -28,14 +28,23 @@ pub struct DrawerState {
 }
 
 impl DrawerState {
-    /// The drawer's row and the vault's and variance account's ids, or why there are none.
-    pub(crate) fn accounts(&self) -> Result<(&AccountRow, i64, i64), ServiceError> {
+    /// The drawer's row and the accounts its acts move cash between, or why there are
+    /// none.
+    pub(crate) fn accounts(&self) -> Result<(&AccountRow, DrawerAccounts), ServiceError> {
         let drawer = self
             .drawer
             .as_ref()
             .ok_or(ServiceError::NoDrawer("no cash drawer is free for you"))?;
         match (&self.vault, &self.variance) {
-            (Some(v), Some(w)) => Ok((drawer, v.id, w.id)),
+            (Some(v), Some(w)) => Ok((
+                drawer,
+                DrawerAccounts {
+                    drawer: drawer.id,
+                    vault: v.id,
+                    variance: w.id,
+                    currency: drawer.currency,
+                },
+            )),
             _ => Err(ServiceError::NoDrawer(
                 "the bank has no vault or variance account for the drawer's currency",
             )),
@@ -132,6 +141,11 @@ impl<S: Store> Service<S> {
             ));
         }
         self.authorise(token, device, as_action).await?;
+        self.staff_overview_read().await
+    }
+
+    /// The staff, their certificates and the revocations, for a caller already allowed.
+    pub(crate) async fn staff_overview_read(&self) -> Result<StaffOverview, ServiceError> {
         Ok(StaffOverview {
             staff: self.store.staff().await?,
             certificates: self.store.all_certificates().await?,
@@ -166,6 +180,13 @@ impl<S: Store> Service<S> {
             ));
         }
         self.authorise(token, device, as_action).await?;
+        self.current_crls_read().await
+    }
+
+    /// The newest CRL of every CA certificate, for a caller already allowed.
+    pub(crate) async fn current_crls_read(
+        &self,
+    ) -> Result<Vec<(CertificateRecord, Crl)>, ServiceError> {
         let mut out = Vec::new();
         for ca in self.store.all_certificates().await? {
             if !matches!(ca.role.as_str(), "manager" | "root") {
@@ -198,14 +219,19 @@ impl<S: Store> Service<S> {
         subject: Fingerprint,
     ) -> Result<Vec<EventRecord>, ServiceError> {
         let auth = self.authorise(token, device, Action::AuditRead).await?;
+        self.chain_as(&auth, &device.event_signer(), subject).await
+    }
+
+    /// [`Self::chain`] for an authorised auditor, the read chained with `sign`.
+    pub(crate) async fn chain_as(
+        &self,
+        auth: &crate::check::Authorised,
+        sign: pqbank_db::Signer<'_>,
+        subject: Fingerprint,
+    ) -> Result<Vec<EventRecord>, ServiceError> {
         let events = self.store.events(subject.as_bytes()).await?;
-        self.log(
-            &auth,
-            &device.event_signer(),
-            "audit.read",
-            subject.as_bytes(),
-        )
-        .await?;
+        self.log(auth, sign, "audit.read", subject.as_bytes())
+            .await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,
