@@ -93,21 +93,22 @@ impl CertificateBuilder {
         self.sign_with(issuer, Some(tls_key), rnd)
     }
 
+    /// The to-be-signed bytes of the certificate `issuer` (a CA) issues: what the
+    /// issuer's key signs when it signs elsewhere (a manager's workstation), to be put
+    /// together with [`Certificate::assemble`]. The same bytes [`Self::sign`] signs.
+    pub fn tbs_issued_by(&self, issuer: &Certificate) -> Result<Vec<u8>, Error> {
+        let ski = issuer
+            .subject_key_id()
+            .map_or_else(|| key_identifier(issuer.public_key()), <[u8]>::to_vec);
+        self.tbs(issuer.subject_der().to_vec(), &ski, None)
+    }
+
     fn sign_with(
         &self,
         issuer: Issuer<'_>,
         tls_key: Option<&TlsKeyHash>,
         rnd: &[u8; 32],
     ) -> Result<Certificate, Error> {
-        if self.not_before >= self.not_after {
-            return Err(Error::InvalidRequest("notBefore must be before notAfter"));
-        }
-        let mut serial = self.serial;
-        serial[0] &= 0x7f;
-        if serial.iter().all(|b| *b == 0) {
-            return Err(Error::InvalidRequest("serial number must not be zero"));
-        }
-        let own_ski = key_identifier(self.subject_key.as_bytes());
         let (issuer_name, issuer_ski, key) = match issuer {
             Issuer::SelfSigned(key) => {
                 if key.verifying_key() != &self.subject_key {
@@ -115,7 +116,8 @@ impl CertificateBuilder {
                         "self-signed key is not the subject key",
                     ));
                 }
-                (self.subject.clone(), own_ski.clone(), key)
+                let own_ski = key_identifier(self.subject_key.as_bytes());
+                (self.subject.clone(), own_ski, key)
             }
             Issuer::Ca { certificate, key } => {
                 if key.verifying_key().as_bytes() != certificate.public_key() {
@@ -129,21 +131,37 @@ impl CertificateBuilder {
                 (certificate.subject_der().to_vec(), ski, key)
             }
         };
-        let extensions = self.extensions(&own_ski, &issuer_ski, tls_key)?;
-        let alg = algorithm_identifier();
-        let tbs = der::seq(&[
+        let tbs = self.tbs(issuer_name, &issuer_ski, tls_key)?;
+        let signature = key.sign(&tbs, &[], rnd)?;
+        Certificate::assemble(&tbs, signature.as_bytes())
+    }
+
+    fn tbs(
+        &self,
+        issuer_name: Vec<u8>,
+        issuer_ski: &[u8],
+        tls_key: Option<&TlsKeyHash>,
+    ) -> Result<Vec<u8>, Error> {
+        if self.not_before >= self.not_after {
+            return Err(Error::InvalidRequest("notBefore must be before notAfter"));
+        }
+        let mut serial = self.serial;
+        serial[0] &= 0x7f;
+        if serial.iter().all(|b| *b == 0) {
+            return Err(Error::InvalidRequest("serial number must not be zero"));
+        }
+        let own_ski = key_identifier(self.subject_key.as_bytes());
+        let extensions = self.extensions(&own_ski, issuer_ski, tls_key)?;
+        Ok(der::seq(&[
             &der::explicit(0, &der::uint64(2)),
             &der::uint(&serial),
-            &alg,
+            &algorithm_identifier(),
             &issuer_name,
             &der::seq(&[&der::time(self.not_before), &der::time(self.not_after)]),
             &self.subject,
             &subject_public_key_info(&self.subject_key),
             &der::explicit(3, &extensions),
-        ]);
-        let signature = key.sign(&tbs, &[], rnd)?;
-        let cert = der::seq(&[&tbs, &alg, &der::bits(signature.as_bytes())]);
-        Certificate::from_der(&cert)
+        ]))
     }
 
     fn extensions(
@@ -335,6 +353,20 @@ impl Certificate {
             }
         }
         Ok(())
+    }
+
+    /// The certificate of `tbs` (as [`CertificateBuilder::tbs_issued_by`] makes it) and
+    /// the issuer's composite signature over it, parsed as any certificate is. Whether the
+    /// signature is the issuer's is [`Self::verify_signed_by`]'s to say.
+    ///
+    /// # Errors
+    /// The bytes do not make a certificate pqbank accepts.
+    pub fn assemble(tbs: &[u8], signature: &[u8]) -> Result<Self, Error> {
+        Self::from_der(&der::seq(&[
+            tbs,
+            &algorithm_identifier(),
+            &der::bits(signature),
+        ]))
     }
 
     /// Reads PEM (`CERTIFICATE`) or DER.

@@ -179,6 +179,15 @@ impl CrlBuilder {
                 "issuer key does not match issuer certificate",
             ));
         }
+        let tbs = self.tbs(issuer)?;
+        let signature = key.sign(&tbs, &[], rnd)?;
+        Crl::assemble(&tbs, signature.as_bytes())
+    }
+
+    /// The to-be-signed bytes of the CRL `issuer` issues: what its key signs when it
+    /// signs elsewhere (a manager's workstation), to be put together with
+    /// [`Crl::assemble`]. The same bytes [`Self::sign`] signs.
+    pub fn tbs(&self, issuer: &Certificate) -> Result<Vec<u8>, Error> {
         if self.this_update >= self.next_update {
             return Err(Error::InvalidRequest(
                 "thisUpdate must be before nextUpdate",
@@ -210,14 +219,7 @@ impl CrlBuilder {
         ]);
         tbs_parts.push(der::explicit(0, &exts));
         let refs: Vec<&[u8]> = tbs_parts.iter().map(Vec::as_slice).collect();
-        let tbs = der::seq(&refs);
-        let signature = key.sign(&tbs, &[], rnd)?;
-        let crl = der::seq(&[
-            &tbs,
-            &algorithm_identifier(),
-            &der::bits(signature.as_bytes()),
-        ]);
-        Crl::from_der(&crl)
+        Ok(der::seq(&refs))
     }
 }
 
@@ -249,6 +251,20 @@ pub struct Crl {
 }
 
 impl Crl {
+    /// The CRL of `tbs` (as [`CrlBuilder::tbs`] makes it) and the issuer's composite
+    /// signature over it, parsed as any CRL is. Whether the signature is the issuer's is
+    /// [`Self::verify_signed_by`]'s to say.
+    ///
+    /// # Errors
+    /// The bytes do not make a CRL pqbank accepts.
+    pub fn assemble(tbs: &[u8], signature: &[u8]) -> Result<Self, Error> {
+        Self::from_der(&der::seq(&[
+            tbs,
+            &algorithm_identifier(),
+            &der::bits(signature),
+        ]))
+    }
+
     /// Parses a DER CRL. Version 2 with a CRL number is required; a serial listed twice
     /// and unknown critical extensions are refused.
     pub fn from_der(der: &[u8]) -> Result<Self, Error> {

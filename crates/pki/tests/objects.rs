@@ -55,6 +55,62 @@ fn certificate_rejects_trailing_and_truncated_bytes() {
 }
 
 /// Proves a CSR carries subject, key and device hash, and its signature is checked.
+/// Proves a certificate and a CRL signed elsewhere over their to-be-signed bytes are the
+/// ones signed here: same bytes, same signature checks; another key's signature is
+/// assembled but does not verify.
+#[test]
+fn signed_elsewhere_is_signed_the_same() {
+    let pki = Pki::new();
+    let mut b = common::builder("Teller Two", &key(9), 9);
+    b.claims = common::staff_claims(Role::Teller, &pki.manager, b"teller-device-02");
+    let issuer = pqbank_pki::cert::Issuer::Ca {
+        certificate: &pki.manager,
+        key: &pki.manager_key,
+    };
+    let here = b.sign(issuer, &[5; 32]).unwrap_or_else(|e| panic!("{e}"));
+    let tbs = b
+        .tbs_issued_by(&pki.manager)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let signature = pki
+        .manager_key
+        .sign(&tbs, &[], &[5; 32])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let there = pqbank_pki::Certificate::assemble(&tbs, signature.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(there.der(), here.der());
+    assert_eq!(there.verify_signed_by(&pki.manager), Ok(()));
+    let forged = pki
+        .teller_key
+        .sign(&tbs, &[], &[5; 32])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let forged = pqbank_pki::Certificate::assemble(&tbs, forged.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(forged.verify_signed_by(&pki.manager).is_err());
+
+    let crl = CrlBuilder {
+        number: 3,
+        this_update: now(),
+        next_update: now() + Duration::days(7),
+        entries: vec![RevokedEntry {
+            serial: pki.teller.serial().to_vec(),
+            revoked_at: now(),
+            reason: RevocationReason::Superseded,
+        }],
+    };
+    let here = crl
+        .sign(&pki.manager, &pki.manager_key, &[6; 32])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tbs = crl.tbs(&pki.manager).unwrap_or_else(|e| panic!("{e}"));
+    let signature = pki
+        .manager_key
+        .sign(&tbs, &[], &[6; 32])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let there = Crl::assemble(&tbs, signature.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(there.der(), here.der());
+    assert_eq!(there.verify_signed_by(&pki.manager), Ok(()));
+    assert!(Crl::assemble(&tbs[1..], signature.as_bytes()).is_err());
+}
+
 #[test]
 fn csr_round_trip_and_proof_of_possession() {
     let device_key = key(7);
