@@ -252,7 +252,25 @@ async fn a_teller_works_through_the_server_and_every_forgery_is_refused() {
         code(read_answer::<pqbank_api::wire::ResolveAnswer>(&answer)),
         "forbidden.device_mismatch"
     );
-    let resolved = maria.resolve_transfer(&remote, item, true).await.unwrap();
+    // Maria's workstation clock runs 30 s behind the bank's (within the skew): the
+    // approval keeps the time she signed, and the log below still verifies it.
+    let behind = time::OffsetDateTime::now_utc().unix_timestamp() - 30;
+    let approval = pqbank_ledger::ApprovalRequest {
+        transfer_id: item.id,
+        transfer_hash: <[u8; 32]>::try_from(hex::decode(&item.request_hash).unwrap()).unwrap(),
+        approver: maria.staff_id,
+        approver_is_manager: false,
+        decision: pqbank_ledger::Resolution::Post,
+        created_at: behind,
+    };
+    let genuine = pqbank_api::wire::ResolveBody {
+        created_at: behind,
+        signature: maria.sign_act(&approval.canonical_bytes()).unwrap(),
+        ..forged
+    };
+    let call = maria.sign(Route::TransferResolve, &genuine).await.unwrap();
+    let resolved: pqbank_api::wire::ResolveAnswer =
+        read_answer(&maria.send(&remote, &call).await.unwrap()).unwrap();
     assert_eq!(resolved.status, TransferStatus::Posted);
     assert!(
         session
@@ -925,4 +943,175 @@ async fn an_auditor_checkpoints_proves_and_reports_through_the_server() {
     let verified = ines.verify_log(&remote).await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
     assert!(verified.events > 0 && verified.transfers > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_renews_and_revokes_through_the_server_signing_on_her_workstation() {
+    let served = serve(None).await;
+    let remote = served.remote();
+    let bank = &served.bank;
+    let (tom, tara) = (&bank.tellers[0], &bank.tellers[1]);
+    let maria = served.login(&remote, &bank.managers[0]).await;
+    let marco = served.login(&remote, &bank.managers[1]).await;
+    let crls = || served.root_store.count("crls");
+    let crls_before = crls().await;
+
+    // Marco did not issue Tom's certificate: refused, the refusal chained.
+    assert_eq!(
+        code(
+            marco
+                .revoke(
+                    &remote,
+                    tom.cert.fingerprint(),
+                    RevocationReason::KeyCompromise
+                )
+                .await
+        ),
+        "forbidden.issuer_not_authorised"
+    );
+
+    // A CRL that drops the earlier revocations (built on no CRL at all), signed by Maria:
+    // the service's rebuild from her newest CRL differs, so her signature does not verify.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let reason = RevocationReason::KeyCompromise;
+    let tara_fp = tara.cert.fingerprint();
+    let issuer = &bank.managers[0].cert;
+    maria
+        .revoke(
+            &remote,
+            tom.cert.fingerprint(),
+            RevocationReason::Superseded,
+        )
+        .await
+        .unwrap();
+    let crl_after_tom = crls().await;
+    let fresh = pqbank_api::acts::next_crl(None, tara.cert.serial(), reason, now, 7);
+    let sign = |bytes: &[u8], context: &[u8]| {
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            CompositeSigningKey::from_seed(bank.managers[0].device.key().seed())
+                .sign(bytes, context, &[9; 32])
+                .unwrap()
+                .as_bytes(),
+        )
+    };
+    let forged = pqbank_api::wire::RevokeBody {
+        certificate: tara_fp.to_hex(),
+        reason,
+        created_at: now,
+        signatures: vec![
+            sign(&fresh.tbs(issuer).unwrap(), &[]),
+            sign(
+                &pqbank_api::acts::revocation_bytes(&tara_fp, reason.as_str(), 1, now),
+                pqbank_api::ACT_CONTEXT,
+            ),
+        ],
+    };
+    let call = maria.sign(Route::CertificateRevoke, &forged).await.unwrap();
+    let answer = maria.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::RevokeAnswer>(&answer)),
+        "forbidden.device_mismatch"
+    );
+    assert_eq!(crls().await, crl_after_tom, "no CRL published by a refusal");
+
+    // The genuine revocation of Tara: the next CRL still lists Tom, now Tara too.
+    let revoked = maria.revoke(&remote, tara_fp, reason).await.unwrap();
+    let latest =
+        pqbank_db::IdentityStore::latest_crl(&served.root_store, issuer.fingerprint().as_bytes())
+            .await
+            .unwrap()
+            .unwrap();
+    let listed = pqbank_pki::Crl::from_der(&latest.der).unwrap();
+    assert_eq!(listed.number(), revoked.crl_number);
+    assert!(listed.lookup(tom.cert.serial()).is_some());
+    assert!(listed.lookup(tara.cert.serial()).is_some());
+    assert_eq!(crls().await, crls_before + 2);
+
+    // Theo's certificate renewed on Maria's workstation: the old one superseded, the new
+    // one signs Theo in; a renewal whose certificate signature is over another serial is
+    // refused.
+    let theo = &bank.tellers[2];
+    let mut renew = pqbank_api::wire::RenewBody {
+        certificate: theo.cert.fingerprint().to_hex(),
+        serial: hex::encode([0x11; 16]),
+        created_at: now,
+        signatures: Vec::new(),
+    };
+    let other = pqbank_api::acts::renewal(&theo.cert, issuer, [0x22; 16], now)
+        .unwrap()
+        .tbs_issued_by(issuer)
+        .unwrap();
+    let latest = listed;
+    let crl = pqbank_api::acts::next_crl(
+        Some(&latest),
+        theo.cert.serial(),
+        RevocationReason::Superseded,
+        now,
+        7,
+    );
+    let number = i64::try_from(crl.number).unwrap();
+    renew.signatures = vec![
+        sign(&other, &[]),
+        sign(&crl.tbs(issuer).unwrap(), &[]),
+        sign(
+            &pqbank_api::acts::revocation_bytes(
+                &theo.cert.fingerprint(),
+                RevocationReason::Superseded.as_str(),
+                number,
+                now,
+            ),
+            pqbank_api::ACT_CONTEXT,
+        ),
+    ];
+    let call = maria.sign(Route::CertificateRenew, &renew).await.unwrap();
+    let answer = maria.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::RenewAnswer>(&answer)),
+        "forbidden.device_mismatch"
+    );
+    // A renewal under a serial Maria already issued (Tom's): refused, a CRL lists serials.
+    let taken: [u8; 16] = tom.cert.serial().try_into().unwrap();
+    let tbs = pqbank_api::acts::renewal(&theo.cert, issuer, taken, now)
+        .unwrap()
+        .tbs_issued_by(issuer)
+        .unwrap();
+    renew.serial = hex::encode(taken);
+    renew.signatures[0] = sign(&tbs, &[]);
+    let call = maria.sign(Route::CertificateRenew, &renew).await.unwrap();
+    let answer = maria.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::RenewAnswer>(&answer)),
+        "forbidden.invalid_request"
+    );
+    assert_eq!(
+        crls().await,
+        crls_before + 2,
+        "no CRL published by a refusal"
+    );
+    let renewed = maria.renew(&remote, theo.cert.fingerprint()).await.unwrap();
+    let new_fp = pqbank_pki::Fingerprint::from_hex(&renewed.fingerprint).unwrap();
+    let theos = remote
+        .login(
+            pqbank_tests::server::device_key(theo),
+            new_fp,
+            "branch-7 desk 3",
+        )
+        .await
+        .unwrap();
+    assert!(theos.drawer(&remote).await.unwrap().open);
+    let old = remote
+        .login(
+            pqbank_tests::server::device_key(theo),
+            theo.cert.fingerprint(),
+            "branch-7 desk 3",
+        )
+        .await;
+    assert_eq!(
+        old.err().map(|e| e.code).as_deref(),
+        Some("certificate.revoked")
+    );
+
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
 }

@@ -12,29 +12,16 @@
 //! certificate's key and claims the counter.
 #![forbid(unsafe_code)]
 
+pub mod acts;
 mod error;
 mod header;
 mod route;
 pub mod wire;
 
+pub use acts::{CHECKPOINT_LABEL, checkpoint_bytes};
 pub use error::{RequestCode, RequestError};
 pub use header::{
     ACT_CONTEXT, BODY_LEN_MAX, DEVICE_ID_LEN_MAX, HEADER_LEN_MAX, REQUEST_TAG, Request,
     RequestHeader, RequestRecord, SIGNATURE_LEN, body_hash, decode, from_text, session_id, to_text,
 };
 pub use route::Route;
-
-/// Domain label of a checkpoint's signed bytes.
-pub const CHECKPOINT_LABEL: &[u8] = b"pqbank/checkpoint/v1";
-
-/// The bytes a checkpoint's signer signs: the log's size, its tree's root, the time.
-#[must_use]
-pub fn checkpoint_bytes(tree_size: u64, root: &[u8; 32], created_at: i64) -> Vec<u8> {
-    [
-        CHECKPOINT_LABEL,
-        &tree_size.to_be_bytes(),
-        root,
-        &created_at.to_be_bytes(),
-    ]
-    .concat()
-}

@@ -536,3 +536,62 @@ pub struct EnrolmentsAnswer {
     /// Oldest first.
     pub requests: Vec<EnrolmentView>,
 }
+
+/// What a revocation or renewal of a certificate is signed over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepareAnswer {
+    /// The manager's own certificate (DER, base64): the CRL's and the renewal's issuer.
+    pub issuer: String,
+    /// The target certificate (DER, base64).
+    pub target: String,
+    /// The manager's newest CRL (DER, base64), if any.
+    pub crl: Option<String>,
+    /// Days until a new CRL's nextUpdate.
+    pub crl_days: i64,
+}
+
+/// A revocation signed on the manager's workstation: the signatures over the next CRL's
+/// to-be-signed bytes (`pqbank_api::acts::next_crl`, no context) and over the
+/// revocation's bytes (`pqbank_api::acts::revocation_bytes`, the act context).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeBody {
+    /// The certificate revoked (hex).
+    pub certificate: String,
+    /// Why.
+    pub reason: pqbank_pki::RevocationReason,
+    /// When signed (the revocation's time and the CRL's thisUpdate).
+    pub created_at: i64,
+    /// The signatures (base64).
+    pub signatures: Vec<String>,
+}
+
+/// The number of the CRL that lists the revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeAnswer {
+    /// CRL number.
+    pub crl_number: u64,
+}
+
+/// A renewal signed on the manager's workstation: the signatures over the renewed
+/// certificate's to-be-signed bytes (`pqbank_api::acts::renewal` with `serial`), the next
+/// CRL's (revoking the old one as superseded) and the revocation's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewBody {
+    /// The certificate renewed (hex).
+    pub certificate: String,
+    /// The new certificate's serial (hex, 16 bytes), chosen at random by the workstation.
+    pub serial: String,
+    /// When signed.
+    pub created_at: i64,
+    /// The signatures (base64).
+    pub signatures: Vec<String>,
+}
+
+/// The renewed certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewAnswer {
+    /// DER (base64).
+    pub certificate: String,
+    /// Its fingerprint (hex).
+    pub fingerprint: String,
+}

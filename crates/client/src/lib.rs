@@ -22,11 +22,13 @@ use pqbank_api::wire::{
     self, ActivityAnswer, ChainAnswer, ChallengeAnswer, ChallengeBody, CheckpointAnswer,
     CheckpointBody, CloseBody, CrlsAnswer, DrawerAnswer, DrawerEventView, Empty, EnrolmentsAnswer,
     ErrorBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer,
-    PendingItem, PostAnswer, PostBody, ProofAnswer, ProofBody, ReportAnswer, ResolveAnswer,
-    ResolveBody, SearchAnswer, SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody,
-    VariancesAnswer, VerifyAnswer,
+    PendingItem, PostAnswer, PostBody, PrepareAnswer, ProofAnswer, ProofBody, RenewAnswer,
+    RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevokeAnswer, RevokeBody, SearchAnswer,
+    SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
 };
-use pqbank_api::{ACT_CONTEXT, RequestHeader, Route, body_hash, checkpoint_bytes, session_id};
+use pqbank_api::{
+    ACT_CONTEXT, RequestHeader, Route, acts, body_hash, checkpoint_bytes, session_id,
+};
 use pqbank_ledger::{
     ApprovalRequest, DrawerAccounts, DrawerActs, Resolution, TransferRequest,
     variance_sign_off_bytes,
@@ -34,7 +36,7 @@ use pqbank_ledger::{
 use pqbank_net::VouchedKey;
 use pqbank_pki::bundle::{self, RecipientSecret};
 use pqbank_pki::transcript::Transcript;
-use pqbank_pki::{CompositeSigningKey, Fingerprint};
+use pqbank_pki::{Certificate, CompositeSigningKey, Crl, Fingerprint, RevocationReason};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
@@ -726,6 +728,109 @@ impl Session {
         self.call(remote, Route::Enrolments, &Empty {}).await
     }
 
+    /// Bytes signed by this session's device with no context, as X.509 signs a
+    /// certificate's or CRL's to-be-signed bytes (base64).
+    fn sign_tbs(&self, tbs: &[u8]) -> Result<String, ClientError> {
+        let signature = self
+            .device
+            .key
+            .sign(tbs, &[], &random()?)
+            .map_err(|e| ClientError::local("device", e.to_string()))?;
+        Ok(STANDARD.encode(signature.as_bytes()))
+    }
+
+    /// What a revocation or renewal of `target` is signed over, parsed: the manager's
+    /// certificate, the target, the newest CRL, the CRL lifetime in days.
+    async fn prepare(
+        &self,
+        remote: &Remote,
+        target: Fingerprint,
+    ) -> Result<(Certificate, Certificate, Option<Crl>, i64), ClientError> {
+        let body = SubjectBody {
+            certificate: target.to_hex(),
+        };
+        let p: PrepareAnswer = self.call(remote, Route::CertificatePrepare, &body).await?;
+        let der = |text: &str| {
+            STANDARD
+                .decode(text)
+                .map_err(|_| ClientError::local("transport.answer", "not base64"))
+        };
+        let cert = |text: &str| {
+            Certificate::from_der(&der(text)?)
+                .map_err(|e| ClientError::local("transport.answer", e.to_string()))
+        };
+        let crl = match &p.crl {
+            Some(text) => Some(
+                Crl::from_der(&der(text)?)
+                    .map_err(|e| ClientError::local("transport.answer", e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok((cert(&p.issuer)?, cert(&p.target)?, crl, p.crl_days))
+    }
+
+    /// The next CRL's and the revocation's signatures for revoking `target` at `now`.
+    fn sign_revocation(
+        &self,
+        (issuer, target, latest, days): &(Certificate, Certificate, Option<Crl>, i64),
+        reason: RevocationReason,
+        now: i64,
+    ) -> Result<[String; 2], ClientError> {
+        let crl = acts::next_crl(latest.as_ref(), target.serial(), reason, now, *days);
+        let tbs = crl
+            .tbs(issuer)
+            .map_err(|e| ClientError::local("device", e.to_string()))?;
+        let number = i64::try_from(crl.number).unwrap_or(i64::MAX);
+        let row = acts::revocation_bytes(&target.fingerprint(), reason.as_str(), number, now);
+        Ok([self.sign_tbs(&tbs)?, self.sign_act(&row)?])
+    }
+
+    /// Revokes a certificate this session's manager issued: reads the newest CRL, builds
+    /// and signs the next one and the revocation here.
+    pub async fn revoke(
+        &self,
+        remote: &Remote,
+        target: Fingerprint,
+        reason: RevocationReason,
+    ) -> Result<RevokeAnswer, ClientError> {
+        let prepared = self.prepare(remote, target).await?;
+        let created_at = now();
+        let body = RevokeBody {
+            certificate: target.to_hex(),
+            reason,
+            created_at,
+            signatures: self
+                .sign_revocation(&prepared, reason, created_at)?
+                .to_vec(),
+        };
+        self.call(remote, Route::CertificateRevoke, &body).await
+    }
+
+    /// Renews a certificate this session's manager issued: builds and signs the renewed
+    /// certificate (a random serial), the next CRL and the revocation of the old one here.
+    pub async fn renew(
+        &self,
+        remote: &Remote,
+        old: Fingerprint,
+    ) -> Result<RenewAnswer, ClientError> {
+        let prepared = self.prepare(remote, old).await?;
+        let created_at = now();
+        let serial: [u8; pqbank_pki::cert::SERIAL_LEN] = random::<16>()?;
+        let (issuer, previous, ..) = &prepared;
+        let tbs = acts::renewal(previous, issuer, serial, created_at)
+            .and_then(|b| b.tbs_issued_by(issuer))
+            .map_err(|e| ClientError::local("device", e.to_string()))?;
+        let [crl, row] =
+            self.sign_revocation(&prepared, RevocationReason::Superseded, created_at)?;
+        let body = RenewBody {
+            certificate: old.to_hex(),
+            serial: hex::encode(serial),
+            created_at,
+            signatures: vec![self.sign_tbs(&tbs)?, crl, row],
+        };
+        self.call(remote, Route::CertificateRenew, &body).await
+    }
+
     /// Transfers waiting for a manager.
     pub async fn pending_transfers(&self, remote: &Remote) -> Result<PendingAnswer, ClientError> {
         self.call(remote, Route::TransfersPending, &Empty {}).await
@@ -757,8 +862,8 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn random() -> Result<[u8; 32], ClientError> {
-    let mut out = [0u8; 32];
+fn random<const N: usize>() -> Result<[u8; N], ClientError> {
+    let mut out = [0u8; N];
     getrandom::fill(&mut out)
         .map_err(|e| ClientError::local("device", format!("no randomness: {e}")))?;
     Ok(out)

@@ -239,7 +239,9 @@ pub async fn resolve_pending_logged<B: Backend>(
             resolution,
             Some(request.approver).filter(|_| !expired),
             signed,
-            now,
+            // A signed approval keeps the time its approver signed (its bytes carry it);
+            // an expiry is stamped now.
+            if expired { now } else { request.created_at },
         )
         .await?;
         if let Some(act) = act

@@ -11,6 +11,10 @@ use crate::{Amount, Currency, LedgerError, TransferKind, TransferRequest};
 /// Domain label of a drawer event's canonical bytes.
 pub const DRAWER_LABEL: &[u8] = b"pqbank/drawer-event/v1";
 
+/// Longest idempotency key of a drawer act: room for the longest suffix its transfers'
+/// keys add (`/variance`) within the ledger's limit.
+pub const DRAWER_KEY_LEN_MAX: usize = crate::transfer::IDEMPOTENCY_KEY_LEN_MAX - "/variance".len();
+
 /// Domain label of a variance sign-off's canonical bytes.
 pub const VARIANCE_SIGN_OFF_LABEL: &[u8] = b"pqbank/variance-sign-off/v1";
 
@@ -127,6 +131,20 @@ impl ClosingActs {
 }
 
 impl DrawerActs<'_> {
+    /// The teller's key: 1 to [`DRAWER_KEY_LEN_MAX`] visible ASCII characters.
+    fn check_key(&self) -> Result<(), LedgerError> {
+        let key = self.key;
+        if key.is_empty()
+            || key.len() > DRAWER_KEY_LEN_MAX
+            || !key.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(LedgerError::InvalidRequest(
+                "a drawer's idempotency key must be 1 to 55 visible ASCII characters",
+            ));
+        }
+        Ok(())
+    }
+
     fn event(&self, kind: DrawerEventKind) -> DrawerEventRequest {
         let a = self.accounts;
         DrawerEventRequest {
@@ -149,7 +167,8 @@ impl DrawerActs<'_> {
         suffix: &str,
         memo: String,
     ) -> Result<TransferRequest, LedgerError> {
-        Ok(TransferRequest {
+        self.check_key()?;
+        let request = TransferRequest {
             maker: self.teller,
             idempotency_key: format!("{}/{suffix}", self.key),
             kind,
@@ -158,7 +177,9 @@ impl DrawerActs<'_> {
             amount: Amount::from_minor(minor, self.accounts.currency)?,
             memo,
             created_at: self.created_at,
-        })
+        };
+        request.validate()?;
+        Ok(request)
     }
 
     /// The open event and the float it takes from the vault.
@@ -184,6 +205,7 @@ impl DrawerActs<'_> {
     /// # Errors
     /// The difference overflows, or an amount is not valid in the drawer's currency.
     pub fn close(&self, expected_minor: i64) -> Result<ClosingActs, LedgerError> {
+        self.check_key()?;
         let a = self.accounts;
         let diff = self
             .counted_minor
@@ -291,6 +313,23 @@ mod tests {
     fn a_difference_that_overflows_is_refused() {
         assert_eq!(acts(i64::MAX).close(-1), Err(LedgerError::Overflow));
         assert_eq!(acts(0).close(i64::MIN), Err(LedgerError::Overflow));
+    }
+
+    #[test]
+    fn a_key_out_of_bounds_is_refused_even_without_transfers() {
+        let long = "k".repeat(DRAWER_KEY_LEN_MAX + 1);
+        let mut a = acts(0);
+        a.key = &long;
+        assert!(matches!(a.close(0), Err(LedgerError::InvalidRequest(_))));
+        a.key = &long[1..];
+        assert!(a.close(0).is_ok());
+        let mut float = acts(5);
+        float.key = &long[1..];
+        assert!(float.open().is_ok());
+        a.key = "two words";
+        assert!(a.open().is_err());
+        a.key = "";
+        assert!(a.close(0).is_err());
     }
 
     #[test]

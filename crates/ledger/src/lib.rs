@@ -18,8 +18,8 @@ mod transfer;
 
 pub use book::Book;
 pub use drawer::{
-    ClosingActs, DRAWER_LABEL, DrawerAccounts, DrawerActs, DrawerEventKind, DrawerEventRequest,
-    VARIANCE_SIGN_OFF_LABEL, variance_sign_off_bytes,
+    ClosingActs, DRAWER_KEY_LEN_MAX, DRAWER_LABEL, DrawerAccounts, DrawerActs, DrawerEventKind,
+    DrawerEventRequest, VARIANCE_SIGN_OFF_LABEL, variance_sign_off_bytes,
 };
 pub use money::{Amount, Currency, MoneyError, format_minor};
 pub use transfer::{

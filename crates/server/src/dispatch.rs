@@ -11,15 +11,16 @@ use pqbank_api::wire::{
     ChallengeBody, CheckpointAnswer, CheckpointBody, CloseBody, CrlView, CrlsAnswer, CustomerHit,
     DECLARED_NAME_LEN_MAX, DrawerAnswer, DrawerEventView, Empty, EnrolmentView, EnrolmentsAnswer,
     EventView, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer,
-    PendingItem, PostAnswer, PostBody, ProblemView, ProofAnswer, ProofBody, ReportAnswer,
-    ResolveAnswer, ResolveBody, RevocationView, SearchAnswer, SearchBody, SignOffBody, StaffAnswer,
-    StaffView, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
+    PendingItem, PostAnswer, PostBody, PrepareAnswer, ProblemView, ProofAnswer, ProofBody,
+    RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevocationView, RevokeAnswer,
+    RevokeBody, SearchAnswer, SearchBody, SignOffBody, StaffAnswer, StaffView, StatusAnswer,
+    SubjectBody, VariancesAnswer, VerifyAnswer,
 };
 use pqbank_api::{Request, RequestCode, Route};
 use pqbank_db::{AccountRow, CertificateRecord, DrawerEventRow, EventRecord, Store};
 use pqbank_pki::Fingerprint;
 use pqbank_pki::transcript::SignedTranscript;
-use pqbank_service::{ACT_SIGNATURES_MAX, SignedCount, SignedDecision};
+use pqbank_service::{ACT_SIGNATURES_MAX, SignedAt, SignedCount, SignedDecision};
 use serde::de::DeserializeOwned;
 
 use crate::App;
@@ -338,6 +339,52 @@ pub(crate) async fn signed<S: Store>(
                         created_at: e.created_at,
                     })
                     .collect(),
+            }))
+        }
+        Route::CertificatePrepare => {
+            let asked: SubjectBody = parse(body)?;
+            let p = service
+                .serve_prepare_certificate(request, fingerprint(&asked.certificate)?)
+                .await?;
+            Ok(ok(&PrepareAnswer {
+                issuer: STANDARD.encode(&p.issuer),
+                target: STANDARD.encode(&p.target),
+                crl: p.crl.map(|c| STANDARD.encode(c)),
+                crl_days: p.crl_days,
+            }))
+        }
+        Route::CertificateRevoke => {
+            let asked: RevokeBody = parse(body)?;
+            let signed = SignedAt {
+                created_at: asked.created_at,
+                signatures: signatures(&asked.signatures)?,
+            };
+            let crl_number = service
+                .serve_revoke(
+                    request,
+                    fingerprint(&asked.certificate)?,
+                    asked.reason,
+                    signed,
+                )
+                .await?;
+            Ok(ok(&RevokeAnswer { crl_number }))
+        }
+        Route::CertificateRenew => {
+            let asked: RenewBody = parse(body)?;
+            let serial = hex::decode(&asked.serial)
+                .ok()
+                .and_then(|s| <[u8; pqbank_pki::cert::SERIAL_LEN]>::try_from(s).ok())
+                .ok_or_else(|| Refusal::malformed("a 16-byte serial number"))?;
+            let signed = SignedAt {
+                created_at: asked.created_at,
+                signatures: signatures(&asked.signatures)?,
+            };
+            let renewed = service
+                .serve_renew(request, fingerprint(&asked.certificate)?, serial, signed)
+                .await?;
+            Ok(ok(&RenewAnswer {
+                certificate: STANDARD.encode(renewed.der()),
+                fingerprint: renewed.fingerprint().to_hex(),
             }))
         }
         _ => Err(not_served()),

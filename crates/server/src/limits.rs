@@ -15,7 +15,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest the whole log's verification may take (`audit/verify` only): it reads every
 /// row, so it is bounded by the bank's size, not by a client.
-pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Under [`CONNECTION_LIFETIME`], so a verification is answered, not cut off.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Longest a connection stays open, however busy: a workstation reconnects.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Largest request line and header fields, in bytes (hyper's read buffer; its least).

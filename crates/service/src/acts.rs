@@ -67,10 +67,10 @@ impl<S: Store> Service<S> {
         Err(self.refuse_as(auth, sign, action, stale).await)
     }
 
-    /// The signatures over `bytes`, one per act: made with the device's key, or the
-    /// workstation's, each checked with the caller's certificate key. A count that does
-    /// not match the acts this call makes, or a signature that does not verify, is
-    /// refused and the refusal chained.
+    /// The signatures over `bytes`, one per act, under the act context: made with the
+    /// device's key, or the workstation's, each checked with the caller's certificate
+    /// key. A count that does not match the acts this call makes, or a signature that
+    /// does not verify, is refused and the refusal chained.
     pub(crate) async fn sign_acts(
         &self,
         auth: &Authorised,
@@ -79,19 +79,41 @@ impl<S: Store> Service<S> {
         by: ActSigner<'_>,
         bytes: &[Vec<u8>],
     ) -> Result<Vec<Vec<u8>>, ServiceError> {
+        let parts: Vec<(&[u8], &[u8])> = bytes
+            .iter()
+            .map(|b| (crate::ACT_CONTEXT, b.as_slice()))
+            .collect();
+        self.sign_parts(auth, sign, action, by, &parts).await
+    }
+
+    /// [`Self::sign_acts`] over parts signed under their own contexts: an act's bytes
+    /// under the act context, a certificate's or CRL's to-be-signed bytes under none (as
+    /// X.509 signs them).
+    pub(crate) async fn sign_parts(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        action: Action,
+        by: ActSigner<'_>,
+        parts: &[(&[u8], &[u8])],
+    ) -> Result<Vec<Vec<u8>>, ServiceError> {
         match by {
-            ActSigner::Device(device) => bytes.iter().map(|b| device.sign_act(b)).collect(),
+            ActSigner::Device(device) => parts
+                .iter()
+                .map(|(context, bytes)| device.sign_in(bytes, context))
+                .collect(),
             ActSigner::Workstation {
                 key, signatures, ..
             } => {
-                if signatures.len() != bytes.len() {
+                if signatures.len() != parts.len() {
                     let e = pqbank_pki::Error::InvalidRequest(
                         "the acts signed are not the acts this call makes",
                     );
                     return Err(self.refuse(auth, sign, action, e).await);
                 }
-                for (b, s) in bytes.iter().zip(signatures) {
-                    self.check_act(auth, key, sign, action, b, s).await?;
+                for ((context, bytes), s) in parts.iter().zip(signatures) {
+                    self.check_signed(auth, key, sign, action, (context, bytes), s)
+                        .await?;
                 }
                 Ok(signatures.to_vec())
             }

@@ -35,7 +35,7 @@ impl<S: Store> Service<S> {
         device: &Device,
     ) -> Result<CheckpointRecord, ServiceError> {
         let auth = self.authorise(token, device, Action::AuditVerify).await?;
-        let (size, _) = self.log_head().await?;
+        let size = self.store.sequence_events().await?;
         let sign = device.event_signer();
         self.checkpoint_as(&auth, &sign, ActSigner::Device(device), size)
             .await

@@ -39,9 +39,18 @@ impl Device {
 
     /// Signs an act's bytes (hedged, with fresh randomness).
     pub fn sign_act(&self, bytes: &[u8]) -> Result<Vec<u8>, crate::ServiceError> {
+        self.sign_in(bytes, ACT_CONTEXT)
+    }
+
+    /// Signs bytes under `context` (hedged, with fresh randomness).
+    pub(crate) fn sign_in(
+        &self,
+        bytes: &[u8],
+        context: &[u8],
+    ) -> Result<Vec<u8>, crate::ServiceError> {
         let rnd = crate::service::random::<32>()?;
         self.key
-            .sign(bytes, ACT_CONTEXT, &rnd)
+            .sign(bytes, context, &rnd)
             .map(|s| s.into_bytes())
             .map_err(crate::trace::device_failed)
     }

@@ -36,7 +36,7 @@ pub use error::{ServiceCode, ServiceError};
 pub use login::{ServedLogin, SessionToken};
 pub use pdf::report_pdf;
 pub use pins::{CrlPins, FileCrlPins, MemoryCrlPins};
-pub use remote::{SignedCount, SignedDecision};
+pub use remote::{CertificatePrepared, SignedAt, SignedCount, SignedDecision};
 pub use report::SignedReport;
 pub use request::{CLOCK_SKEW_MAX_SECS, Caller};
 pub use server_key::{SERVER_EVENT_CONTEXT, ServerKey};

@@ -4,10 +4,10 @@
 //!
 //! Served so far: logout, customer search, the caller's drawer, opening and closing it,
 //! posting a transfer, the pending transfers, a manager's decision on one, the variance
-//! queue and its sign-off, the auditor's checkpoint, verification, proofs, chains,
-//! report and activity; every act signed on the workstation and checked here against
-//! the service's own rebuild. The certificate and enrolment acts and the managers' lists
-//! still sign inside the service with the device's key and are in-process only
+//! queue and its sign-off, revocation and renewal, the staff, CRL and enrolment lists,
+//! the auditor's checkpoint, verification, proofs, chains, report and activity; every
+//! act signed on the workstation and checked here against the service's own rebuild.
+//! Enrolment still signs inside the service with the device's key and is in-process only
 //! (docs/plans/server.md).
 
 use pqbank_api::{Request, Route};
@@ -44,6 +44,39 @@ impl SignedCount {
             signatures: &self.signatures,
         }
     }
+}
+
+/// Acts signed on the workstation at `created_at`: one signature per part, in the order
+/// the service builds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedAt {
+    /// When signed.
+    pub created_at: i64,
+    /// The signatures.
+    pub signatures: Vec<Vec<u8>>,
+}
+
+impl SignedAt {
+    fn signer<'a>(&'a self, key: &'a CompositeVerifyingKey) -> ActSigner<'a> {
+        ActSigner::Workstation {
+            key,
+            created_at: self.created_at,
+            signatures: &self.signatures,
+        }
+    }
+}
+
+/// What a revocation or renewal is signed over, as the service read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificatePrepared {
+    /// The manager's certificate (DER).
+    pub issuer: Vec<u8>,
+    /// The target (DER).
+    pub target: Vec<u8>,
+    /// The manager's newest CRL (DER), if any.
+    pub crl: Option<Vec<u8>>,
+    /// Days until a new CRL's nextUpdate.
+    pub crl_days: i64,
 }
 
 /// A manager's decision as the workstation signed it.
@@ -341,6 +374,60 @@ impl<S: Store> Service<S> {
     ) -> Result<Vec<pqbank_db::EnrolmentRecord>, ServiceError> {
         self.enter(Route::Enrolments, request).await?;
         Ok(self.store.pending_enrolments().await?)
+    }
+
+    /// What a manager's workstation needs to sign a revocation or renewal of `target`:
+    /// the manager's own certificate, the target (if the manager issued it; else
+    /// refused, the refusal chained), the manager's newest CRL, and how long CRLs last.
+    pub async fn serve_prepare_certificate(
+        &self,
+        request: &Request<'_>,
+        target: pqbank_pki::Fingerprint,
+    ) -> Result<CertificatePrepared, ServiceError> {
+        let (auth, _, sign) = self.enter(Route::CertificatePrepare, request).await?;
+        let record = self
+            .issued_by_caller(&auth, &sign, pqbank_pki::Action::CertRevoke, target)
+            .await?;
+        let issuer = self
+            .store
+            .certificate(auth.certificate.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        let crl = self.store.latest_crl(auth.certificate.as_bytes()).await?;
+        Ok(CertificatePrepared {
+            issuer: issuer.der,
+            target: record.der,
+            crl: crl.map(|c| c.der),
+            crl_days: self.config.crl_days,
+        })
+    }
+
+    /// A revocation signed on the manager's workstation (the CRL's to-be-signed bytes,
+    /// then the revocation's), rebuilt here from the manager's newest CRL.
+    pub async fn serve_revoke(
+        &self,
+        request: &Request<'_>,
+        target: pqbank_pki::Fingerprint,
+        reason: pqbank_pki::RevocationReason,
+        signed: SignedAt,
+    ) -> Result<u64, ServiceError> {
+        let (auth, key, sign) = self.enter(Route::CertificateRevoke, request).await?;
+        let by = signed.signer(&key);
+        self.revoke_as(&auth, &sign, by, target, reason).await
+    }
+
+    /// A renewal signed on the manager's workstation (the new certificate's to-be-signed
+    /// bytes with the serial it chose, the CRL's, the revocation's), rebuilt here.
+    pub async fn serve_renew(
+        &self,
+        request: &Request<'_>,
+        old: pqbank_pki::Fingerprint,
+        serial: [u8; pqbank_pki::cert::SERIAL_LEN],
+        signed: SignedAt,
+    ) -> Result<pqbank_pki::Certificate, ServiceError> {
+        let (auth, key, sign) = self.enter(Route::CertificateRenew, request).await?;
+        let by = signed.signer(&key);
+        self.renew_as(&auth, &sign, by, old, serial).await
     }
 }
 

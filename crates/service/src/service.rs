@@ -15,7 +15,6 @@ use pqbank_ledger::{
     DrawerActs, Policy, Resolution, TransferKind, TransferRequest, TransferStatus,
     variance_sign_off_bytes,
 };
-use pqbank_pki::crl::{CrlBuilder, RevokedEntry};
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, RevocationReason, Role};
 use time::OffsetDateTime;
 
@@ -347,10 +346,22 @@ impl<S: Store> Service<S> {
         bytes: &[u8],
         signature: &[u8],
     ) -> Result<(), ServiceError> {
-        if key
-            .verify(bytes, crate::device::ACT_CONTEXT, signature)
-            .is_ok()
-        {
+        let part = (crate::device::ACT_CONTEXT, bytes);
+        self.check_signed(auth, key, sign, action, part, signature)
+            .await
+    }
+
+    /// [`Self::check_act`] for bytes signed under `context`.
+    pub(crate) async fn check_signed(
+        &self,
+        auth: &crate::check::Authorised,
+        key: &pqbank_pki::CompositeVerifyingKey,
+        sign: pqbank_db::Signer<'_>,
+        action: Action,
+        (context, bytes): (&[u8], &[u8]),
+        signature: &[u8],
+    ) -> Result<(), ServiceError> {
+        if key.verify(bytes, context, signature).is_ok() {
             return Ok(());
         }
         let e = pqbank_pki::Error::DeviceMismatch;
@@ -813,32 +824,40 @@ impl<S: Store> Service<S> {
         reason: RevocationReason,
     ) -> Result<u64, ServiceError> {
         let auth = self.authorise(token, device, Action::CertRevoke).await?;
-        let record = self
-            .store
-            .certificate(target.as_bytes())
-            .await?
-            .ok_or(ServiceError::UnknownCertificate)?;
-        if record.issuer != Some(*auth.certificate.as_bytes()) {
-            return Err(self
-                .refuse(
-                    &auth,
-                    &device.event_signer(),
-                    Action::CertRevoke,
-                    pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
-                )
-                .await);
-        }
-        let revocation = self
-            .prepare_revocation(&auth, device, target, &record, reason)
-            .await?;
         let sign = device.event_signer();
+        self.revoke_as(&auth, &sign, ActSigner::Device(device), target, reason)
+            .await
+    }
+
+    /// [`Self::revoke`] for an authorised manager: the CRL and the revocation built here
+    /// from the manager's newest CRL and the target, signed `by` the device here or the
+    /// workstation (the CRL's to-be-signed bytes, then the revocation's), the event
+    /// chained with `sign`.
+    pub(crate) async fn revoke_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        target: Fingerprint,
+        reason: RevocationReason,
+    ) -> Result<u64, ServiceError> {
+        let action = Action::CertRevoke;
+        let record = self.issued_by_caller(auth, sign, action, target).await?;
+        let created_at = self.act_time(auth, sign, action, by).await?;
+        let draft = self
+            .draft_revocation(auth, target, &record, reason, created_at)
+            .await?;
+        let signatures = self
+            .sign_parts(auth, sign, action, by, &draft.parts())
+            .await?;
+        let revocation = self.finish_revocation(auth, draft, &signatures).await?;
         self.store
             .commit_logged(
                 &[
                     RowWrite::Crl(&revocation.crl),
                     RowWrite::Revocation(&revocation.row),
                 ],
-                &[revocation.event(&sign)],
+                &[revocation.event(sign)],
             )
             .await?;
         self.crl_pins.raise(&auth.certificate, revocation.number)?;
@@ -853,57 +872,94 @@ impl<S: Store> Service<S> {
         Ok(revocation.number)
     }
 
-    /// The next CRL of the manager (listing `target`), and the signed revocation row,
-    /// ready to be committed with the manager's event.
-    async fn prepare_revocation(
+    /// The stored certificate `target`, if the caller issued it; else refused, the
+    /// refusal chained.
+    pub(crate) async fn issued_by_caller(
         &self,
-        auth: &crate::check::Authorised,
-        device: &Device,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        action: Action,
+        target: Fingerprint,
+    ) -> Result<CertificateRecord, ServiceError> {
+        let record = self
+            .store
+            .certificate(target.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        if record.issuer == Some(*auth.certificate.as_bytes()) {
+            return Ok(record);
+        }
+        let e = pqbank_pki::Error::IssuerNotAuthorised { depth: 1 };
+        Err(self.refuse(auth, sign, action, e).await)
+    }
+
+    /// The manager's next CRL (listing `target` as revoked at `created_at`) and the
+    /// revocation's bytes, not yet signed.
+    async fn draft_revocation(
+        &self,
+        auth: &Authorised,
         target: Fingerprint,
         record: &CertificateRecord,
         reason: RevocationReason,
-    ) -> Result<PreparedRevocation, ServiceError> {
+        created_at: i64,
+    ) -> Result<RevocationDraft, ServiceError> {
         let manager = self.certificate(&auth.certificate).await?;
-        let (mut entries, number) = match self.store.latest_crl(auth.certificate.as_bytes()).await?
-        {
-            Some(latest) => {
-                let crl = Crl::from_der(&latest.der).map_err(ServiceError::Certificate)?;
-                (crl.entries(), crl.number().saturating_add(1))
-            }
-            None => (Vec::new(), 1),
+        let latest = match self.store.latest_crl(auth.certificate.as_bytes()).await? {
+            Some(latest) => Some(Crl::from_der(&latest.der).map_err(ServiceError::Certificate)?),
+            None => None,
         };
-        let now = self.now();
-        entries.push(RevokedEntry {
-            serial: record.serial.clone(),
-            revoked_at: at(now),
+        let crl = pqbank_api::acts::next_crl(
+            latest.as_ref(),
+            &record.serial,
             reason,
-        });
-        let crl = CrlBuilder {
-            number,
-            this_update: at(now),
-            next_update: at(now + self.config.crl_days * 86_400),
-            entries,
-        }
-        .sign(&manager, device.key(), &random()?)
-        .map_err(ServiceError::Certificate)?;
-        let crl_record = self.checked_crl(auth.certificate, &crl).await?;
+            created_at,
+            self.config.crl_days,
+        );
+        let number = crl.number;
         let crl_number = i64::try_from(number).unwrap_or(i64::MAX);
-        let signed_bytes = revocation_bytes(&target, reason.as_str(), crl_number, now);
+        Ok(RevocationDraft {
+            crl_tbs: crl.tbs(&manager).map_err(ServiceError::Certificate)?,
+            signed_bytes: revocation_bytes(&target, reason.as_str(), crl_number, created_at),
+            target,
+            reason,
+            number,
+            created_at,
+        })
+    }
+
+    /// The drafted revocation with its two signatures (the CRL's, the revocation's, the
+    /// last two of `signatures`): the CRL checked as every published CRL is.
+    async fn finish_revocation(
+        &self,
+        auth: &Authorised,
+        draft: RevocationDraft,
+        signatures: &[Vec<u8>],
+    ) -> Result<PreparedRevocation, ServiceError> {
+        let [crl_sig, row_sig] = signatures
+            .get(signatures.len().saturating_sub(2)..)
+            .and_then(|s| <&[Vec<u8>; 2]>::try_from(s).ok())
+            .ok_or(ServiceError::Certificate(pqbank_pki::Error::CrlSignature))?;
+        let crl = Crl::assemble(&draft.crl_tbs, crl_sig).map_err(ServiceError::Certificate)?;
+        let crl_record = self.checked_crl(auth.certificate, &crl).await?;
         let row = pqbank_db::RevocationRecord {
-            certificate: *target.as_bytes(),
-            reason: reason.as_str().to_owned(),
-            revoked_at: now,
-            crl_number,
+            certificate: *draft.target.as_bytes(),
+            reason: draft.reason.as_str().to_owned(),
+            revoked_at: draft.created_at,
+            crl_number: i64::try_from(draft.number).unwrap_or(i64::MAX),
             revoked_by: auth.staff_id,
-            signature: device.sign_act(&signed_bytes)?,
-            signed_bytes,
+            signature: row_sig.clone(),
+            signed_bytes: draft.signed_bytes,
             signer: *auth.certificate.as_bytes(),
         };
         Ok(PreparedRevocation {
             crl: crl_record,
             row,
-            number,
-            payload: [target.as_bytes().as_slice(), &number.to_be_bytes()].concat(),
+            number: draft.number,
+            payload: [
+                draft.target.as_bytes().as_slice(),
+                &draft.number.to_be_bytes(),
+            ]
+            .concat(),
         })
     }
 
@@ -918,32 +974,55 @@ impl<S: Store> Service<S> {
         old: Fingerprint,
     ) -> Result<Certificate, ServiceError> {
         let auth = self.authorise(token, device, Action::CertIssue).await?;
-        let record = self
-            .store
-            .certificate(old.as_bytes())
-            .await?
-            .ok_or(ServiceError::UnknownCertificate)?;
-        if record.issuer != Some(*auth.certificate.as_bytes()) {
-            return Err(self
-                .refuse(
-                    &auth,
-                    &device.event_signer(),
-                    Action::CertIssue,
-                    pqbank_pki::Error::IssuerNotAuthorised { depth: 1 },
-                )
-                .await);
-        }
+        let sign = device.event_signer();
+        self.renew_as(&auth, &sign, ActSigner::Device(device), old, random()?)
+            .await
+    }
+
+    /// [`Self::renew`] for an authorised manager, the new certificate of serial `serial`:
+    /// the certificate, the CRL and the revocation built here, signed `by` the device
+    /// here or the workstation (the certificate's to-be-signed bytes, the CRL's, the
+    /// revocation's), the events chained with `sign`.
+    pub(crate) async fn renew_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        old: Fingerprint,
+        serial: [u8; pqbank_pki::cert::SERIAL_LEN],
+    ) -> Result<Certificate, ServiceError> {
+        let action = Action::CertIssue;
+        let record = self.issued_by_caller(auth, sign, action, old).await?;
         let staff_id = record.staff_id.ok_or(ServiceError::UnknownCertificate)?;
         let previous = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
         let issuer = self.certificate(&auth.certificate).await?;
-        let now = self.now();
-        let renewed = renewal(&previous, old, &issuer, device, now)?;
-        let new_record = self.certificate_record(&renewed, Some(staff_id));
-        let revocation = self
-            .prepare_revocation(&auth, device, old, &record, RevocationReason::Superseded)
+        let created_at = self.act_time(auth, sign, action, by).await?;
+        let builder = pqbank_api::acts::renewal(&previous, &issuer, serial, created_at)
+            .map_err(ServiceError::Certificate)?;
+        let cert_tbs = builder
+            .tbs_issued_by(&issuer)
+            .map_err(ServiceError::Certificate)?;
+        let draft = self
+            .draft_revocation(auth, old, &record, RevocationReason::Superseded, created_at)
             .await?;
+        let parts = [&[(&[][..], cert_tbs.as_slice())][..], &draft.parts()].concat();
+        let signatures = self.sign_parts(auth, sign, action, by, &parts).await?;
+        let cert_sig = signatures
+            .first()
+            .ok_or(ServiceError::Certificate(pqbank_pki::Error::BadSignature))?;
+        let renewed =
+            Certificate::assemble(&cert_tbs, cert_sig).map_err(ServiceError::Certificate)?;
+        // A serial names one certificate of its issuer: CRLs list serials.
+        let taken = self.store.all_certificates().await?.iter().any(|c| {
+            c.issuer == Some(*auth.certificate.as_bytes()) && c.serial == renewed.serial()
+        });
+        if taken {
+            let e = pqbank_pki::Error::InvalidRequest("the serial number is in use");
+            return Err(self.refuse(auth, sign, action, e).await);
+        }
+        let new_record = self.certificate_record(&renewed, Some(staff_id));
+        let revocation = self.finish_revocation(auth, draft, &signatures).await?;
         let renew_payload = [old.as_bytes().as_slice(), renewed.fingerprint().as_bytes()].concat();
-        let sign = device.event_signer();
         self.store
             .commit_logged(
                 &[
@@ -952,13 +1031,13 @@ impl<S: Store> Service<S> {
                     RowWrite::Revocation(&revocation.row),
                 ],
                 &[
-                    revocation.event(&sign),
+                    revocation.event(sign),
                     LoggedEvent {
                         certificate: *auth.certificate.as_bytes(),
                         kind: "cert.renew",
                         payload: &renew_payload,
-                        created_at: now,
-                        sign: &sign,
+                        created_at: self.now(),
+                        sign,
                     },
                 ],
             )
@@ -993,41 +1072,26 @@ impl<S: Store> Service<S> {
     }
 }
 
-/// The renewal of `previous` (whose fingerprint is `old`): the same subject, key, device,
-/// role and purpose, a lineage naming the issuer and the certificate it replaces, valid
-/// for a year from `now`, signed by the issuer's device key.
-fn renewal(
-    previous: &Certificate,
-    old: Fingerprint,
-    issuer: &Certificate,
-    device: &Device,
-    now: i64,
-) -> Result<Certificate, ServiceError> {
-    let mut claims = previous.claims().clone();
-    claims.lineage = Some(pqbank_pki::Lineage {
-        issuer: issuer.fingerprint(),
-        replaces: Some(old),
-    });
-    claims.defence_version = Some(pqbank_pki::ext::DEFENCE_VERSION);
-    let subject_key = pqbank_pki::CompositeVerifyingKey::from_bytes(previous.public_key())
-        .map_err(ServiceError::Certificate)?;
-    pqbank_pki::CertificateBuilder {
-        serial: random()?,
-        subject: previous.subject_der().to_vec(),
-        subject_key,
-        not_before: at(now - 300),
-        not_after: at(now + 365 * 86_400),
-        ca_path_len: None,
-        claims,
+/// A revocation built, not yet signed: the CRL's to-be-signed bytes and the revocation
+/// row's signed bytes.
+struct RevocationDraft {
+    crl_tbs: Vec<u8>,
+    signed_bytes: Vec<u8>,
+    target: Fingerprint,
+    reason: RevocationReason,
+    number: u64,
+    created_at: i64,
+}
+
+impl RevocationDraft {
+    /// What is signed, in order: the CRL (no context, as X.509 signs), the revocation
+    /// (the act context).
+    fn parts(&self) -> [(&[u8], &[u8]); 2] {
+        [
+            (&[], &self.crl_tbs),
+            (crate::device::ACT_CONTEXT, &self.signed_bytes),
+        ]
     }
-    .sign(
-        pqbank_pki::cert::Issuer::Ca {
-            certificate: issuer,
-            key: device.key(),
-        },
-        &random()?,
-    )
-    .map_err(ServiceError::Certificate)
 }
 
 /// A ledger refusal of an act being built.
@@ -1057,20 +1121,4 @@ impl PreparedRevocation {
     }
 }
 
-/// The bytes a manager signs for a revocation row: the revoked certificate, the reason,
-/// the number of the CRL that lists it and the time, each from the row's own columns.
-pub(crate) fn revocation_bytes(
-    target: &Fingerprint,
-    reason: &str,
-    crl_number: i64,
-    revoked_at: i64,
-) -> Vec<u8> {
-    [
-        b"pqbank/revocation/v1".as_slice(),
-        target.as_bytes(),
-        reason.as_bytes(),
-        &crl_number.to_be_bytes(),
-        &revoked_at.to_be_bytes(),
-    ]
-    .concat()
-}
+pub(crate) use pqbank_api::acts::revocation_bytes;

@@ -402,17 +402,18 @@ fn check_chain(
     }
 }
 
-/// The requests v2 events kept, by (session, counter, kind): the chain and position of
-/// the last event that used it.
-type SeenRequests = BTreeMap<([u8; 32], u64, String), ([u8; 32], u64)>;
+/// The requests v2 events kept, by (session, counter, kind): the position of the last
+/// event that used it, its payload, and how many events used it.
+type SeenRequests = BTreeMap<([u8; 32], u64, String), (u64, Vec<u8>, usize)>;
 
-/// Kinds of which one request makes several events, one after the other on the caller's
-/// chain: a drawer close chains each transfer it posts (variance, return).
-const MULTI_EVENT_KINDS: &[&str] = &["drawer.close"];
+/// A drawer close chains each transfer it posts (variance, return) as its own event,
+/// all keeping the close's one request: at most this many, one after the other on the
+/// caller's chain, each with its own payload, under a request signed for the close.
+const CLOSE_EVENTS_MAX: usize = 2;
 
 /// A v2 event's request: the device's, signed with the chain certificate's key, and not
-/// used before for an event of the same kind (but for the events of one drawer close,
-/// next to each other on its chain). A login keeps no request (its payload is the
+/// used before for an event of the same kind (but for the events of one drawer close:
+/// see [`CLOSE_EVENTS_MAX`]). A login keeps no request (its payload is the
 /// transcript the device signed), nor does an event of the server's own chain (the
 /// expiry sweep).
 fn check_request(
@@ -436,15 +437,21 @@ fn check_request(
         return Err("the request it keeps is not signed by the certificate's device");
     }
     let header = record.header;
-    let here = (event.certificate, event.seq);
-    let before = seen.insert((header.session, header.counter, event.kind.clone()), here);
-    let next_to_it = |(chain, seq): ([u8; 32], u64)| {
-        chain == event.certificate && seq.checked_add(1) == Some(event.seq)
+    let used = (header.session, header.counter, event.kind.clone());
+    let uses = match seen.get(&used) {
+        None => 1,
+        Some((seq, payload, uses))
+            if event.kind == "drawer.close"
+                && header.route == pqbank_api::Route::DrawerClose
+                && *uses < CLOSE_EVENTS_MAX
+                && seq.checked_add(1) == Some(event.seq)
+                && *payload != event.payload =>
+        {
+            uses + 1
+        }
+        Some(_) => return Err("the device's request was used twice"),
     };
-    if before.is_some_and(|b| !(MULTI_EVENT_KINDS.contains(&event.kind.as_str()) && next_to_it(b)))
-    {
-        return Err("the device's request was used twice");
-    }
+    seen.insert(used, (event.seq, event.payload.clone(), uses));
     Ok(())
 }
 
