@@ -24,9 +24,9 @@ SET @pqbank_sql = CONCAT('GRANT SELECT ON ', @pqbank_db_all, ' TO ', @pqbank_acc
 PREPARE pqbank_stmt FROM @pqbank_sql;
 EXECUTE pqbank_stmt;
 
--- INSERT into the tables the server appends to. Not staff, customers, accounts or
--- account_balances (only the admin opens those: installation, the demo bank), nor
--- devices (nothing writes it yet).
+-- INSERT into the tables the server appends to (devices: a manager's enrolment approval
+-- registers the new device's delivery key). Not staff, customers, accounts or
+-- account_balances (only the admin opens those: installation, the demo bank).
 SET @pqbank_sql = CONCAT('GRANT INSERT ON ', @pqbank_db, '.transfers TO ', @pqbank_account);
 PREPARE pqbank_stmt FROM @pqbank_sql;
 EXECUTE pqbank_stmt;
@@ -64,6 +64,9 @@ PREPARE pqbank_stmt FROM @pqbank_sql;
 EXECUTE pqbank_stmt;
 SET @pqbank_sql = CONCAT('GRANT INSERT ON ', @pqbank_db, '.enrolment_requests TO ',
     @pqbank_account);
+PREPARE pqbank_stmt FROM @pqbank_sql;
+EXECUTE pqbank_stmt;
+SET @pqbank_sql = CONCAT('GRANT INSERT ON ', @pqbank_db, '.devices TO ', @pqbank_account);
 PREPARE pqbank_stmt FROM @pqbank_sql;
 EXECUTE pqbank_stmt;
 

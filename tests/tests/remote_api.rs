@@ -1115,3 +1115,132 @@ async fn a_manager_renews_and_revokes_through_the_server_signing_on_her_workstat
     let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_certificate() {
+    use pqbank_db::Backend as _;
+    let served = serve(None).await;
+    let remote = served.remote();
+    let bank = &served.bank;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let staff = pqbank_db::NewStaff {
+        number: "T-88".into(),
+        display_name: "Nora New".into(),
+        role: "teller".into(),
+    };
+    let nora_id = served
+        .admin
+        .store()
+        .create_staff(&staff, now)
+        .await
+        .unwrap();
+    let device = Arc::new(DeviceKey {
+        id: b"nora-desk-1".to_vec(),
+        key: CompositeSigningKey::from_seed(&[0x5a; 64]),
+        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
+            pqbank_pki::bundle::Suite::MlKem512X25519,
+            &[0x5b; 64],
+            &[0x5c; 32],
+        ),
+    });
+
+    // Nora's device asks, before anyone signs in; only her device reads the request.
+    let (id, shown) = remote
+        .request_enrolment(&device, "Nora New", nora_id, pqbank_pki::Role::Teller)
+        .await
+        .unwrap();
+    assert_eq!(
+        remote.enrolment_status(&device, id).await.unwrap().status,
+        "pending"
+    );
+    let stranger = DeviceKey {
+        id: device.id.clone(),
+        key: CompositeSigningKey::from_seed(&[0x01; 64]),
+        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
+            pqbank_pki::bundle::Suite::MlKem512X25519,
+            &[0x02; 64],
+            &[0x03; 32],
+        ),
+    };
+    assert_eq!(
+        code(remote.enrolment_status(&stranger, id).await),
+        "certificate.device_mismatch"
+    );
+
+    // Maria approves it from her workstation: a wrong code and a certificate signed over
+    // another role are refused; the typed code and her signature over the service's
+    // rebuild are taken.
+    let maria = served.login(&remote, &bank.managers[0]).await;
+    let queue = maria.enrolment_queue(&remote).await.unwrap();
+    let request = queue.requests.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(
+        code(
+            maria
+                .approve_enrolment(&remote, &queue, request, "AAAA-BBBB-CCCC")
+                .await
+        ),
+        "enrolment"
+    );
+    let issuer = pqbank_pki::Certificate::from_der(
+        &base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &queue.issuer).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(issuer.fingerprint(), bank.managers[0].cert.fingerprint());
+    let csr = pqbank_pki::CertificateRequest::from_der(
+        &base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &request.csr).unwrap(),
+    )
+    .unwrap();
+    let hash = csr.device_id_hash().unwrap();
+    let serial = [0x33; 16];
+    let as_auditor = pqbank_api::acts::staff_certificate(
+        &csr,
+        hash,
+        pqbank_pki::Role::Auditor,
+        nora_id,
+        &issuer,
+        serial,
+        now,
+    )
+    .tbs_issued_by(&issuer)
+    .unwrap();
+    let forged = pqbank_api::wire::ApproveBody {
+        request_id: id,
+        code: shown.clone(),
+        serial: hex::encode(serial),
+        created_at: now,
+        signature: base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            CompositeSigningKey::from_seed(bank.managers[0].device.key().seed())
+                .sign(&as_auditor, &[], &[4; 32])
+                .unwrap()
+                .as_bytes(),
+        ),
+    };
+    let call = maria.sign(Route::EnrolmentApprove, &forged).await.unwrap();
+    let answer = maria.send(&remote, &call).await.unwrap();
+    assert_eq!(
+        code(read_answer::<pqbank_api::wire::ApproveAnswer>(&answer)),
+        "forbidden.device_mismatch"
+    );
+    assert_eq!(served.root_store.count("devices").await, 6);
+    let issued = maria
+        .approve_enrolment(&remote, &queue, request, &shown.to_lowercase())
+        .await
+        .unwrap();
+    assert_eq!(served.root_store.count("devices").await, 7);
+
+    // Nora's device opens the bundle and signs in at the server: the session secret is
+    // sealed to the delivery key the approval registered.
+    let cert = remote.collect_enrolment(&device, id).await.unwrap();
+    assert_eq!(cert.fingerprint().to_hex(), issued.certificate);
+    assert_eq!(cert.claims().role, Some(pqbank_pki::Role::Teller));
+    let nora = remote
+        .login(device.clone(), cert.fingerprint(), "branch-7 desk 4")
+        .await
+        .unwrap();
+    assert_eq!(nora.staff_id, nora_id);
+    nora.find_customers(&remote, "Ada").await.unwrap();
+
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}

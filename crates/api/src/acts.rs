@@ -111,3 +111,87 @@ pub fn renewal(
         claims,
     })
 }
+
+/// Purpose label of certificate delivery bundles.
+pub const DELIVERY_PURPOSE: &str = "pqbank/certificate-delivery/v1";
+
+/// Domain label of the bytes a device signs to read its own enrolment request.
+pub const ENROLMENT_STATUS_LABEL: &[u8] = b"pqbank/enrolment-status/v1";
+
+/// Days a staff certificate is valid.
+pub const STAFF_CERT_DAYS: i64 = 365;
+
+/// Symbols of the short code: no 0, 1, O, I or L, so it reads aloud without doubt.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Symbols in a short code (three groups of four: about 59 bits).
+const CODE_LEN: usize = 12;
+
+/// The short code of an enrolment request: SHA3-256 of the CSR and the recipient key,
+/// read out in an unambiguous alphabet, grouped by four. The device shows it; the
+/// manager types it; the service recomputes it from the stored request.
+#[must_use]
+pub fn short_code(csr_der: &[u8], recipient: &[u8]) -> String {
+    use sha3::{Digest, Sha3_256};
+    let digest = Sha3_256::new()
+        .chain_update(csr_der)
+        .chain_update(recipient)
+        .finalize();
+    let mut value = u128::from_be_bytes(digest[..16].try_into().unwrap_or_default());
+    let base = CODE_ALPHABET.len() as u128;
+    let mut code = String::with_capacity(CODE_LEN + 2);
+    for i in 0..CODE_LEN {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        code.push(char::from(CODE_ALPHABET[(value % base) as usize]));
+        value /= base;
+    }
+    code
+}
+
+/// The bytes a device signs (with the key its request's CSR names) to read the state of
+/// its own enrolment request `id` at `created_at`.
+#[must_use]
+pub fn enrolment_status_bytes(id: i64, created_at: i64) -> Vec<u8> {
+    [
+        ENROLMENT_STATUS_LABEL,
+        &id.to_be_bytes(),
+        &created_at.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// The staff certificate a manager (`issuer`) issues for a checked request: the CSR's
+/// subject and key, all seven layers, `role`'s actions, the CSR's device, staff number
+/// `S-<staff_id>`, serial `serial`, valid for [`STAFF_CERT_DAYS`] from `now`.
+#[must_use]
+pub fn staff_certificate(
+    csr: &pqbank_pki::CertificateRequest,
+    device_hash: [u8; 32],
+    role: pqbank_pki::Role,
+    staff_id: i64,
+    issuer: &Certificate,
+    serial: [u8; pqbank_pki::cert::SERIAL_LEN],
+    now: i64,
+) -> CertificateBuilder {
+    CertificateBuilder {
+        serial,
+        subject: csr.subject_der().to_vec(),
+        subject_key: csr.public_key().clone(),
+        not_before: at(now.saturating_sub(RENEWAL_BACKDATE_SECS)),
+        not_after: at(now.saturating_add(STAFF_CERT_DAYS * 86_400)),
+        ca_path_len: None,
+        claims: pqbank_pki::StaffClaims {
+            layers: pqbank_pki::Layer::ALL.to_vec(),
+            role: Some(role),
+            actions: role.actions().to_vec(),
+            device_id_hash: Some(device_hash),
+            lineage: Some(pqbank_pki::Lineage {
+                issuer: issuer.fingerprint(),
+                replaces: None,
+            }),
+            defence_version: Some(pqbank_pki::ext::DEFENCE_VERSION),
+            staff_id: Some(format!("S-{staff_id}")),
+        },
+    }
+}

@@ -89,7 +89,7 @@ routes! {
     /// Enrolment requests waiting for a manager.
     Enrolments = 26, "enrolments", Some(Action::DeviceEnrol);
     /// A manager approves an enrolment with the signed certificate.
-    EnrolmentApprove = 27, "enrolments/approve", Some(Action::DeviceEnrol);
+    EnrolmentApprove = 27, "enrolments/approve", Some(Action::CertIssue);
     /// The current CRLs, for an auditor.
     CrlsAudit = 28, "crls/audit", Some(Action::AuditRead);
     /// The log's size and root, for a checkpoint to sign.

@@ -530,9 +530,12 @@ pub struct EnrolmentView {
     pub created_at: i64,
 }
 
-/// Enrolment requests waiting for a manager.
+/// Enrolment requests waiting for a manager, and her own certificate (DER, base64): the
+/// issuer of what she approves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnrolmentsAnswer {
+    /// The caller's certificate (DER, base64).
+    pub issuer: String,
     /// Oldest first.
     pub requests: Vec<EnrolmentView>,
 }
@@ -594,4 +597,73 @@ pub struct RenewAnswer {
     pub certificate: String,
     /// Its fingerprint (hex).
     pub fingerprint: String,
+}
+
+/// A new hire's enrolment request, before anyone signs in: the CSR their device signed
+/// (its key and device identifier hash), the delivery key the certificate is sealed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentRequestBody {
+    /// The CSR (DER, base64).
+    pub csr: String,
+    /// The ML-KEM-512 + X25519 delivery key (base64).
+    pub recipient: String,
+    /// The staff member.
+    pub staff_id: i64,
+    /// `teller` or `auditor`.
+    pub role: String,
+}
+
+/// The request's identifier (the short code is the device's to compute and show:
+/// `pqbank_api::acts::short_code`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentRequestAnswer {
+    /// Identifier.
+    pub id: i64,
+}
+
+/// A device reads its own request, signed with its CSR's key over
+/// `pqbank_api::acts::enrolment_status_bytes(id, created_at)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentStatusBody {
+    /// The request.
+    pub id: i64,
+    /// When signed.
+    pub created_at: i64,
+    /// The composite signature (base64).
+    pub signature: String,
+}
+
+/// The request's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentStatusAnswer {
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// The certificate issued (hex), once approved.
+    pub certificate: Option<String>,
+    /// The certificate sealed to the delivery key (base64), once approved.
+    pub bundle: Option<String>,
+}
+
+/// A manager's approval: the code the new hire's screen showed, and her signature over
+/// the certificate's to-be-signed bytes (`pqbank_api::acts::staff_certificate` with
+/// `serial`, no context).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApproveBody {
+    /// The request.
+    pub request_id: i64,
+    /// The code as typed.
+    pub code: String,
+    /// The certificate's serial (hex, 16 bytes).
+    pub serial: String,
+    /// When signed.
+    pub created_at: i64,
+    /// The composite signature (base64).
+    pub signature: String,
+}
+
+/// The certificate issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApproveAnswer {
+    /// Its fingerprint (hex).
+    pub certificate: String,
 }

@@ -19,12 +19,14 @@ use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::{Method, StatusCode};
 use hyper_util::rt::TokioIo;
 use pqbank_api::wire::{
-    self, ActivityAnswer, ChainAnswer, ChallengeAnswer, ChallengeBody, CheckpointAnswer,
-    CheckpointBody, CloseBody, CrlsAnswer, DrawerAnswer, DrawerEventView, Empty, EnrolmentsAnswer,
-    ErrorBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer,
-    PendingItem, PostAnswer, PostBody, PrepareAnswer, ProofAnswer, ProofBody, RenewAnswer,
-    RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevokeAnswer, RevokeBody, SearchAnswer,
-    SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
+    self, ActivityAnswer, ApproveAnswer, ApproveBody, ChainAnswer, ChallengeAnswer, ChallengeBody,
+    CheckpointAnswer, CheckpointBody, CloseBody, CrlsAnswer, DrawerAnswer, DrawerEventView, Empty,
+    EnrolmentRequestAnswer, EnrolmentRequestBody, EnrolmentStatusAnswer, EnrolmentStatusBody,
+    EnrolmentsAnswer, ErrorBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody,
+    PendingAnswer, PendingItem, PostAnswer, PostBody, PrepareAnswer, ProofAnswer, ProofBody,
+    RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevokeAnswer, RevokeBody,
+    SearchAnswer, SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody, VariancesAnswer,
+    VerifyAnswer,
 };
 use pqbank_api::{
     ACT_CONTEXT, RequestHeader, Route, acts, body_hash, checkpoint_bytes, session_id,
@@ -213,6 +215,86 @@ impl Remote {
     /// The server's root and clock.
     pub async fn status(&self) -> Result<StatusAnswer, ClientError> {
         self.call(Route::Status, &[], &Empty {}).await
+    }
+
+    /// A new hire's device asks for a certificate for `staff_id` in `role`: the CSR is
+    /// built and signed here (its subject `name`, the device's identifier hashed), sent
+    /// with the device's delivery key. Returns the request's id and the short code to
+    /// show the manager (computed here; it never travels).
+    pub async fn request_enrolment(
+        &self,
+        device: &DeviceKey,
+        name: &str,
+        staff_id: i64,
+        role: pqbank_pki::Role,
+    ) -> Result<(i64, String), ClientError> {
+        let csr = pqbank_pki::CsrBuilder {
+            subject: pqbank_pki::DistinguishedName::new("pqbank", name).to_der(),
+            device_id_hash: Some(pqbank_pki::ext::device_id_hash(&device.id)),
+        }
+        .sign(&device.key, &random()?)
+        .map_err(|e| ClientError::local("device", e.to_string()))?;
+        let recipient = device.recipient.public().to_bytes();
+        let body = EnrolmentRequestBody {
+            csr: STANDARD.encode(csr.der()),
+            recipient: STANDARD.encode(&recipient),
+            staff_id,
+            role: role.as_str().to_owned(),
+        };
+        let answer: EnrolmentRequestAnswer = self.call(Route::EnrolmentRequest, &[], &body).await?;
+        Ok((answer.id, acts::short_code(csr.der(), &recipient)))
+    }
+
+    /// The state of this device's own enrolment request, read with its signature.
+    pub async fn enrolment_status(
+        &self,
+        device: &DeviceKey,
+        id: i64,
+    ) -> Result<EnrolmentStatusAnswer, ClientError> {
+        let created_at = now();
+        let signature = device
+            .key
+            .sign(
+                &acts::enrolment_status_bytes(id, created_at),
+                ACT_CONTEXT,
+                &random()?,
+            )
+            .map_err(|e| ClientError::local("device", e.to_string()))?;
+        let body = EnrolmentStatusBody {
+            id,
+            created_at,
+            signature: STANDARD.encode(signature.as_bytes()),
+        };
+        self.call(Route::EnrolmentStatus, &[], &body).await
+    }
+
+    /// This device's certificate, once a manager approved its request: the bundle opened
+    /// with the device's delivery key, the certificate checked to be for this device.
+    pub async fn collect_enrolment(
+        &self,
+        device: &DeviceKey,
+        id: i64,
+    ) -> Result<Certificate, ClientError> {
+        let status = self.enrolment_status(device, id).await?;
+        let sealed = status
+            .bundle
+            .ok_or_else(|| ClientError::local("enrolment", "not approved yet"))?;
+        let sealed = STANDARD
+            .decode(sealed)
+            .map_err(|_| ClientError::local("transport.answer", "the bundle is not base64"))?;
+        let der = bundle::open(&device.recipient, acts::DELIVERY_PURPOSE, &sealed)
+            .map_err(|e| ClientError::local("enrolment", e.to_string()))?;
+        let cert = Certificate::from_der(&der)
+            .map_err(|e| ClientError::local("enrolment", e.to_string()))?;
+        if cert.public_key() != device.key.verifying_key().as_bytes()
+            || cert.claims().device_id_hash != Some(pqbank_pki::ext::device_id_hash(&device.id))
+        {
+            return Err(ClientError::local(
+                "enrolment",
+                "the delivered certificate is not this device's",
+            ));
+        }
+        Ok(cert)
     }
 
     /// Logs in: asks a challenge, signs the transcript naming the origin the server
@@ -829,6 +911,52 @@ impl Session {
             signatures: vec![self.sign_tbs(&tbs)?, crl, row],
         };
         self.call(remote, Route::CertificateRenew, &body).await
+    }
+
+    /// Approves an enrolment request after the manager typed the code the new hire's
+    /// screen shows: the certificate is built here from the request (a random serial)
+    /// and signed here; the server checks the code and rebuilds it.
+    pub async fn approve_enrolment(
+        &self,
+        remote: &Remote,
+        queue: &EnrolmentsAnswer,
+        request: &wire::EnrolmentView,
+        typed_code: &str,
+    ) -> Result<ApproveAnswer, ClientError> {
+        let malformed = |what: &str| ClientError::local("transport.answer", what.to_owned());
+        let der = |text: &str| STANDARD.decode(text).map_err(|_| malformed("not base64"));
+        let issuer =
+            Certificate::from_der(&der(&queue.issuer)?).map_err(|e| malformed(&e.to_string()))?;
+        let csr = pqbank_pki::CertificateRequest::from_der(&der(&request.csr)?)
+            .map_err(|e| malformed(&e.to_string()))?;
+        let device_hash = csr
+            .device_id_hash()
+            .ok_or_else(|| malformed("the request names no device"))?;
+        let role = request
+            .requested_role
+            .parse()
+            .map_err(|_| malformed("an unknown role"))?;
+        let serial: [u8; pqbank_pki::cert::SERIAL_LEN] = random::<16>()?;
+        let created_at = now();
+        let tbs = acts::staff_certificate(
+            &csr,
+            device_hash,
+            role,
+            request.staff_id,
+            &issuer,
+            serial,
+            created_at,
+        )
+        .tbs_issued_by(&issuer)
+        .map_err(|e| ClientError::local("device", e.to_string()))?;
+        let body = ApproveBody {
+            request_id: request.id,
+            code: typed_code.to_owned(),
+            serial: hex::encode(serial),
+            created_at,
+            signature: self.sign_tbs(&tbs)?,
+        };
+        self.call(remote, Route::EnrolmentApprove, &body).await
     }
 
     /// Transfers waiting for a manager.

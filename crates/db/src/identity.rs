@@ -323,6 +323,9 @@ pub enum RowWrite<'a> {
     },
     /// Opens a session.
     Session(&'a SessionRecord),
+    /// Registers a device and its delivery key (once per device identifier: a second
+    /// row for the same identifier fails the act).
+    Device(&'a DeviceRecord),
 }
 
 /// An accountability event an act appends to a certificate's chain.

@@ -7,14 +7,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hyper::StatusCode;
 use pqbank_api::wire::{
-    AccountView, ActivityAnswer, ActivityPoint, CertificateView, ChainAnswer, ChallengeAnswer,
-    ChallengeBody, CheckpointAnswer, CheckpointBody, CloseBody, CrlView, CrlsAnswer, CustomerHit,
-    DECLARED_NAME_LEN_MAX, DrawerAnswer, DrawerEventView, Empty, EnrolmentView, EnrolmentsAnswer,
-    EventView, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer,
-    PendingItem, PostAnswer, PostBody, PrepareAnswer, ProblemView, ProofAnswer, ProofBody,
-    RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevocationView, RevokeAnswer,
-    RevokeBody, SearchAnswer, SearchBody, SignOffBody, StaffAnswer, StaffView, StatusAnswer,
-    SubjectBody, VariancesAnswer, VerifyAnswer,
+    AccountView, ActivityAnswer, ActivityPoint, ApproveAnswer, ApproveBody, CertificateView,
+    ChainAnswer, ChallengeAnswer, ChallengeBody, CheckpointAnswer, CheckpointBody, CloseBody,
+    CrlView, CrlsAnswer, CustomerHit, DECLARED_NAME_LEN_MAX, DrawerAnswer, DrawerEventView, Empty,
+    EnrolmentRequestAnswer, EnrolmentRequestBody, EnrolmentStatusAnswer, EnrolmentStatusBody,
+    EnrolmentView, EnrolmentsAnswer, EventView, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer,
+    OpenBody, PendingAnswer, PendingItem, PostAnswer, PostBody, PrepareAnswer, ProblemView,
+    ProofAnswer, ProofBody, RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer, ResolveBody,
+    RevocationView, RevokeAnswer, RevokeBody, SearchAnswer, SearchBody, SignOffBody, StaffAnswer,
+    StaffView, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
 };
 use pqbank_api::{Request, RequestCode, Route};
 use pqbank_db::{AccountRow, CertificateRecord, DrawerEventRow, EventRecord, Store};
@@ -71,9 +72,40 @@ pub(crate) async fn open<S: Store>(
                 idle_timeout_secs: opened.idle_timeout_secs,
             }))
         }
+        Route::EnrolmentRequest => {
+            let asked: EnrolmentRequestBody = parse(body)?;
+            let csr = base64(&asked.csr, pqbank_pki::csr::DER_LEN_MAX)?;
+            let recipient = base64(&asked.recipient, RECIPIENT_LEN_MAX)?;
+            let role = asked
+                .role
+                .parse()
+                .map_err(|_| Refusal::malformed("a role"))?;
+            let (id, _) = service
+                .submit_enrolment(&csr, &recipient, asked.staff_id, role)
+                .await?;
+            Ok(ok(&EnrolmentRequestAnswer { id }))
+        }
+        Route::EnrolmentStatus => {
+            let asked: EnrolmentStatusBody = parse(body)?;
+            let signature = base64(&asked.signature, pqbank_api::SIGNATURE_LEN)?;
+            let request = service
+                .enrolment_for_device(asked.id, asked.created_at, &signature)
+                .await?;
+            Ok(ok(&EnrolmentStatusAnswer {
+                status: request.status,
+                certificate: request.certificate.map(hex::encode),
+                bundle: request.bundle.map(|b| STANDARD.encode(b)),
+            }))
+        }
         _ => Err(not_served()),
     }
 }
+
+/// Longest delivery key read (an ML-KEM-512 + X25519 recipient is under 1 KiB).
+const RECIPIENT_LEN_MAX: usize = 4 * 1024;
+
+/// Longest enrolment code read (twelve symbols and separators).
+const CODE_LEN_MAX: usize = 32;
 
 /// A route of a session: the request passed [`pqbank_api::decode`]; the service checks
 /// its signature, chain and counter before acting.
@@ -327,8 +359,9 @@ pub(crate) async fn signed<S: Store>(
         }
         Route::Enrolments => {
             let _: Empty = parse(body)?;
-            let queue = service.serve_enrolment_queue(request).await?;
+            let (queue, issuer) = service.serve_enrolment_queue(request).await?;
             Ok(ok(&EnrolmentsAnswer {
+                issuer: STANDARD.encode(issuer),
                 requests: queue
                     .into_iter()
                     .map(|e| EnrolmentView {
@@ -339,6 +372,26 @@ pub(crate) async fn signed<S: Store>(
                         created_at: e.created_at,
                     })
                     .collect(),
+            }))
+        }
+        Route::EnrolmentApprove => {
+            let asked: ApproveBody = parse(body)?;
+            if asked.code.len() > CODE_LEN_MAX {
+                return Err(Refusal::malformed("an enrolment code"));
+            }
+            let serial = hex::decode(&asked.serial)
+                .ok()
+                .and_then(|s| <[u8; pqbank_pki::cert::SERIAL_LEN]>::try_from(s).ok())
+                .ok_or_else(|| Refusal::malformed("a 16-byte serial number"))?;
+            let signed = SignedAt {
+                created_at: asked.created_at,
+                signatures: vec![base64(&asked.signature, pqbank_api::SIGNATURE_LEN)?],
+            };
+            let issued = service
+                .serve_approve_enrolment(request, asked.request_id, &asked.code, serial, signed)
+                .await?;
+            Ok(ok(&ApproveAnswer {
+                certificate: issued.to_hex(),
             }))
         }
         Route::CertificatePrepare => {

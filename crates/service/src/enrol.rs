@@ -4,50 +4,22 @@
 //! opens the bundle.
 
 use pqbank_db::{
-    EnrolmentDecision, EnrolmentRecord, LoggedEvent, RowWrite, Stale, Store, StoreError,
+    DeviceRecord, EnrolmentDecision, EnrolmentRecord, LoggedEvent, RowWrite, Stale, Store,
+    StoreError,
 };
 use pqbank_pki::bundle::{self, RecipientPublic, RecipientSecret, SealRandomness};
-use pqbank_pki::cert::Issuer;
-use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
+use pqbank_pki::ext::device_id_hash;
 use pqbank_pki::{
-    Action, Certificate, CertificateBuilder, CertificateRequest, CsrBuilder, DistinguishedName,
-    Fingerprint, Layer, Lineage, Role, StaffClaims,
+    Action, Certificate, CertificateRequest, CsrBuilder, DistinguishedName, Fingerprint, Role,
 };
-use sha3::{Digest, Sha3_256};
 use subtle::ConstantTimeEq;
 
-use crate::service::{at, random};
+use crate::acts::ActSigner;
+use crate::check::Authorised;
+use crate::service::random;
 use crate::{Device, Service, ServiceError, SessionToken};
 
-/// Symbols of the short code: no 0, 1, O, I or L, so it reads aloud without doubt.
-const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-/// Symbols in a short code (three groups of four: about 59 bits).
-const CODE_LEN: usize = 12;
-/// Purpose label of certificate delivery bundles.
-pub const DELIVERY_PURPOSE: &str = "pqbank/certificate-delivery/v1";
-/// Days a staff certificate is valid.
-const STAFF_CERT_DAYS: i64 = 365;
-
-/// The short code of a request: SHA3-256 of the CSR and the recipient key, read out in
-/// an unambiguous alphabet, grouped by four.
-#[must_use]
-pub fn short_code(csr_der: &[u8], recipient: &[u8]) -> String {
-    let digest = Sha3_256::new()
-        .chain_update(csr_der)
-        .chain_update(recipient)
-        .finalize();
-    let mut value = u128::from_be_bytes(digest[..16].try_into().unwrap_or_default());
-    let base = CODE_ALPHABET.len() as u128;
-    let mut code = String::with_capacity(CODE_LEN + 2);
-    for i in 0..CODE_LEN {
-        if i > 0 && i % 4 == 0 {
-            code.push('-');
-        }
-        code.push(char::from(CODE_ALPHABET[(value % base) as usize]));
-        value /= base;
-    }
-    code
-}
+pub use pqbank_api::acts::{DELIVERY_PURPOSE, short_code};
 
 /// The QR code (SVG) a device shows beside its short code: the request id, the code and
 /// the CSR's SHA3-256 fingerprint, so a manager's scanner can check all three.
@@ -92,14 +64,39 @@ impl<S: Store> Service<S> {
         .sign(device.key(), &random()?)
         .map_err(crate::trace::device_failed)?;
         let recipient_bytes = recipient.public().to_bytes();
-        let code = short_code(csr.der(), &recipient_bytes);
+        self.submit_enrolment(csr.der(), &recipient_bytes, staff_id, role)
+            .await
+    }
+
+    /// An enrolment request as a device made it (in process, or sent to pqbank-server
+    /// before anyone signs in): the CSR (its proof of possession checked by the parser,
+    /// a device named), the delivery key, a role a manager issues. Returns its id and the
+    /// short code the device shows.
+    pub async fn submit_enrolment(
+        &self,
+        csr_der: &[u8],
+        recipient: &[u8],
+        staff_id: i64,
+        role: Role,
+    ) -> Result<(i64, String), ServiceError> {
+        let csr = CertificateRequest::from_der(csr_der).map_err(ServiceError::Certificate)?;
+        if csr.device_id_hash().is_none() {
+            return Err(ServiceError::Enrolment("the request names no device"));
+        }
+        RecipientPublic::from_bytes(recipient).map_err(ServiceError::Certificate)?;
+        if !matches!(role, Role::Teller | Role::Auditor) {
+            return Err(ServiceError::Enrolment(
+                "a manager issues teller and auditor certificates",
+            ));
+        }
+        let code = short_code(csr.der(), recipient);
         let id = self
             .store
             .insert_enrolment(&EnrolmentRecord {
                 id: 0,
                 csr_fingerprint: *csr.fingerprint().as_bytes(),
                 csr_der: csr.der().to_vec(),
-                kem_recipient: recipient_bytes,
+                kem_recipient: recipient.to_vec(),
                 short_code: code.clone(),
                 staff_id,
                 requested_role: role.as_str().to_owned(),
@@ -122,6 +119,39 @@ impl<S: Store> Service<S> {
         Ok((id, code))
     }
 
+    /// A device reads its own request, having signed the request's id and the time with
+    /// the key its CSR names (within the clock skew): the status and, once approved, the
+    /// sealed certificate. Another device's signature reads nothing.
+    pub async fn enrolment_for_device(
+        &self,
+        request_id: i64,
+        created_at: i64,
+        signature: &[u8],
+    ) -> Result<EnrolmentRecord, ServiceError> {
+        let request = self
+            .store
+            .enrolment(request_id)
+            .await?
+            .ok_or(ServiceError::Enrolment("no such request"))?;
+        let csr =
+            CertificateRequest::from_der(&request.csr_der).map_err(ServiceError::Certificate)?;
+        let bytes = pqbank_api::acts::enrolment_status_bytes(request_id, created_at);
+        if csr
+            .public_key()
+            .verify(&bytes, crate::ACT_CONTEXT, signature)
+            .is_err()
+        {
+            return Err(ServiceError::Certificate(pqbank_pki::Error::DeviceMismatch));
+        }
+        if created_at.abs_diff(self.now()) > crate::CLOCK_SKEW_MAX_SECS.unsigned_abs() {
+            return Err(ServiceError::Request(pqbank_api::RequestError::new(
+                pqbank_api::RequestCode::Stale,
+                "the request's time is too far from the bank's",
+            )));
+        }
+        Ok(request)
+    }
+
     /// A manager approves a request after typing the code the device shows: the
     /// certificate is issued under the manager's CA certificate and sealed to the device.
     pub async fn approve_enrolment(
@@ -132,9 +162,28 @@ impl<S: Store> Service<S> {
         typed_code: &str,
     ) -> Result<Fingerprint, ServiceError> {
         let auth = self.authorise(token, manager, Action::CertIssue).await?;
-        let decided = self
-            .issue_enrolment(&auth, manager, request_id, typed_code)
-            .await;
+        let sign = manager.event_signer();
+        let approval = Approval {
+            request_id,
+            typed_code,
+            serial: random()?,
+        };
+        self.approve_enrolment_as(&auth, &sign, ActSigner::Device(manager), approval)
+            .await
+    }
+
+    /// [`Self::approve_enrolment`] for an authorised manager, the certificate's
+    /// to-be-signed bytes built here and signed `by` the device here or the workstation,
+    /// the act chained with `sign`.
+    pub(crate) async fn approve_enrolment_as(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        approval: Approval<'_>,
+    ) -> Result<Fingerprint, ServiceError> {
+        let request_id = approval.request_id;
+        let decided = self.issue_enrolment(auth, sign, by, approval).await;
         match &decided {
             Ok(issued) => tracing::info!(
                 certificate = %auth.certificate,
@@ -155,49 +204,76 @@ impl<S: Store> Service<S> {
         decided
     }
 
-    /// [`Self::approve_enrolment`] once the manager's call is authorised.
+    /// [`Self::approve_enrolment_as`]'s issue: the certificate, the decision with the
+    /// sealed certificate, the device's row with its delivery key and the manager's event
+    /// commit together.
     async fn issue_enrolment(
         &self,
-        auth: &crate::check::Authorised,
-        manager: &Device,
-        request_id: i64,
-        typed_code: &str,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        by: ActSigner<'_>,
+        approval: Approval<'_>,
     ) -> Result<Fingerprint, ServiceError> {
+        let action = Action::CertIssue;
         let request = self
             .store
-            .enrolment(request_id)
+            .enrolment(approval.request_id)
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        let checked = decidable(&request, typed_code)?;
+        let checked = decidable(&request, approval.typed_code)?;
         let issuer = self.certificate(&auth.certificate).await?;
-        let now = self.now();
-        let cert = staff_certificate(&checked, request.staff_id, &issuer, manager, now)?;
+        let created_at = self.act_time(auth, sign, action, by).await?;
+        let tbs = pqbank_api::acts::staff_certificate(
+            &checked.csr,
+            checked.device_hash,
+            checked.role,
+            request.staff_id,
+            &issuer,
+            approval.serial,
+            created_at,
+        )
+        .tbs_issued_by(&issuer)
+        .map_err(ServiceError::Certificate)?;
+        let signature = self
+            .sign_parts(auth, sign, action, by, &[(&[], &tbs)])
+            .await?
+            .pop()
+            .ok_or(ServiceError::Certificate(pqbank_pki::Error::BadSignature))?;
+        let cert = Certificate::assemble(&tbs, &signature).map_err(ServiceError::Certificate)?;
+        self.serial_is_free(auth, sign, action, &cert).await?;
         let record = self.certificate_record(&cert, Some(request.staff_id));
         let fingerprint = cert.fingerprint();
+        let now = self.now();
         let decision = EnrolmentDecision {
-            id: request_id,
+            id: approval.request_id,
             status: "approved".into(),
             decided_by: auth.staff_id,
             decided_at: now,
             certificate: Some(*fingerprint.as_bytes()),
             bundle: Some(sealed_to(&request, &cert)?),
         };
-        // The certificate, the decision and the manager's event commit together: a
-        // request decided meanwhile leaves no certificate and no event behind.
-        let sign = manager.event_signer();
+        let device = DeviceRecord {
+            device_id_hash: checked.device_hash,
+            staff_id: request.staff_id,
+            label: format!("enrolment {}", approval.request_id),
+            kem_recipient: request.kem_recipient.clone(),
+            created_at: now,
+        };
+        // A request decided meanwhile leaves no certificate, device or event behind.
         match self
             .store
             .commit_logged(
                 &[
                     RowWrite::Certificate(&record),
                     RowWrite::EnrolmentDecision(&decision),
+                    RowWrite::Device(&device),
                 ],
                 &[LoggedEvent {
                     certificate: *auth.certificate.as_bytes(),
                     kind: "cert.issue",
                     payload: fingerprint.as_bytes(),
                     created_at: now,
-                    sign: &sign,
+                    sign,
                 }],
             )
             .await
@@ -279,56 +355,20 @@ fn decidable(request: &EnrolmentRecord, typed_code: &str) -> Result<Decidable, S
     })
 }
 
+/// A manager's approval before it is signed: the request, the code typed, the new
+/// certificate's serial.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Approval<'a> {
+    pub request_id: i64,
+    pub typed_code: &'a str,
+    pub serial: [u8; pqbank_pki::cert::SERIAL_LEN],
+}
+
 /// A request that passed [`decidable`].
 struct Decidable {
     csr: CertificateRequest,
     role: Role,
     device_hash: [u8; 32],
-}
-
-/// The staff certificate for a checked request, issued under the manager's CA
-/// certificate with the manager's device key: all seven layers, the role's actions, the
-/// request's device, valid for [`STAFF_CERT_DAYS`].
-fn staff_certificate(
-    Decidable {
-        csr,
-        role,
-        device_hash,
-    }: &Decidable,
-    staff_id: i64,
-    issuer: &Certificate,
-    manager: &Device,
-    now: i64,
-) -> Result<Certificate, ServiceError> {
-    let role = *role;
-    CertificateBuilder {
-        serial: random()?,
-        subject: csr.subject_der().to_vec(),
-        subject_key: csr.public_key().clone(),
-        not_before: at(now - 300),
-        not_after: at(now + STAFF_CERT_DAYS * 86_400),
-        ca_path_len: None,
-        claims: StaffClaims {
-            layers: Layer::ALL.to_vec(),
-            role: Some(role),
-            actions: role.actions().to_vec(),
-            device_id_hash: Some(*device_hash),
-            lineage: Some(Lineage {
-                issuer: issuer.fingerprint(),
-                replaces: None,
-            }),
-            defence_version: Some(DEFENCE_VERSION),
-            staff_id: Some(format!("S-{staff_id}")),
-        },
-    }
-    .sign(
-        Issuer::Ca {
-            certificate: issuer,
-            key: manager.key(),
-        },
-        &random()?,
-    )
-    .map_err(ServiceError::Certificate)
 }
 
 /// The certificate sealed to the request's delivery key.

@@ -4,11 +4,13 @@
 //!
 //! Served so far: logout, customer search, the caller's drawer, opening and closing it,
 //! posting a transfer, the pending transfers, a manager's decision on one, the variance
-//! queue and its sign-off, revocation and renewal, the staff, CRL and enrolment lists,
+//! queue and its sign-off, revocation and renewal, enrolment approval, the staff, CRL
+//! and enrolment lists,
 //! the auditor's checkpoint, verification, proofs, chains, report and activity; every
 //! act signed on the workstation and checked here against the service's own rebuild.
-//! Enrolment still signs inside the service with the device's key and is in-process only
-//! (docs/plans/server.md).
+//! A new hire's enrolment request and its status are served before anyone signs in
+//! (`Service::submit_enrolment`, `Service::enrolment_for_device`); a manager's approval
+//! here.
 
 use pqbank_api::{Request, Route};
 use pqbank_db::{SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow};
@@ -367,13 +369,19 @@ impl<S: Store> Service<S> {
         self.current_crls_read().await
     }
 
-    /// Enrolment requests waiting for a manager.
+    /// Enrolment requests waiting for a manager, with her own certificate (DER): the
+    /// issuer her workstation builds the certificates under.
     pub async fn serve_enrolment_queue(
         &self,
         request: &Request<'_>,
-    ) -> Result<Vec<pqbank_db::EnrolmentRecord>, ServiceError> {
-        self.enter(Route::Enrolments, request).await?;
-        Ok(self.store.pending_enrolments().await?)
+    ) -> Result<(Vec<pqbank_db::EnrolmentRecord>, Vec<u8>), ServiceError> {
+        let (auth, ..) = self.enter(Route::Enrolments, request).await?;
+        let issuer = self
+            .store
+            .certificate(auth.certificate.as_bytes())
+            .await?
+            .ok_or(ServiceError::UnknownCertificate)?;
+        Ok((self.store.pending_enrolments().await?, issuer.der))
     }
 
     /// What a manager's workstation needs to sign a revocation or renewal of `target`:
@@ -428,6 +436,27 @@ impl<S: Store> Service<S> {
         let (auth, key, sign) = self.enter(Route::CertificateRenew, request).await?;
         let by = signed.signer(&key);
         self.renew_as(&auth, &sign, by, old, serial).await
+    }
+
+    /// A manager's approval of an enrolment request, the certificate's to-be-signed
+    /// bytes (built here from the request, with the serial her workstation chose) signed
+    /// on her workstation; the device's delivery key is registered with it.
+    pub async fn serve_approve_enrolment(
+        &self,
+        request: &Request<'_>,
+        request_id: i64,
+        typed_code: &str,
+        serial: [u8; pqbank_pki::cert::SERIAL_LEN],
+        signed: SignedAt,
+    ) -> Result<pqbank_pki::Fingerprint, ServiceError> {
+        let (auth, key, sign) = self.enter(Route::EnrolmentApprove, request).await?;
+        let approval = crate::enrol::Approval {
+            request_id,
+            typed_code,
+            serial,
+        };
+        self.approve_enrolment_as(&auth, &sign, signed.signer(&key), approval)
+            .await
     }
 }
 

@@ -872,6 +872,26 @@ impl<S: Store> Service<S> {
         Ok(revocation.number)
     }
 
+    /// A certificate the caller is about to issue must not reuse a serial of theirs (a
+    /// CRL lists serials); else refused, the refusal chained.
+    pub(crate) async fn serial_is_free(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        action: Action,
+        issued: &Certificate,
+    ) -> Result<(), ServiceError> {
+        let taken =
+            self.store.all_certificates().await?.iter().any(|c| {
+                c.issuer == Some(*auth.certificate.as_bytes()) && c.serial == issued.serial()
+            });
+        if !taken {
+            return Ok(());
+        }
+        let e = pqbank_pki::Error::InvalidRequest("the serial number is in use");
+        Err(self.refuse(auth, sign, action, e).await)
+    }
+
     /// The stored certificate `target`, if the caller issued it; else refused, the
     /// refusal chained.
     pub(crate) async fn issued_by_caller(
@@ -1012,14 +1032,7 @@ impl<S: Store> Service<S> {
             .ok_or(ServiceError::Certificate(pqbank_pki::Error::BadSignature))?;
         let renewed =
             Certificate::assemble(&cert_tbs, cert_sig).map_err(ServiceError::Certificate)?;
-        // A serial names one certificate of its issuer: CRLs list serials.
-        let taken = self.store.all_certificates().await?.iter().any(|c| {
-            c.issuer == Some(*auth.certificate.as_bytes()) && c.serial == renewed.serial()
-        });
-        if taken {
-            let e = pqbank_pki::Error::InvalidRequest("the serial number is in use");
-            return Err(self.refuse(auth, sign, action, e).await);
-        }
+        self.serial_is_free(auth, sign, action, &renewed).await?;
         let new_record = self.certificate_record(&renewed, Some(staff_id));
         let revocation = self.finish_revocation(auth, draft, &signatures).await?;
         let renew_payload = [old.as_bytes().as_slice(), renewed.fingerprint().as_bytes()].concat();

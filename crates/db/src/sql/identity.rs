@@ -101,7 +101,25 @@ macro_rules! identity_rows {
                         now,
                     } => consume_challenge_in(conn, nonce, certificate, *now).await,
                     $crate::RowWrite::Session(s) => insert_session_in(conn, s).await,
+                    $crate::RowWrite::Device(d) => insert_device_in(conn, d).await,
                 }
+            }
+
+            /// Inserts a device row on an open connection or transaction.
+            pub(crate) async fn insert_device_in(
+                conn: &mut Conn,
+                d: &$crate::DeviceRecord,
+            ) -> $crate::Result<()> {
+                let query = sqlx::query(
+                    "INSERT INTO devices (device_id_hash, staff_id, label, kem_recipient, \
+                     created_at) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&d.device_id_hash[..])
+                .bind(d.staff_id)
+                .bind(&d.label)
+                .bind(&d.kem_recipient)
+                .bind(d.created_at);
+                execute_in(conn, query).await.map(drop)
             }
 
             /// Inserts a session row on an open connection or transaction.
