@@ -996,3 +996,105 @@ fn random<const N: usize>() -> Result<[u8; N], ClientError> {
         .map_err(|e| ClientError::local("device", format!("no randomness: {e}")))?;
     Ok(out)
 }
+
+/// A session at pqbank-server with the connection it travels on: the remote side of
+/// [`pqbank_api::Bank`].
+#[derive(Debug)]
+pub struct ServerBank {
+    /// The connection.
+    pub remote: Remote,
+    /// The signed-in session.
+    pub session: Session,
+}
+
+fn wire_error(e: ClientError) -> ErrorBody {
+    ErrorBody {
+        code: e.code,
+        message: e.message,
+    }
+}
+
+impl pqbank_api::Bank for ServerBank {
+    fn staff_id(&self) -> i64 {
+        self.session.staff_id
+    }
+
+    async fn find_customers(&self, query: &str) -> pqbank_api::BankResult<SearchAnswer> {
+        let answer = self.session.find_customers(&self.remote, query).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn drawer(&self) -> pqbank_api::BankResult<DrawerAnswer> {
+        self.session.drawer(&self.remote).await.map_err(wire_error)
+    }
+
+    async fn open_drawer(
+        &self,
+        counted_minor: i64,
+        key: &str,
+    ) -> pqbank_api::BankResult<OpenAnswer> {
+        let answer = self
+            .session
+            .open_drawer(&self.remote, counted_minor, key)
+            .await;
+        answer.map_err(wire_error)
+    }
+
+    async fn close_drawer(
+        &self,
+        counted_minor: i64,
+        key: &str,
+    ) -> pqbank_api::BankResult<DrawerEventView> {
+        let answer = self
+            .session
+            .close_drawer(&self.remote, counted_minor, key)
+            .await;
+        answer.map_err(wire_error)
+    }
+
+    async fn post_transfer(&self, transfer: TransferRequest) -> pqbank_api::BankResult<PostAnswer> {
+        let answer = self.session.post_transfer(&self.remote, transfer).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn pending_transfers(&self) -> pqbank_api::BankResult<PendingAnswer> {
+        let answer = self.session.pending_transfers(&self.remote).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn resolve_transfer(
+        &self,
+        item: &PendingItem,
+        post: bool,
+    ) -> pqbank_api::BankResult<ResolveAnswer> {
+        let answer = self
+            .session
+            .resolve_transfer(&self.remote, item, post)
+            .await;
+        answer.map_err(wire_error)
+    }
+
+    async fn variance_queue(&self) -> pqbank_api::BankResult<VariancesAnswer> {
+        let answer = self.session.variance_queue(&self.remote).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn sign_off_variance(&self, event_id: i64) -> pqbank_api::BankResult<()> {
+        let answer = self.session.sign_off_variance(&self.remote, event_id).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn checkpoint(&self) -> pqbank_api::BankResult<CheckpointAnswer> {
+        let answer = self.session.checkpoint(&self.remote).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn verify_log(&self) -> pqbank_api::BankResult<VerifyAnswer> {
+        let answer = self.session.verify_log(&self.remote).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn logout(&self) -> pqbank_api::BankResult<()> {
+        self.session.logout(&self.remote).await.map_err(wire_error)
+    }
+}

@@ -7,21 +7,20 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hyper::StatusCode;
 use pqbank_api::wire::{
-    AccountView, ActivityAnswer, ActivityPoint, ApproveAnswer, ApproveBody, CertificateView,
-    ChainAnswer, ChallengeAnswer, ChallengeBody, CheckpointAnswer, CheckpointBody, CloseBody,
-    CrlView, CrlsAnswer, CustomerHit, DECLARED_NAME_LEN_MAX, DrawerAnswer, DrawerEventView, Empty,
-    EnrolmentRequestAnswer, EnrolmentRequestBody, EnrolmentStatusAnswer, EnrolmentStatusBody,
-    EnrolmentView, EnrolmentsAnswer, EventView, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer,
-    OpenBody, PendingAnswer, PendingItem, PostAnswer, PostBody, PrepareAnswer, ProblemView,
-    ProofAnswer, ProofBody, RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer, ResolveBody,
-    RevocationView, RevokeAnswer, RevokeBody, SearchAnswer, SearchBody, SignOffBody, StaffAnswer,
-    StaffView, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
+    ActivityAnswer, ActivityPoint, ApproveAnswer, ApproveBody, CertificateView, ChainAnswer,
+    ChallengeAnswer, ChallengeBody, CheckpointBody, CloseBody, CrlView, CrlsAnswer,
+    DECLARED_NAME_LEN_MAX, Empty, EnrolmentRequestAnswer, EnrolmentRequestBody,
+    EnrolmentStatusAnswer, EnrolmentStatusBody, EnrolmentView, EnrolmentsAnswer, EventView,
+    HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer, PostAnswer, PostBody,
+    PrepareAnswer, ProofAnswer, ProofBody, RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer,
+    ResolveBody, RevocationView, RevokeAnswer, RevokeBody, SearchBody, SignOffBody, StaffAnswer,
+    StaffView, StatusAnswer, SubjectBody, VariancesAnswer,
 };
 use pqbank_api::{Request, RequestCode, Route};
-use pqbank_db::{AccountRow, CertificateRecord, DrawerEventRow, EventRecord, Store};
+use pqbank_db::{CertificateRecord, EventRecord, Store};
 use pqbank_pki::Fingerprint;
 use pqbank_pki::transcript::SignedTranscript;
-use pqbank_service::{ACT_SIGNATURES_MAX, SignedAt, SignedCount, SignedDecision};
+use pqbank_service::{ACT_SIGNATURES_MAX, SignedAt, SignedCount, SignedDecision, wire_views};
 use serde::de::DeserializeOwned;
 
 use crate::App;
@@ -125,27 +124,12 @@ pub(crate) async fn signed<S: Store>(
         Route::CustomersSearch => {
             let search: SearchBody = parse(body)?;
             let found = service.serve_find_customers(request, &search.query).await?;
-            Ok(ok(&SearchAnswer {
-                customers: found
-                    .into_iter()
-                    .map(|(c, accounts)| CustomerHit {
-                        id: c.id,
-                        number: c.number,
-                        full_name: c.full_name,
-                        accounts: accounts.iter().map(account).collect(),
-                    })
-                    .collect(),
-            }))
+            Ok(ok(&wire_views::search(found)))
         }
         Route::Drawer => {
             let _: Empty = parse(body)?;
             let state = service.serve_drawer(request).await?;
-            Ok(ok(&DrawerAnswer {
-                drawer: state.drawer.as_ref().map(account),
-                open: state.open,
-                vault: state.vault.as_ref().map(account),
-                variance: state.variance.as_ref().map(account),
-            }))
+            Ok(ok(&wire_views::drawer(&state)))
         }
         Route::TransferPost => {
             let post: PostBody = parse(body)?;
@@ -164,15 +148,7 @@ pub(crate) async fn signed<S: Store>(
             let _: Empty = parse(body)?;
             let rows = service.serve_pending_transfers(request).await?;
             Ok(ok(&PendingAnswer {
-                transfers: rows
-                    .into_iter()
-                    .map(|t| PendingItem {
-                        id: t.id,
-                        request_hash: hex::encode(t.request_hash),
-                        transfer: t.request,
-                        expires_at: t.expires_at,
-                    })
-                    .collect(),
+                transfers: rows.into_iter().map(wire_views::pending).collect(),
             }))
         }
         Route::TransferResolve => {
@@ -217,13 +193,13 @@ pub(crate) async fn signed<S: Store>(
             let row = service
                 .serve_close_drawer(request, count, close.expected_minor)
                 .await?;
-            Ok(ok(&drawer_event(row)))
+            Ok(ok(&wire_views::drawer_event(row)))
         }
         Route::Variances => {
             let _: Empty = parse(body)?;
             let rows = service.serve_variance_queue(request).await?;
             Ok(ok(&VariancesAnswer {
-                closes: rows.into_iter().map(drawer_event).collect(),
+                closes: rows.into_iter().map(wire_views::drawer_event).collect(),
             }))
         }
         Route::VarianceSignOff => {
@@ -248,29 +224,12 @@ pub(crate) async fn signed<S: Store>(
             let c = service
                 .serve_checkpoint(request, asked.tree_size, asked.created_at, signature)
                 .await?;
-            Ok(ok(&CheckpointAnswer {
-                tree_size: u64::try_from(c.tree_size).unwrap_or(0),
-                root: hex::encode(c.root),
-                created_at: c.created_at,
-                signer: hex::encode(c.signer),
-            }))
+            Ok(ok(&wire_views::checkpoint(&c)))
         }
         Route::Verify => {
             let _: Empty = parse(body)?;
             let report = service.serve_verify(request).await?;
-            Ok(ok(&VerifyAnswer {
-                transfers: report.transfers as u64,
-                events: report.events as u64,
-                problems: report
-                    .problems
-                    .into_iter()
-                    .map(|p| ProblemView {
-                        table: p.table.to_owned(),
-                        row: p.row,
-                        reason: p.reason,
-                    })
-                    .collect(),
-            }))
+            Ok(ok(&wire_views::verify(report)))
         }
         Route::InclusionProof => {
             let asked: ProofBody = parse(body)?;
@@ -485,20 +444,6 @@ fn signatures(texts: &[String]) -> Result<Vec<Vec<u8>>, Refusal> {
         .collect()
 }
 
-fn drawer_event(e: DrawerEventRow) -> DrawerEventView {
-    DrawerEventView {
-        id: e.id,
-        drawer: e.drawer,
-        teller: e.teller,
-        kind: e.kind,
-        idempotency_key: e.idempotency_key,
-        counted_minor: e.counted_minor,
-        expected_minor: e.expected_minor,
-        variance_minor: e.variance_minor,
-        created_at: e.created_at,
-    }
-}
-
 /// Longest signed login transcript read.
 const TRANSCRIPT_LEN_MAX: usize = 8 * 1024;
 
@@ -541,16 +486,4 @@ fn origin(peer: SocketAddr, declared: &str) -> Result<String, Refusal> {
         });
     }
     Ok(format!("{} (declared: {declared})", peer.ip()))
-}
-
-fn account(a: &AccountRow) -> AccountView {
-    AccountView {
-        id: a.id,
-        number: a.number.clone(),
-        kind: a.kind,
-        currency: a.currency,
-        balances: a.balances,
-        floor_minor: a.floor_minor,
-        closed: a.closed,
-    }
 }
