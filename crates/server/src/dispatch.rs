@@ -176,8 +176,7 @@ pub(crate) async fn signed<S: Store>(
             let count = SignedCount {
                 counted_minor: open.counted_minor,
                 idempotency_key: open.idempotency_key,
-                created_at: open.created_at,
-                signatures: signatures(&open.signatures)?,
+                signed: signed_at(open.created_at, &open.signatures)?,
             };
             let event_id = service.serve_open_drawer(request, count).await?;
             Ok(ok(&OpenAnswer { event_id }))
@@ -187,8 +186,7 @@ pub(crate) async fn signed<S: Store>(
             let count = SignedCount {
                 counted_minor: close.counted_minor,
                 idempotency_key: close.idempotency_key,
-                created_at: close.created_at,
-                signatures: signatures(&close.signatures)?,
+                signed: signed_at(close.created_at, &close.signatures)?,
             };
             let row = service
                 .serve_close_drawer(request, count, close.expected_minor)
@@ -367,10 +365,7 @@ pub(crate) async fn signed<S: Store>(
         }
         Route::CertificateRevoke => {
             let asked: RevokeBody = parse(body)?;
-            let signed = SignedAt {
-                created_at: asked.created_at,
-                signatures: signatures(&asked.signatures)?,
-            };
+            let signed = signed_at(asked.created_at, &asked.signatures)?;
             let crl_number = service
                 .serve_revoke(
                     request,
@@ -387,10 +382,7 @@ pub(crate) async fn signed<S: Store>(
                 .ok()
                 .and_then(|s| <[u8; pqbank_pki::cert::SERIAL_LEN]>::try_from(s).ok())
                 .ok_or_else(|| Refusal::malformed("a 16-byte serial number"))?;
-            let signed = SignedAt {
-                created_at: asked.created_at,
-                signatures: signatures(&asked.signatures)?,
-            };
+            let signed = signed_at(asked.created_at, &asked.signatures)?;
             let renewed = service
                 .serve_renew(request, fingerprint(&asked.certificate)?, serial, signed)
                 .await?;
@@ -430,6 +422,14 @@ fn event(e: EventRecord) -> EventView {
         hash: hex::encode(e.hash),
         signature: STANDARD.encode(&e.signature),
     }
+}
+
+/// A body's time and its acts' signatures.
+fn signed_at(created_at: i64, texts: &[String]) -> Result<SignedAt, Refusal> {
+    Ok(SignedAt {
+        created_at,
+        signatures: signatures(texts)?,
+    })
 }
 
 /// The acts' signatures of a body: at most [`ACT_SIGNATURES_MAX`], each of a composite

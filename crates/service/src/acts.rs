@@ -1,14 +1,15 @@
 //! Who signs the acts of a call. In the embedded bank the service signs them with the
 //! device's key as it builds them; for `pqbank-server` the workstation built the same
-//! acts (with the builders of pqbank-ledger) and signed them, and the service rebuilds
-//! them from its own reads and checks each signature with the caller's certificate key.
-//! One code path per act serves both: only the source of the signatures differs.
+//! acts (with the builders of `pqbank_ledger` and `pqbank_api::acts`) and signed them,
+//! and the service rebuilds them from its own reads and checks each signature with the
+//! caller's certificate key. One code path per act serves both: only the source of the
+//! signatures differs.
 
+use pqbank_db::Store;
 use pqbank_pki::{Action, CompositeVerifyingKey};
 
 use crate::check::Authorised;
 use crate::{Device, Service, ServiceError};
-use pqbank_db::Store;
 
 /// Acts signed in the call, or before it.
 #[derive(Clone, Copy)]
@@ -41,7 +42,8 @@ pub(crate) struct Decided {
     pub post: bool,
 }
 
-/// Most signatures a served act carries (a drawer close: event, variance, return).
+/// Most signatures a served act carries (a drawer close: event, variance, return; a
+/// renewal: certificate, CRL, revocation).
 pub const ACT_SIGNATURES_MAX: usize = 3;
 
 impl<S: Store> Service<S> {

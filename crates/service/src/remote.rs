@@ -2,15 +2,14 @@
 //! request gate ([`Service::authorise_request`]) and acts as the in-process call does,
 //! with the server's key signing the events over the request (format v2).
 //!
-//! Served so far: logout, customer search, the caller's drawer, opening and closing it,
-//! posting a transfer, the pending transfers, a manager's decision on one, the variance
-//! queue and its sign-off, revocation and renewal, enrolment approval, the staff, CRL
-//! and enrolment lists,
-//! the auditor's checkpoint, verification, proofs, chains, report and activity; every
-//! act signed on the workstation and checked here against the service's own rebuild.
-//! A new hire's enrolment request and its status are served before anyone signs in
-//! (`Service::submit_enrolment`, `Service::enrolment_for_device`); a manager's approval
-//! here.
+//! Every session route is here: logout, customer search, the caller's drawer with its
+//! opening and closing, posting a transfer, the pending transfers and a manager's
+//! decision on one, the variance queue and its sign-off, revocation, renewal, enrolment
+//! approval, the staff, CRL and enrolment lists, and the auditor's checkpoint,
+//! verification, proofs, chains, report and activity. Every act but a transfer is
+//! signed on the workstation over the bytes the service rebuilds here. A new hire's
+//! enrolment request and its status come before anyone signs in
+//! ([`Service::submit_enrolment`], [`Service::enrolment_for_device`]).
 
 use pqbank_api::{Request, Route};
 use pqbank_db::{SignedBy, SignedTransfer, Store, TransferOutcome, TransferRow};
@@ -18,13 +17,12 @@ use pqbank_ledger::{TransferRequest, TransferStatus};
 use pqbank_pki::{CompositeVerifyingKey, Role};
 
 use crate::acts::{ActSigner, Decided, DrawerCount};
-
 use crate::check::Authorised;
 use crate::server_key::ServerSigner;
 use crate::{DrawerState, Service, ServiceError};
 
-/// A drawer count as the workstation signed its acts: the count, the teller's key, when
-/// they signed, and one signature per act in the order `pqbank_ledger::DrawerActs`
+/// A drawer count as the workstation signed its acts: the count, the teller's key, and
+/// when they signed with one signature per act in the order `pqbank_ledger::DrawerActs`
 /// builds them (open: event, float; close: event, variance if any, return if any).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedCount {
@@ -32,20 +30,8 @@ pub struct SignedCount {
     pub counted_minor: i64,
     /// The teller's idempotency key.
     pub idempotency_key: String,
-    /// When the teller signed.
-    pub created_at: i64,
-    /// The acts' signatures.
-    pub signatures: Vec<Vec<u8>>,
-}
-
-impl SignedCount {
-    fn signer<'a>(&'a self, key: &'a CompositeVerifyingKey) -> ActSigner<'a> {
-        ActSigner::Workstation {
-            key,
-            created_at: self.created_at,
-            signatures: &self.signatures,
-        }
-    }
+    /// The time and the acts' signatures.
+    pub signed: SignedAt,
 }
 
 /// Acts signed on the workstation at `created_at`: one signature per part, in the order
@@ -194,7 +180,7 @@ impl<S: Store> Service<S> {
         count: SignedCount,
     ) -> Result<i64, ServiceError> {
         let (auth, key, sign) = self.enter(Route::DrawerOpen, request).await?;
-        let by = count.signer(&key);
+        let by = count.signed.signer(&key);
         self.open_drawer_as(
             &auth,
             &sign,
@@ -216,7 +202,7 @@ impl<S: Store> Service<S> {
         expected_minor: i64,
     ) -> Result<pqbank_db::DrawerEventRow, ServiceError> {
         let (auth, key, sign) = self.enter(Route::DrawerClose, request).await?;
-        let by = count.signer(&key);
+        let by = count.signed.signer(&key);
         let drawer = DrawerCount {
             counted_minor: count.counted_minor,
             expected_minor: Some(expected_minor),

@@ -529,19 +529,8 @@ macro_rules! impl_identity_store {
             }
 
             async fn insert_device(&self, d: &$crate::DeviceRecord) -> $crate::Result<()> {
-                sqlx::query(
-                    "INSERT INTO devices (device_id_hash, staff_id, label, kem_recipient, \
-                     created_at) VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(&d.device_id_hash[..])
-                .bind(d.staff_id)
-                .bind(&d.label)
-                .bind(&d.kem_recipient)
-                .bind(d.created_at)
-                .execute(&self.pool)
-                .await
-                .map(|_| ())
-                .map_err(map_err)
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                identity_rows::insert_device_in(&mut conn, d).await
             }
 
             async fn device(
