@@ -88,6 +88,22 @@ impl<S: Store> Service<S> {
         self.sign_parts(auth, sign, action, by, &parts).await
     }
 
+    /// The one signature of a call that signs one part (`context`, `bytes`): as
+    /// [`Self::sign_parts`].
+    pub(crate) async fn sign_one(
+        &self,
+        auth: &Authorised,
+        sign: pqbank_db::Signer<'_>,
+        action: Action,
+        by: ActSigner<'_>,
+        part: (&[u8], &[u8]),
+    ) -> Result<Vec<u8>, ServiceError> {
+        self.sign_parts(auth, sign, action, by, &[part])
+            .await?
+            .pop()
+            .ok_or(ServiceError::Certificate(pqbank_pki::Error::BadSignature))
+    }
+
     /// [`Self::sign_acts`] over parts signed under their own contexts: an act's bytes
     /// under the act context, a certificate's or CRL's to-be-signed bytes under none (as
     /// X.509 signs them).

@@ -79,10 +79,8 @@ impl<S: Store> Service<S> {
         let created_at = self.act_time(auth, sign, action, by).await?;
         let signed_bytes = checkpoint_bytes(tree_size, &head, created_at);
         let signature = self
-            .sign_acts(auth, sign, action, by, std::slice::from_ref(&signed_bytes))
-            .await?
-            .pop()
-            .ok_or(ServiceError::Audit("the checkpoint is not signed"))?;
+            .sign_one(auth, sign, action, by, (crate::ACT_CONTEXT, &signed_bytes))
+            .await?;
         let record = CheckpointRecord {
             tree_size: i64::try_from(tree_size).unwrap_or(i64::MAX),
             root: head,

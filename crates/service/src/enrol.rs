@@ -234,11 +234,7 @@ impl<S: Store> Service<S> {
         )
         .tbs_issued_by(&issuer)
         .map_err(ServiceError::Certificate)?;
-        let signature = self
-            .sign_parts(auth, sign, action, by, &[(&[], &tbs)])
-            .await?
-            .pop()
-            .ok_or(ServiceError::Certificate(pqbank_pki::Error::BadSignature))?;
+        let signature = self.sign_one(auth, sign, action, by, (&[], &tbs)).await?;
         let cert = Certificate::assemble(&tbs, &signature).map_err(ServiceError::Certificate)?;
         self.serial_is_free(auth, sign, action, &cert).await?;
         let record = self.certificate_record(&cert, Some(request.staff_id));

@@ -680,18 +680,14 @@ impl<S: Store> Service<S> {
     ) -> Result<(), ServiceError> {
         let bytes = variance_sign_off_bytes(event_id, auth.staff_id);
         let signature = self
-            .sign_acts(
+            .sign_one(
                 auth,
                 sign,
                 Action::VarianceApprove,
                 by,
-                std::slice::from_ref(&bytes),
+                (crate::ACT_CONTEXT, &bytes),
             )
-            .await?
-            .pop()
-            .ok_or(ServiceError::Store(pqbank_db::StoreError::Drawer(
-                "the sign-off is not signed",
-            )))?;
+            .await?;
         let signer = *auth.certificate.as_bytes();
         // The signed sign-off and the manager's event commit together.
         let act = Act {
@@ -766,12 +762,14 @@ impl<S: Store> Service<S> {
             created_at: self.act_time(auth, sign, action, by).await?,
         };
         let signature = self
-            .sign_acts(auth, sign, action, by, &[request.canonical_bytes()])
-            .await?
-            .pop()
-            .ok_or(ServiceError::Store(pqbank_db::StoreError::NotFound(
-                "the approval's signature",
-            )))?;
+            .sign_one(
+                auth,
+                sign,
+                action,
+                by,
+                (crate::ACT_CONTEXT, &request.canonical_bytes()),
+            )
+            .await?;
         let signed = SignedApproval {
             request,
             signed: SignedBy {
