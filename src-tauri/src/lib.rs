@@ -28,8 +28,8 @@ impl Desk {
     }
 }
 
-/// Opens the workstation from the environment: the data folder, `PQBANK_DATABASE_URL`,
-/// and the OS keyring.
+/// Opens the workstation from the environment: the data folder (its settings name the
+/// bank), `PQBANK_DATABASE_URL` (an embedded file), and the OS keyring.
 async fn open() -> Result<Workstation, UiError> {
     let keys = tokio::task::spawn_blocking(|| {
         pqbank_keystore::OsKeyring::new(pqbank_workstation::KEYRING_SERVICE)
@@ -74,22 +74,23 @@ async fn log_path() -> Result<String, UiError> {
     )
 }
 
-/// The settings screen: the database in use and the pinned root.
+/// The settings screen: the bank in use and the pinned root.
 #[tauri::command]
 #[specta::specta]
 async fn settings(desk: State<'_, Desk>) -> Result<SettingsView, UiError> {
     desk.ws().await?.settings_view().await
 }
 
-/// Points the workstation at another database and root, from the next start.
+/// Points the workstation at another bank (a branch server or an embedded file) and
+/// root, from the next start.
 #[tauri::command]
 #[specta::specta]
 async fn configure(
     desk: State<'_, Desk>,
-    database: String,
+    bank: String,
     pinned_root: String,
 ) -> Result<String, UiError> {
-    desk.ws().await?.configure(database, pinned_root).await
+    desk.ws().await?.configure(bank, pinned_root).await
 }
 
 /// Signs in with a certificate whose device key this machine holds.

@@ -1,13 +1,20 @@
 //! End to end: the real app binary in a real window (Xvfb), driven through tauri-driver
-//! and WebKitWebDriver, on a fresh demo bank in the embedded database, with device keys
-//! in the real Secret Service. `scripts/test` provides the display, the D-Bus session with
-//! an unlocked gnome-keyring, and tauri-driver; without them this test fails and says so.
+//! and WebKitWebDriver, with device keys in the real Secret Service. `scripts/test`
+//! provides the display, the D-Bus session with an unlocked gnome-keyring, and
+//! tauri-driver; without them these tests fail and say so.
 //!
-//! The flow: enrol a teller device, approve it as a manager, sign in as the new teller,
-//! open a drawer, take a deposit above the four-eyes limit, approve it as a manager, see
-//! it posted, verify the log and export the report as the auditor; then a manager on a
-//! second workstation revokes the teller, whose next action is refused. Each role's main
-//! screen is saved under `docs/screenshots/`.
+//! Branch mode, the whole flow: the app works with a pqbank-server (its serving loop
+//! over TLS with X25519MLKEM768, on a loopback port of this test, in front of the real
+//! MariaDB with the runtime account) and holds no database. Enrol a teller device,
+//! approve it as a manager, sign in as the new teller, open a drawer, take a deposit
+//! above the four-eyes limit, approve it as a manager, see it posted, verify the log and
+//! export the report as the auditor; then a manager on a second workstation revokes the
+//! teller, whose next action is refused. Each role's main screen is saved under
+//! `docs/screenshots/`.
+//!
+//! Embedded mode, shorter: a first run builds the demo bank in the SQLite file with its
+//! staff's keys in the keyring, a manager sees the embedded file in the settings, and
+//! the auditor verifies the log.
 
 mod driver;
 
@@ -110,13 +117,52 @@ fn certificate_of(data: &Path, name: &str) -> String {
         .to_owned()
 }
 
+/// One window at a time: two apps and their drivers would share the two cores.
+static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The OS keyring, as the app opens it.
+async fn keyring() -> pqbank_workstation::Keys {
+    let keys = tokio::task::spawn_blocking(|| {
+        pqbank_keystore::OsKeyring::new(pqbank_workstation::KEYRING_SERVICE)
+    })
+    .await
+    .unwrap()
+    .expect("keyring");
+    Arc::new(keys)
+}
+
+/// A branch workstation's data folder for a server's demo bank, as an installation
+/// leaves it: the settings name the server and its root, the keyring holds the demo
+/// staff's device keys. No database is configured.
+async fn branch_of(served: &pqbank_tests::server::Served, data: &Path) {
+    let url = format!("https://{}", served.addr);
+    let keys = keyring().await;
+    pqbank_workstation::adopt_demo_branch(&data.join("pqbank"), &served.bank, &keys, &url)
+        .await
+        .expect("demo keys into the keyring, settings written");
+    // The Secret Service client blocks on its own runtime when dropped.
+    tokio::task::spawn_blocking(move || drop(keys))
+        .await
+        .expect("keyring closed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
+async fn a_branch_window_enrols_deposits_approves_verifies_and_revokes_through_the_server() {
+    let _one = ONE_WINDOW.lock().await;
+    let served = pqbank_tests::server::serve(None).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    pqbank_service::demo::add_new_hire(&served.admin, i64::try_from(now).unwrap())
+        .await
+        .unwrap();
     let data = tempfile::tempdir().unwrap();
+    branch_of(&served, data.path()).await;
     let driver = start_driver(data.path());
     let c = connect(&driver, env!("CARGO_BIN_EXE_pqbank-desktop")).await;
+    let server_url = format!("https://{}", served.addr);
 
-    // First run: the demo bank is built and its staff keys go to the keyring.
     find(
         &c,
         r#"tr[data-testid="identity"][data-name="Maria Manager"]"#,
@@ -157,9 +203,9 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
         "Certificate issued",
     )
     .await;
-    // The workstation's settings are a manager's screen; they name the database in use.
+    // The workstation's settings are a manager's screen; they name the bank in use.
     click(&c, r#"[data-testid="tab-settings"]"#).await;
-    wait_text(&c, r#"[data-testid="settings-database"]"#, "sqlite://").await;
+    wait_text(&c, r#"[data-testid="settings-database"]"#, &server_url).await;
     sign_out(&c).await;
 
     // The device opens its delivery bundle and keeps the certificate.
@@ -279,16 +325,10 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
 
     // The teller is signed in when a manager on another workstation revokes her.
     sign_in(&c, "Nia Novak").await;
-    let keys = tokio::task::spawn_blocking(|| {
-        pqbank_keystore::OsKeyring::new(pqbank_workstation::KEYRING_SERVICE)
-    })
-    .await
-    .unwrap()
-    .expect("keyring");
     let other = pqbank_workstation::Workstation::open(pqbank_workstation::Options {
         data_dir: data.path().join("pqbank"),
         database: None,
-        keys: Arc::new(keys),
+        keys: keyring().await,
         origin: "e2e second workstation".into(),
     })
     .await
@@ -324,6 +364,34 @@ async fn enrol_deposit_approve_verify_revoke_in_the_real_window() {
     tokio::task::spawn_blocking(move || drop(other))
         .await
         .expect("second workstation closed");
+    // The server's own view of its log agrees with the auditor's screen.
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embedded_window_builds_the_demo_bank_and_verifies_its_log() {
+    let _one = ONE_WINDOW.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let driver = start_driver(data.path());
+    let c = connect(&driver, env!("CARGO_BIN_EXE_pqbank-desktop")).await;
+
+    // First run: the demo bank is built and its staff keys go to the keyring.
+    find(
+        &c,
+        r#"tr[data-testid="identity"][data-name="Maria Manager"]"#,
+    )
+    .await;
+    sign_in(&c, "Maria Manager").await;
+    click(&c, r#"[data-testid="tab-settings"]"#).await;
+    wait_text(&c, r#"[data-testid="settings-database"]"#, "sqlite://").await;
+    sign_out(&c).await;
+    sign_in(&c, "Audrey Auditor").await;
+    click(&c, r#"[data-testid="verify"]"#).await;
+    let verdict = verdict(&c).await;
+    assert!(verdict.contains("The log proves itself"), "{verdict}");
+    sign_out(&c).await;
+    c.close().await.expect("session closed");
 }
 
 async fn sign_in_refused(c: &Client, name: &str) {

@@ -63,10 +63,7 @@ async fn story(teller: &impl Bank, manager: &impl Bank, auditor: &impl Bank) {
     assert_eq!(large.status, TransferStatus::Pending);
     assert_eq!(
         teller
-            .resolve_transfer(
-                &teller.pending_transfers().await.unwrap().transfers[0],
-                true
-            )
+            .resolve_transfer(large.id, &"00".repeat(32), true)
             .await
             .unwrap_err()
             .code,
@@ -74,8 +71,33 @@ async fn story(teller: &impl Bank, manager: &impl Bank, auditor: &impl Bank) {
     );
     let queue = manager.pending_transfers().await.unwrap();
     let item = queue.transfers.iter().find(|t| t.id == large.id).unwrap();
+    // The queue names what a manager reviews: the accounts' numbers and the maker.
+    let named = |list: &[pqbank_api::wire::Named], id: i64| {
+        list.iter().find(|n| n.id == id).map(|n| n.name.clone())
+    };
+    assert_eq!(named(&queue.accounts, till.id), Some(till.number.clone()));
     assert_eq!(
-        manager.resolve_transfer(item, true).await.unwrap().status,
+        named(&queue.accounts, account),
+        Some(found.customers[0].accounts[0].number.clone())
+    );
+    assert!(named(&queue.staff, me).is_some_and(|n| !n.is_empty()));
+    assert_eq!(
+        manager
+            .resolve_transfer(item.id, &"00".repeat(32), true)
+            .await
+            .unwrap_err()
+            .code
+            .split('.')
+            .next(),
+        Some("store"),
+        "a transfer other than the one reviewed is refused"
+    );
+    assert_eq!(
+        manager
+            .resolve_transfer(item.id, &item.request_hash, true)
+            .await
+            .unwrap()
+            .status,
         TransferStatus::Posted
     );
 
@@ -101,6 +123,8 @@ async fn story(teller: &impl Bank, manager: &impl Bank, auditor: &impl Bank) {
     );
     let variances = manager.variance_queue().await.unwrap();
     assert!(variances.closes.iter().any(|c| c.id == closed.id));
+    assert!(variances.drawers.iter().any(|d| d.id == till.id));
+    assert!(variances.staff.iter().any(|n| n.id == me));
     manager.sign_off_variance(closed.id).await.unwrap();
     assert!(manager.variance_queue().await.unwrap().closes.is_empty());
 
@@ -117,6 +141,110 @@ async fn story(teller: &impl Bank, manager: &impl Bank, auditor: &impl Bank) {
     assert!(checkpoint.tree_size > 0);
     let verified = auditor.verify_log().await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+
+    // The auditor reads the teller's chain, proves its newest event is in the
+    // checkpointed log, and has the teller's report signed on his device.
+    let subject = teller.certificate();
+    let chain = auditor.chain(subject).await.unwrap();
+    let last = chain.events.last().unwrap();
+    let proof = auditor
+        .inclusion_proof(last.id, checkpoint.tree_size)
+        .await
+        .unwrap();
+    let hash: [u8; 32] = hex::decode(&last.hash).unwrap().try_into().unwrap();
+    let root: [u8; 32] = hex::decode(&checkpoint.root).unwrap().try_into().unwrap();
+    let path: Vec<[u8; 32]> = proof
+        .path
+        .iter()
+        .map(|p| hex::decode(p).unwrap().try_into().unwrap())
+        .collect();
+    pqbank_audit::merkle::verify_inclusion(
+        &pqbank_audit::merkle::leaf_hash(&hash),
+        proof.index,
+        proof.tree_size,
+        &path,
+        &root,
+    )
+    .unwrap();
+    let report = auditor.report(subject).await.unwrap();
+    assert_eq!(report.signer, auditor.certificate());
+    let auditor_key = pqbank_pki::Certificate::from_der(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &auditor
+                .staff()
+                .await
+                .unwrap()
+                .certificates
+                .iter()
+                .find(|c| c.fingerprint == auditor.certificate().to_hex())
+                .unwrap()
+                .der,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    pqbank_pki::CompositeVerifyingKey::from_bytes(auditor_key.public_key())
+        .unwrap()
+        .verify(&report.json, pqbank_api::ACT_CONTEXT, &report.signature)
+        .unwrap();
+    assert!(
+        auditor
+            .activity()
+            .await
+            .unwrap()
+            .events
+            .iter()
+            .any(|e| e.certificate == subject.to_hex())
+    );
+    assert_eq!(
+        teller.chain(subject).await.unwrap_err().code,
+        "forbidden.action_not_allowed"
+    );
+
+    // The manager renews a teller certificate she issued, then revokes the renewal: the
+    // CRLs and the staff list say so, on whichever bank.
+    let staff = manager.staff().await.unwrap();
+    let mine = manager.certificate().to_hex();
+    let issued = staff
+        .certificates
+        .iter()
+        .find(|c| {
+            c.issuer.as_deref() == Some(mine.as_str())
+                && c.role == "teller"
+                && c.fingerprint != subject.to_hex()
+        })
+        .expect("a teller certificate the manager issued");
+    let old = pqbank_pki::Fingerprint::from_hex(&issued.fingerprint).unwrap();
+    let renewed = manager.renew(old).await.unwrap();
+    let new = pqbank_pki::Fingerprint::from_hex(&renewed.fingerprint).unwrap();
+    let revoked = manager
+        .revoke(new, pqbank_pki::RevocationReason::KeyCompromise)
+        .await
+        .unwrap();
+    let crls = manager.crls().await.unwrap();
+    let crl = crls.crls.iter().find(|c| c.issuer == mine).unwrap();
+    let crl = pqbank_pki::Crl::from_der(
+        &base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &crl.der).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(crl.number(), revoked.crl_number);
+    assert_eq!(crl.len(), 2, "the old one superseded, the renewal revoked");
+    let revocations = manager.staff().await.unwrap().revocations;
+    assert!(
+        revocations
+            .iter()
+            .any(|r| r.certificate == renewed.fingerprint)
+    );
+    assert_eq!(
+        teller
+            .revoke(old, pqbank_pki::RevocationReason::KeyCompromise)
+            .await
+            .unwrap_err()
+            .code,
+        "forbidden.action_not_allowed"
+    );
+    assert!(manager.enrolment_queue().await.unwrap().requests.is_empty());
 
     // Signed out: the next call is refused.
     teller.logout().await.unwrap();

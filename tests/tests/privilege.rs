@@ -242,7 +242,7 @@ async fn runtime_account_runs_a_day_at_the_bank() {
     );
 
     drawer_day(&service, &bank, other, manager, &m).await;
-    enrolment(&service, &bank, manager, &m, new_hire.id).await;
+    enrolment(&service, &bank, manager, &m, (new_hire.id, "T-NEW")).await;
     revocation(&service, &bank, manager, &m).await;
 
     let a = demo::login(&service, &bank.auditor).await.unwrap();
@@ -354,12 +354,12 @@ async fn enrolment(
     bank: &DemoBank,
     manager: &DemoPerson,
     m: &pqbank_service::SessionToken,
-    staff_id: i64,
+    (staff_id, staff_number): (i64, &str),
 ) {
     let device = Device::new(b"device-new", CompositeSigningKey::from_seed(&[7; 64]));
     let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[8; 64], &[9; 32]);
     let (id, code) = service
-        .request_enrolment(&device, &recipient, "Nina New", staff_id, Role::Teller)
+        .request_enrolment(&device, &recipient, staff_number, Role::Teller)
         .await
         .unwrap();
     let fp = service

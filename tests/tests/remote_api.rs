@@ -204,7 +204,12 @@ async fn a_teller_works_through_the_server_and_every_forgery_is_refused() {
     assert_eq!(
         code(
             session
-                .resolve_transfer(&remote, &pending.transfers[0], true)
+                .resolve_transfer(
+                    &remote,
+                    pending.transfers[0].id,
+                    &pending.transfers[0].request_hash,
+                    true
+                )
                 .await
         ),
         "forbidden.action_not_allowed"
@@ -212,9 +217,11 @@ async fn a_teller_works_through_the_server_and_every_forgery_is_refused() {
     let maria = served.login(&remote, &bank.managers[0]).await;
     let queue = maria.pending_transfers(&remote).await.unwrap();
     let item = queue.transfers.iter().find(|t| t.id == large.id).unwrap();
-    let mut changed = item.clone();
-    changed.request_hash = "00".repeat(32);
-    let refused = code(maria.resolve_transfer(&remote, &changed, true).await);
+    let refused = code(
+        maria
+            .resolve_transfer(&remote, item.id, &"00".repeat(32), true)
+            .await,
+    );
     assert!(refused.starts_with("store."), "{refused}");
     // An approval whose signature is another key's, under Maria's genuine request.
     let forged = pqbank_api::wire::ResolveBody {
@@ -1144,9 +1151,25 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
         ),
     });
 
-    // Nora's device asks, before anyone signs in; only her device reads the request.
+    // A staff number the bank does not hold is refused, and nothing is stored.
+    let requests = served.root_store.count("enrolment_requests").await;
+    assert_eq!(
+        code(
+            remote
+                .request_enrolment(&device, "T-404", pqbank_pki::Role::Teller)
+                .await
+        ),
+        "enrolment"
+    );
+    assert_eq!(
+        served.root_store.count("enrolment_requests").await,
+        requests
+    );
+
+    // Nora's device asks by her staff number, before anyone signs in; only her device
+    // reads the request.
     let (id, shown) = remote
-        .request_enrolment(&device, "Nora New", nora_id, pqbank_pki::Role::Teller)
+        .request_enrolment(&device, " t-88 ", pqbank_pki::Role::Teller)
         .await
         .unwrap();
     assert_eq!(
@@ -1192,11 +1215,15 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
     .unwrap();
     let hash = csr.device_id_hash().unwrap();
     let serial = [0x33; 16];
+    assert_eq!(request.name, "Nora New");
     let as_auditor = pqbank_api::acts::staff_certificate(
-        &csr,
-        hash,
-        pqbank_pki::Role::Auditor,
-        nora_id,
+        pqbank_api::acts::StaffRequest {
+            csr: &csr,
+            device_hash: hash,
+            role: pqbank_pki::Role::Auditor,
+            staff_id: nora_id,
+            name: &request.name,
+        },
         &issuer,
         serial,
         now,
@@ -1234,6 +1261,12 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
     let cert = remote.collect_enrolment(&device, id).await.unwrap();
     assert_eq!(cert.fingerprint().to_hex(), issued.certificate);
     assert_eq!(cert.claims().role, Some(pqbank_pki::Role::Teller));
+    // The bank names the holder from its records, not from what the device asked.
+    assert!(
+        cert.subject_text().contains("CN=Nora New"),
+        "{}",
+        cert.subject_text()
+    );
     let nora = remote
         .login(device.clone(), cert.fingerprint(), "branch-7 desk 4")
         .await

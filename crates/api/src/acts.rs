@@ -161,22 +161,43 @@ pub fn enrolment_status_bytes(id: i64, created_at: i64) -> Vec<u8> {
     .concat()
 }
 
-/// The staff certificate a manager (`issuer`) issues for a checked request: the CSR's
-/// subject and key, all seven layers, `role`'s actions, the CSR's device, staff number
-/// `S-<staff_id>`, serial `serial`, valid for [`STAFF_CERT_DAYS`] from `now`.
+/// A checked enrolment request, as a staff certificate is made from it.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffRequest<'a> {
+    /// The request's CSR: its key.
+    pub csr: &'a pqbank_pki::CertificateRequest,
+    /// The device the CSR names.
+    pub device_hash: [u8; 32],
+    /// The role asked for.
+    pub role: pqbank_pki::Role,
+    /// The staff member.
+    pub staff_id: i64,
+    /// The staff member's name as the bank holds it: the subject's common name (the
+    /// bank's records name the holder, not the request, as a CA's profile does).
+    pub name: &'a str,
+}
+
+/// The staff certificate a manager (`issuer`) issues for a checked request: subject
+/// `O=pqbank, CN=<name>`, the CSR's key, all seven layers, the role's actions, the CSR's
+/// device, staff number `S-<staff_id>`, serial `serial`, valid for [`STAFF_CERT_DAYS`]
+/// from `now`.
 #[must_use]
 pub fn staff_certificate(
-    csr: &pqbank_pki::CertificateRequest,
-    device_hash: [u8; 32],
-    role: pqbank_pki::Role,
-    staff_id: i64,
+    request: StaffRequest<'_>,
     issuer: &Certificate,
     serial: [u8; pqbank_pki::cert::SERIAL_LEN],
     now: i64,
 ) -> CertificateBuilder {
+    let StaffRequest {
+        csr,
+        device_hash,
+        role,
+        staff_id,
+        name,
+    } = request;
     CertificateBuilder {
         serial,
-        subject: csr.subject_der().to_vec(),
+        subject: pqbank_pki::DistinguishedName::new("pqbank", name).to_der(),
         subject_key: csr.public_key().clone(),
         not_before: at(now.saturating_sub(RENEWAL_BACKDATE_SECS)),
         not_after: at(now.saturating_add(STAFF_CERT_DAYS * 86_400)),

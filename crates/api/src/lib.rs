@@ -20,7 +20,7 @@ mod route;
 pub mod wire;
 
 pub use acts::{CHECKPOINT_LABEL, checkpoint_bytes};
-pub use bank::{Bank, BankResult};
+pub use bank::{Bank, BankResult, SignedReport};
 pub use error::{RequestCode, RequestError};
 pub use header::{
     ACT_CONTEXT, BODY_LEN_MAX, DEVICE_ID_LEN_MAX, HEADER_LEN_MAX, REQUEST_TAG, Request,

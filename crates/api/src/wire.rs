@@ -148,6 +148,9 @@ pub struct DrawerAnswer {
     pub vault: Option<AccountView>,
     /// The variance account of the drawer's currency.
     pub variance: Option<AccountView>,
+    /// What the teller counted at the drawer's newest open or close.
+    #[serde(default)]
+    pub last_counted_minor: Option<i64>,
 }
 
 /// A transfer its maker signed on the workstation.
@@ -190,6 +193,22 @@ pub struct PendingItem {
 pub struct PendingAnswer {
     /// Oldest first.
     pub transfers: Vec<PendingItem>,
+    /// The number of every account they move money between.
+    #[serde(default)]
+    pub accounts: Vec<Named>,
+    /// The name of every maker.
+    #[serde(default)]
+    pub staff: Vec<Named>,
+}
+
+/// A row's identifier and the words a screen shows for it (an account's number, a staff
+/// member's name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    /// Identifier.
+    pub id: i64,
+    /// Number or name.
+    pub name: String,
 }
 
 /// A manager's decision on a pending transfer, signed on the workstation: the signed
@@ -281,6 +300,12 @@ pub struct DrawerEventView {
 pub struct VariancesAnswer {
     /// Oldest first.
     pub closes: Vec<DrawerEventView>,
+    /// Their drawers (number and currency).
+    #[serde(default)]
+    pub drawers: Vec<AccountView>,
+    /// Their tellers' names.
+    #[serde(default)]
+    pub staff: Vec<Named>,
 }
 
 /// A manager's sign-off of a close's variance, signed over
@@ -524,6 +549,8 @@ pub struct EnrolmentView {
     pub csr: String,
     /// The new hire.
     pub staff_id: i64,
+    /// The new hire's name (the certificate's subject is made from it).
+    pub name: String,
     /// The role asked for.
     pub requested_role: String,
     /// When asked.
@@ -607,8 +634,8 @@ pub struct EnrolmentRequestBody {
     pub csr: String,
     /// The ML-KEM-512 + X25519 delivery key (base64).
     pub recipient: String,
-    /// The staff member.
-    pub staff_id: i64,
+    /// The new hire's staff number, as on their badge.
+    pub staff_number: String,
     /// `teller` or `auditor`.
     pub role: String,
 }

@@ -23,13 +23,12 @@ use pqbank_api::wire::{
     CheckpointAnswer, CheckpointBody, CloseBody, CrlsAnswer, DrawerAnswer, DrawerEventView, Empty,
     EnrolmentRequestAnswer, EnrolmentRequestBody, EnrolmentStatusAnswer, EnrolmentStatusBody,
     EnrolmentsAnswer, ErrorBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody,
-    PendingAnswer, PendingItem, PostAnswer, PostBody, PrepareAnswer, ProofAnswer, ProofBody,
-    RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevokeAnswer, RevokeBody,
-    SearchAnswer, SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody, VariancesAnswer,
-    VerifyAnswer,
+    PendingAnswer, PostAnswer, PostBody, PrepareAnswer, ProofAnswer, ProofBody, RenewAnswer,
+    RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevokeAnswer, RevokeBody, SearchAnswer,
+    SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
 };
 use pqbank_api::{
-    ACT_CONTEXT, RequestHeader, Route, acts, body_hash, checkpoint_bytes, session_id,
+    ACT_CONTEXT, RequestHeader, Route, SignedReport, acts, body_hash, checkpoint_bytes, session_id,
 };
 use pqbank_ledger::{
     ApprovalRequest, DrawerAccounts, DrawerActs, Resolution, TransferRequest,
@@ -217,32 +216,30 @@ impl Remote {
         self.call(Route::Status, &[], &Empty {}).await
     }
 
-    /// A new hire's device asks for a certificate for `staff_id` in `role`: the CSR is
-    /// built and signed here (its subject `name`, the device's identifier hashed), sent
-    /// with the device's delivery key. Returns the request's id and the short code to
-    /// show the manager (computed here; it never travels).
+    /// A new hire's device asks for a certificate for the staff member numbered
+    /// `staff_number` in `role` (see [`EnrolmentRequest::new`]). Returns the request's id
+    /// and the short code to show the manager (computed here; it never travels).
     pub async fn request_enrolment(
         &self,
         device: &DeviceKey,
-        name: &str,
-        staff_id: i64,
+        staff_number: &str,
         role: pqbank_pki::Role,
     ) -> Result<(i64, String), ClientError> {
-        let csr = pqbank_pki::CsrBuilder {
-            subject: pqbank_pki::DistinguishedName::new("pqbank", name).to_der(),
-            device_id_hash: Some(pqbank_pki::ext::device_id_hash(&device.id)),
-        }
-        .sign(&device.key, &random()?)
-        .map_err(|e| ClientError::local("device", e.to_string()))?;
-        let recipient = device.recipient.public().to_bytes();
+        let request = EnrolmentRequest::new(device, staff_number, role)?;
+        let id = self.submit_enrolment(&request).await?;
+        Ok((id, request.code()))
+    }
+
+    /// Sends an enrolment request made on this device; returns its id.
+    pub async fn submit_enrolment(&self, request: &EnrolmentRequest) -> Result<i64, ClientError> {
         let body = EnrolmentRequestBody {
-            csr: STANDARD.encode(csr.der()),
-            recipient: STANDARD.encode(&recipient),
-            staff_id,
-            role: role.as_str().to_owned(),
+            csr: STANDARD.encode(request.csr.der()),
+            recipient: STANDARD.encode(&request.recipient),
+            staff_number: request.staff_number.clone(),
+            role: request.role.as_str().to_owned(),
         };
         let answer: EnrolmentRequestAnswer = self.call(Route::EnrolmentRequest, &[], &body).await?;
-        Ok((answer.id, acts::short_code(csr.der(), &recipient)))
+        Ok(answer.id)
     }
 
     /// The state of this device's own enrolment request, read with its signature.
@@ -251,50 +248,18 @@ impl Remote {
         device: &DeviceKey,
         id: i64,
     ) -> Result<EnrolmentStatusAnswer, ClientError> {
-        let created_at = now();
-        let signature = device
-            .key
-            .sign(
-                &acts::enrolment_status_bytes(id, created_at),
-                ACT_CONTEXT,
-                &random()?,
-            )
-            .map_err(|e| ClientError::local("device", e.to_string()))?;
-        let body = EnrolmentStatusBody {
-            id,
-            created_at,
-            signature: STANDARD.encode(signature.as_bytes()),
-        };
+        let body = enrolment_status_body(device, id, now())?;
         self.call(Route::EnrolmentStatus, &[], &body).await
     }
 
-    /// This device's certificate, once a manager approved its request: the bundle opened
-    /// with the device's delivery key, the certificate checked to be for this device.
+    /// This device's certificate, once a manager approved its request.
     pub async fn collect_enrolment(
         &self,
         device: &DeviceKey,
         id: i64,
     ) -> Result<Certificate, ClientError> {
         let status = self.enrolment_status(device, id).await?;
-        let sealed = status
-            .bundle
-            .ok_or_else(|| ClientError::local("enrolment", "not approved yet"))?;
-        let sealed = STANDARD
-            .decode(sealed)
-            .map_err(|_| ClientError::local("transport.answer", "the bundle is not base64"))?;
-        let der = bundle::open(&device.recipient, acts::DELIVERY_PURPOSE, &sealed)
-            .map_err(|e| ClientError::local("enrolment", e.to_string()))?;
-        let cert = Certificate::from_der(&der)
-            .map_err(|e| ClientError::local("enrolment", e.to_string()))?;
-        if cert.public_key() != device.key.verifying_key().as_bytes()
-            || cert.claims().device_id_hash != Some(pqbank_pki::ext::device_id_hash(&device.id))
-        {
-            return Err(ClientError::local(
-                "enrolment",
-                "the delivered certificate is not this device's",
-            ));
-        }
-        Ok(cert)
+        open_delivery(device, &status)
     }
 
     /// Logs in: asks a challenge, signs the transcript naming the origin the server
@@ -362,7 +327,10 @@ impl Remote {
             device,
             certificate,
             staff_id: opened.staff_id,
-            role: opened.role,
+            role: opened
+                .role
+                .parse()
+                .map_err(|_| ClientError::local("transport.answer", "the role is unknown"))?,
             counter: Mutex::new(0),
         })
     }
@@ -376,7 +344,7 @@ pub struct Session {
     /// The staff member.
     pub staff_id: i64,
     /// The role the certificate carries.
-    pub role: String,
+    pub role: pqbank_pki::Role,
     counter: Mutex<u64>,
 }
 
@@ -425,7 +393,7 @@ impl Session {
             }),
             certificate: self.certificate,
             staff_id: self.staff_id,
-            role: self.role.clone(),
+            role: self.role,
             counter: Mutex::new(0),
         }
     }
@@ -675,10 +643,12 @@ impl Session {
     pub async fn resolve_transfer(
         &self,
         remote: &Remote,
-        item: &PendingItem,
+        id: i64,
+        request_hash: &str,
         post: bool,
     ) -> Result<ResolveAnswer, ClientError> {
-        let transfer_hash: [u8; 32] = hex::decode(&item.request_hash)
+        let request_hash = request_hash.trim();
+        let transfer_hash: [u8; 32] = hex::decode(request_hash)
             .ok()
             .and_then(|h| h.try_into().ok())
             .ok_or_else(|| {
@@ -686,7 +656,7 @@ impl Session {
             })?;
         let created_at = now();
         let approval = ApprovalRequest {
-            transfer_id: item.id,
+            transfer_id: id,
             transfer_hash,
             approver: self.staff_id,
             // Not signed: the service sets it from the certificate.
@@ -703,8 +673,8 @@ impl Session {
             remote,
             Route::TransferResolve,
             &ResolveBody {
-                transfer_id: item.id,
-                transfer_hash: item.request_hash.clone(),
+                transfer_id: id,
+                transfer_hash: request_hash.to_owned(),
                 post,
                 created_at,
                 signature,
@@ -939,10 +909,13 @@ impl Session {
         let serial: [u8; pqbank_pki::cert::SERIAL_LEN] = random::<16>()?;
         let created_at = now();
         let tbs = acts::staff_certificate(
-            &csr,
-            device_hash,
-            role,
-            request.staff_id,
+            acts::StaffRequest {
+                csr: &csr,
+                device_hash,
+                role,
+                staff_id: request.staff_id,
+                name: &request.name,
+            },
             &issuer,
             serial,
             created_at,
@@ -990,6 +963,110 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// A new hire's enrolment request, made on their device: the CSR signed with the
+/// device's key (its subject the staff number: the bank names the certificate's holder
+/// from its own records), the device's identifier hashed into it, and the delivery key
+/// the certificate will be sealed to.
+#[derive(Debug, Clone)]
+pub struct EnrolmentRequest {
+    /// The CSR.
+    pub csr: pqbank_pki::CertificateRequest,
+    /// The delivery key (ML-KEM-512 + X25519, public).
+    pub recipient: Vec<u8>,
+    /// The staff number asked for, trimmed.
+    pub staff_number: String,
+    /// The role asked for.
+    pub role: pqbank_pki::Role,
+}
+
+impl EnrolmentRequest {
+    /// Builds and signs the request on `device`.
+    ///
+    /// # Errors
+    /// `device` if the key cannot sign.
+    pub fn new(
+        device: &DeviceKey,
+        staff_number: &str,
+        role: pqbank_pki::Role,
+    ) -> Result<Self, ClientError> {
+        let staff_number = staff_number.trim().to_owned();
+        let csr = pqbank_pki::CsrBuilder {
+            subject: pqbank_pki::DistinguishedName::new("pqbank", &staff_number).to_der(),
+            device_id_hash: Some(pqbank_pki::ext::device_id_hash(&device.id)),
+        }
+        .sign(&device.key, &random()?)
+        .map_err(|e| ClientError::local("device", e.to_string()))?;
+        Ok(Self {
+            csr,
+            recipient: device.recipient.public().to_bytes(),
+            staff_number,
+            role,
+        })
+    }
+
+    /// The short code the device shows its manager, from the request's own bytes.
+    #[must_use]
+    pub fn code(&self) -> String {
+        acts::short_code(self.csr.der(), &self.recipient)
+    }
+}
+
+/// A device's signed read of its own enrolment request `id` at `created_at`.
+///
+/// # Errors
+/// `device` if the key cannot sign.
+pub fn enrolment_status_body(
+    device: &DeviceKey,
+    id: i64,
+    created_at: i64,
+) -> Result<EnrolmentStatusBody, ClientError> {
+    let signature = device
+        .key
+        .sign(
+            &acts::enrolment_status_bytes(id, created_at),
+            ACT_CONTEXT,
+            &random()?,
+        )
+        .map_err(|e| ClientError::local("device", e.to_string()))?;
+    Ok(EnrolmentStatusBody {
+        id,
+        created_at,
+        signature: STANDARD.encode(signature.as_bytes()),
+    })
+}
+
+/// The certificate an approved request delivers: the bundle opened with the device's
+/// delivery key, the certificate checked to be for this device's key and identifier.
+///
+/// # Errors
+/// `enrolment` if the request is not approved, the bundle does not open or the
+/// certificate is another device's; `transport.answer` if the answer is malformed.
+pub fn open_delivery(
+    device: &DeviceKey,
+    status: &EnrolmentStatusAnswer,
+) -> Result<Certificate, ClientError> {
+    let sealed = status
+        .bundle
+        .as_ref()
+        .ok_or_else(|| ClientError::local("enrolment", "not approved yet"))?;
+    let sealed = STANDARD
+        .decode(sealed)
+        .map_err(|_| ClientError::local("transport.answer", "the bundle is not base64"))?;
+    let der = bundle::open(&device.recipient, acts::DELIVERY_PURPOSE, &sealed)
+        .map_err(|e| ClientError::local("enrolment", e.to_string()))?;
+    let cert =
+        Certificate::from_der(&der).map_err(|e| ClientError::local("enrolment", e.to_string()))?;
+    if cert.public_key() != device.key.verifying_key().as_bytes()
+        || cert.claims().device_id_hash != Some(pqbank_pki::ext::device_id_hash(&device.id))
+    {
+        return Err(ClientError::local(
+            "enrolment",
+            "the delivered certificate is not this device's",
+        ));
+    }
+    Ok(cert)
+}
+
 fn random<const N: usize>() -> Result<[u8; N], ClientError> {
     let mut out = [0u8; N];
     getrandom::fill(&mut out)
@@ -1017,6 +1094,14 @@ fn wire_error(e: ClientError) -> ErrorBody {
 impl pqbank_api::Bank for ServerBank {
     fn staff_id(&self) -> i64 {
         self.session.staff_id
+    }
+
+    fn role(&self) -> pqbank_pki::Role {
+        self.session.role
+    }
+
+    fn certificate(&self) -> Fingerprint {
+        self.session.certificate
     }
 
     async fn find_customers(&self, query: &str) -> pqbank_api::BankResult<SearchAnswer> {
@@ -1064,12 +1149,13 @@ impl pqbank_api::Bank for ServerBank {
 
     async fn resolve_transfer(
         &self,
-        item: &PendingItem,
+        id: i64,
+        request_hash: &str,
         post: bool,
     ) -> pqbank_api::BankResult<ResolveAnswer> {
         let answer = self
             .session
-            .resolve_transfer(&self.remote, item, post)
+            .resolve_transfer(&self.remote, id, request_hash, post)
             .await;
         answer.map_err(wire_error)
     }
@@ -1091,6 +1177,107 @@ impl pqbank_api::Bank for ServerBank {
 
     async fn verify_log(&self) -> pqbank_api::BankResult<VerifyAnswer> {
         let answer = self.session.verify_log(&self.remote).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn inclusion_proof(
+        &self,
+        event_id: i64,
+        tree_size: u64,
+    ) -> pqbank_api::BankResult<ProofAnswer> {
+        let answer = self
+            .session
+            .inclusion_proof(&self.remote, event_id, tree_size)
+            .await;
+        answer.map_err(wire_error)
+    }
+
+    async fn chain(&self, subject: Fingerprint) -> pqbank_api::BankResult<ChainAnswer> {
+        let answer = self.session.chain(&self.remote, subject).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn report(&self, subject: Fingerprint) -> pqbank_api::BankResult<SignedReport> {
+        let answer = self
+            .session
+            .accountability_report(&self.remote, subject)
+            .await;
+        let (json, signature) = answer.map_err(wire_error)?;
+        Ok(SignedReport {
+            json,
+            signer: self.session.certificate,
+            signature,
+        })
+    }
+
+    async fn activity(&self) -> pqbank_api::BankResult<ActivityAnswer> {
+        self.session
+            .activity(&self.remote)
+            .await
+            .map_err(wire_error)
+    }
+
+    async fn staff(&self) -> pqbank_api::BankResult<StaffAnswer> {
+        let route = if self.session.role == pqbank_pki::Role::Auditor {
+            Route::StaffAudit
+        } else {
+            Route::Staff
+        };
+        let answer = self.session.staff(&self.remote, route).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn crls(&self) -> pqbank_api::BankResult<CrlsAnswer> {
+        let route = if self.session.role == pqbank_pki::Role::Auditor {
+            Route::CrlsAudit
+        } else {
+            Route::Crls
+        };
+        let answer = self.session.current_crls(&self.remote, route).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn enrolment_queue(&self) -> pqbank_api::BankResult<EnrolmentsAnswer> {
+        let answer = self.session.enrolment_queue(&self.remote).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn approve_enrolment(
+        &self,
+        request_id: i64,
+        typed_code: &str,
+    ) -> pqbank_api::BankResult<ApproveAnswer> {
+        let queue = self
+            .session
+            .enrolment_queue(&self.remote)
+            .await
+            .map_err(wire_error)?;
+        let request = queue
+            .requests
+            .iter()
+            .find(|r| r.id == request_id)
+            .ok_or_else(|| ErrorBody {
+                code: "enrolment".into(),
+                message: "no such request is waiting".into(),
+            })?;
+        let answer = self
+            .session
+            .approve_enrolment(&self.remote, &queue, request, typed_code)
+            .await;
+        answer.map_err(wire_error)
+    }
+
+    async fn revoke(
+        &self,
+        certificate: Fingerprint,
+        reason: RevocationReason,
+    ) -> pqbank_api::BankResult<RevokeAnswer> {
+        let answer = self.session.revoke(&self.remote, certificate, reason).await;
+        answer.map_err(wire_error)
+    }
+
+    async fn renew(&self, certificate: Fingerprint) -> pqbank_api::BankResult<RenewAnswer> {
+        let answer = self.session.renew(&self.remote, certificate).await;
         answer.map_err(wire_error)
     }
 

@@ -7,17 +7,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hyper::StatusCode;
 use pqbank_api::wire::{
-    ActivityAnswer, ActivityPoint, ApproveAnswer, ApproveBody, CertificateView, ChainAnswer,
-    ChallengeAnswer, ChallengeBody, CheckpointBody, CloseBody, CrlView, CrlsAnswer,
+    ApproveAnswer, ApproveBody, ChallengeAnswer, ChallengeBody, CheckpointBody, CloseBody,
     DECLARED_NAME_LEN_MAX, Empty, EnrolmentRequestAnswer, EnrolmentRequestBody,
-    EnrolmentStatusAnswer, EnrolmentStatusBody, EnrolmentView, EnrolmentsAnswer, EventView,
-    HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PendingAnswer, PostAnswer, PostBody,
-    PrepareAnswer, ProofAnswer, ProofBody, RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer,
-    ResolveBody, RevocationView, RevokeAnswer, RevokeBody, SearchBody, SignOffBody, StaffAnswer,
-    StaffView, StatusAnswer, SubjectBody, VariancesAnswer,
+    EnrolmentStatusBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PostAnswer,
+    PostBody, PrepareAnswer, ProofBody, RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer,
+    ResolveBody, RevokeAnswer, RevokeBody, SearchBody, SignOffBody, StatusAnswer, SubjectBody,
 };
 use pqbank_api::{Request, RequestCode, Route};
-use pqbank_db::{CertificateRecord, EventRecord, Store};
+use pqbank_db::Store;
 use pqbank_pki::Fingerprint;
 use pqbank_pki::transcript::SignedTranscript;
 use pqbank_service::{ACT_SIGNATURES_MAX, SignedAt, SignedCount, SignedDecision, wire_views};
@@ -79,8 +76,11 @@ pub(crate) async fn open<S: Store>(
                 .role
                 .parse()
                 .map_err(|_| Refusal::malformed("a role"))?;
+            if asked.staff_number.len() > STAFF_NUMBER_LEN_MAX {
+                return Err(Refusal::malformed("a staff number"));
+            }
             let (id, _) = service
-                .submit_enrolment(&csr, &recipient, asked.staff_id, role)
+                .submit_enrolment(&csr, &recipient, &asked.staff_number, role)
                 .await?;
             Ok(ok(&EnrolmentRequestAnswer { id }))
         }
@@ -90,11 +90,7 @@ pub(crate) async fn open<S: Store>(
             let request = service
                 .enrolment_for_device(asked.id, asked.created_at, &signature)
                 .await?;
-            Ok(ok(&EnrolmentStatusAnswer {
-                status: request.status,
-                certificate: request.certificate.map(hex::encode),
-                bundle: request.bundle.map(|b| STANDARD.encode(b)),
-            }))
+            Ok(ok(&wire_views::enrolment_status(request)))
         }
         _ => Err(not_served()),
     }
@@ -102,6 +98,9 @@ pub(crate) async fn open<S: Store>(
 
 /// Longest delivery key read (an ML-KEM-512 + X25519 recipient is under 1 KiB).
 const RECIPIENT_LEN_MAX: usize = 4 * 1024;
+
+/// Longest staff number read.
+const STAFF_NUMBER_LEN_MAX: usize = 32;
 
 /// Longest enrolment code read (twelve symbols and separators).
 const CODE_LEN_MAX: usize = 32;
@@ -147,9 +146,7 @@ pub(crate) async fn signed<S: Store>(
         Route::TransfersPending => {
             let _: Empty = parse(body)?;
             let rows = service.serve_pending_transfers(request).await?;
-            Ok(ok(&PendingAnswer {
-                transfers: rows.into_iter().map(wire_views::pending).collect(),
-            }))
+            Ok(ok(&wire_views::pending_answer(service, rows).await?))
         }
         Route::TransferResolve => {
             let resolve: ResolveBody = parse(body)?;
@@ -196,9 +193,7 @@ pub(crate) async fn signed<S: Store>(
         Route::Variances => {
             let _: Empty = parse(body)?;
             let rows = service.serve_variance_queue(request).await?;
-            Ok(ok(&VariancesAnswer {
-                closes: rows.into_iter().map(wire_views::drawer_event).collect(),
-            }))
+            Ok(ok(&wire_views::variances_answer(service, rows).await?))
         }
         Route::VarianceSignOff => {
             let sign_off: SignOffBody = parse(body)?;
@@ -234,22 +229,14 @@ pub(crate) async fn signed<S: Store>(
             let p = service
                 .serve_inclusion_proof(request, asked.event_id, asked.tree_size)
                 .await?;
-            Ok(ok(&ProofAnswer {
-                index: p.index,
-                tree_size: p.tree_size,
-                leaf: hex::encode(p.leaf),
-                root: hex::encode(p.root),
-                path: p.path.iter().map(hex::encode).collect(),
-            }))
+            Ok(ok(&wire_views::proof(&p)))
         }
         Route::Chain => {
             let asked: SubjectBody = parse(body)?;
             let events = service
                 .serve_chain(request, fingerprint(&asked.certificate)?)
                 .await?;
-            Ok(ok(&ChainAnswer {
-                events: events.into_iter().map(event).collect(),
-            }))
+            Ok(ok(&wire_views::chain(events)))
         }
         Route::Report => {
             let asked: SubjectBody = parse(body)?;
@@ -263,73 +250,24 @@ pub(crate) async fn signed<S: Store>(
         Route::Activity => {
             let _: Empty = parse(body)?;
             let events = service.serve_activity(request).await?;
-            Ok(ok(&ActivityAnswer {
-                events: events
-                    .into_iter()
-                    .map(|e| ActivityPoint {
-                        certificate: hex::encode(e.certificate),
-                        kind: e.kind,
-                        created_at: e.created_at,
-                    })
-                    .collect(),
-            }))
+            Ok(ok(&wire_views::activity(events)))
         }
         Route::Staff | Route::StaffAudit => {
             let _: Empty = parse(body)?;
             let o = service.serve_staff(request).await?;
-            Ok(ok(&StaffAnswer {
-                staff: o
-                    .staff
-                    .into_iter()
-                    .map(|s| StaffView {
-                        id: s.id,
-                        number: s.number,
-                        name: s.name,
-                        role: s.role,
-                    })
-                    .collect(),
-                certificates: o.certificates.into_iter().map(certificate).collect(),
-                revocations: o
-                    .revocations
-                    .into_iter()
-                    .map(|r| RevocationView {
-                        certificate: hex::encode(r.certificate),
-                        reason: r.reason,
-                        revoked_at: r.revoked_at,
-                        crl_number: r.crl_number,
-                    })
-                    .collect(),
-            }))
+            Ok(ok(&wire_views::staff(o)))
         }
         Route::Crls | Route::CrlsAudit => {
             let _: Empty = parse(body)?;
             let crls = service.serve_current_crls(request).await?;
-            Ok(ok(&CrlsAnswer {
-                crls: crls
-                    .into_iter()
-                    .map(|(ca, crl)| CrlView {
-                        issuer: hex::encode(ca.fingerprint),
-                        der: STANDARD.encode(crl.der()),
-                    })
-                    .collect(),
-            }))
+            Ok(ok(&wire_views::crls(crls)))
         }
         Route::Enrolments => {
             let _: Empty = parse(body)?;
             let (queue, issuer) = service.serve_enrolment_queue(request).await?;
-            Ok(ok(&EnrolmentsAnswer {
-                issuer: STANDARD.encode(issuer),
-                requests: queue
-                    .into_iter()
-                    .map(|e| EnrolmentView {
-                        id: e.id,
-                        csr: STANDARD.encode(&e.csr_der),
-                        staff_id: e.staff_id,
-                        requested_role: e.requested_role,
-                        created_at: e.created_at,
-                    })
-                    .collect(),
-            }))
+            Ok(ok(
+                &wire_views::enrolments_answer(service, queue, &issuer).await?
+            ))
         }
         Route::EnrolmentApprove => {
             let asked: ApproveBody = parse(body)?;
@@ -392,35 +330,6 @@ pub(crate) async fn signed<S: Store>(
             }))
         }
         _ => Err(not_served()),
-    }
-}
-
-fn certificate(c: CertificateRecord) -> CertificateView {
-    CertificateView {
-        fingerprint: hex::encode(c.fingerprint),
-        der: STANDARD.encode(&c.der),
-        issuer: c.issuer.map(hex::encode),
-        replaces: c.replaces.map(hex::encode),
-        staff_id: c.staff_id,
-        role: c.role,
-        not_before: c.not_before,
-        not_after: c.not_after,
-    }
-}
-
-fn event(e: EventRecord) -> EventView {
-    EventView {
-        id: e.id,
-        seq: e.event.seq,
-        certificate: hex::encode(e.event.certificate),
-        prev_hash: hex::encode(e.event.prev_hash),
-        kind: e.event.kind,
-        payload: STANDARD.encode(&e.event.payload),
-        created_at: e.event.created_at,
-        server: e.event.server.map(hex::encode),
-        request: STANDARD.encode(&e.event.request),
-        hash: hex::encode(e.hash),
-        signature: STANDARD.encode(&e.signature),
     }
 }
 

@@ -182,6 +182,43 @@ pub async fn build<S: Store>(
     Ok((service, bank))
 }
 
+/// The demo's new hire, who has no certificate yet: the enrolment screen enrols a
+/// device for them (staff number, name).
+pub const NEW_HIRE: (&str, &str) = ("T-NEW", "Nia Novak");
+
+/// Adds the new hire ([`NEW_HIRE`]) and a drawer nobody has opened yet to a demo bank.
+///
+/// # Errors
+/// The store's.
+pub async fn add_new_hire<S: Store>(service: &Service<S>, now: i64) -> Result<(), ServiceError> {
+    service
+        .store
+        .create_staff(
+            &NewStaff {
+                number: NEW_HIRE.0.into(),
+                display_name: NEW_HIRE.1.into(),
+                role: "teller".into(),
+            },
+            now,
+        )
+        .await?;
+    service
+        .store
+        .create_account(
+            &NewAccount {
+                number: "DRAWER-NEW".into(),
+                customer_id: None,
+                kind: AccountKind::CashDrawer,
+                currency: Currency::EUR,
+                floor_minor: Some(0),
+                label: "DRAWER-NEW".into(),
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
 /// Issues and stores the demo bank's server certificate, vouching for the TLS key of
 /// hash `tls_key`, with a key derived from the demo's seed: what `pqbank-server demo`
 /// installs. Valid from an hour before `now` for a year.

@@ -47,36 +47,51 @@ fn normalise(code: &str) -> Vec<u8> {
 }
 
 impl<S: Store> Service<S> {
-    /// The device side: makes the request for `staff_id` in `role`; returns its id and
-    /// the short code to show.
+    /// The device side: makes the request for the staff member numbered `staff_number`
+    /// in `role`; returns its id and the short code to show.
     pub async fn request_enrolment(
         &self,
         device: &Device,
         recipient: &RecipientSecret,
-        name: &str,
-        staff_id: i64,
+        staff_number: &str,
         role: Role,
     ) -> Result<(i64, String), ServiceError> {
         let csr = CsrBuilder {
-            subject: DistinguishedName::new("pqbank", name).to_der(),
+            subject: DistinguishedName::new("pqbank", staff_number.trim()).to_der(),
             device_id_hash: Some(device_id_hash(&device.id)),
         }
         .sign(device.key(), &random()?)
         .map_err(crate::trace::device_failed)?;
         let recipient_bytes = recipient.public().to_bytes();
-        self.submit_enrolment(csr.der(), &recipient_bytes, staff_id, role)
+        self.submit_enrolment(csr.der(), &recipient_bytes, staff_number, role)
             .await
+    }
+
+    /// The member of staff with this identifier.
+    async fn staff_member(
+        &self,
+        staff_id: i64,
+    ) -> Result<pqbank_db::views::StaffRow, ServiceError> {
+        self.store
+            .staff()
+            .await?
+            .into_iter()
+            .find(|m| m.id == staff_id)
+            .ok_or(ServiceError::Enrolment(
+                "no member of staff has that number",
+            ))
     }
 
     /// An enrolment request as a device made it (in process, or sent to pqbank-server
     /// before anyone signs in): the CSR (its proof of possession checked by the parser,
-    /// a device named), the delivery key, a role a manager issues. Returns its id and the
-    /// short code the device shows.
+    /// a device named), the delivery key, the new hire's staff number (as on their
+    /// badge; case and surrounding blanks ignored), a role a manager issues. Returns its
+    /// id and the short code the device shows.
     pub async fn submit_enrolment(
         &self,
         csr_der: &[u8],
         recipient: &[u8],
-        staff_id: i64,
+        staff_number: &str,
         role: Role,
     ) -> Result<(i64, String), ServiceError> {
         let csr = CertificateRequest::from_der(csr_der).map_err(ServiceError::Certificate)?;
@@ -89,6 +104,16 @@ impl<S: Store> Service<S> {
                 "a manager issues teller and auditor certificates",
             ));
         }
+        let staff_id = self
+            .store
+            .staff()
+            .await?
+            .into_iter()
+            .find(|m| m.number.eq_ignore_ascii_case(staff_number.trim()))
+            .ok_or(ServiceError::Enrolment(
+                "no member of staff has that number",
+            ))?
+            .id;
         let code = short_code(csr.der(), recipient);
         let id = self
             .store
@@ -222,12 +247,16 @@ impl<S: Store> Service<S> {
             .ok_or(ServiceError::UnknownCertificate)?;
         let checked = decidable(&request, approval.typed_code)?;
         let issuer = self.certificate(&auth.certificate).await?;
+        let member = self.staff_member(request.staff_id).await?;
         let created_at = self.act_time(auth, sign, action, by).await?;
         let tbs = pqbank_api::acts::staff_certificate(
-            &checked.csr,
-            checked.device_hash,
-            checked.role,
-            request.staff_id,
+            pqbank_api::acts::StaffRequest {
+                csr: &checked.csr,
+                device_hash: checked.device_hash,
+                role: checked.role,
+                staff_id: request.staff_id,
+                name: &member.name,
+            },
             &issuer,
             approval.serial,
             created_at,

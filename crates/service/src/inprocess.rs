@@ -5,13 +5,15 @@
 use std::sync::Arc;
 
 use pqbank_api::wire::{
-    CheckpointAnswer, DrawerAnswer, DrawerEventView, ErrorBody, OpenAnswer, PendingAnswer,
-    PendingItem, PostAnswer, ResolveAnswer, SearchAnswer, VariancesAnswer, VerifyAnswer,
+    ActivityAnswer, ApproveAnswer, ChainAnswer, CheckpointAnswer, CrlsAnswer, DrawerAnswer,
+    DrawerEventView, EnrolmentsAnswer, ErrorBody, OpenAnswer, PendingAnswer, PostAnswer,
+    ProofAnswer, RenewAnswer, ResolveAnswer, RevokeAnswer, SearchAnswer, StaffAnswer,
+    VariancesAnswer, VerifyAnswer,
 };
-use pqbank_api::{Bank, BankResult};
+use pqbank_api::{Bank, BankResult, SignedReport};
 use pqbank_db::Store;
 use pqbank_ledger::TransferRequest;
-use pqbank_pki::{Action, Fingerprint};
+use pqbank_pki::{Action, Fingerprint, RevocationReason, Role};
 
 use crate::{Device, Service, ServiceError, SessionToken, wire_views};
 
@@ -20,7 +22,9 @@ pub struct InProcess<S> {
     service: Arc<Service<S>>,
     device: Arc<Device>,
     token: SessionToken,
+    certificate: Fingerprint,
     staff_id: i64,
+    role: Role,
 }
 
 impl<S> core::fmt::Debug for InProcess<S> {
@@ -65,18 +69,27 @@ impl<S: Store> InProcess<S> {
             .login(certificate, &device, origin, &signed)
             .await
             .map_err(refusal)?;
-        let staff_id = service
+        let record = service
             .store
             .certificate(certificate.as_bytes())
             .await
             .map_err(|e| refusal(e.into()))?
-            .and_then(|c| c.staff_id)
             .ok_or_else(|| refusal(ServiceError::UnknownCertificate))?;
+        let staff_id = record
+            .staff_id
+            .ok_or_else(|| refusal(ServiceError::UnknownCertificate))?;
+        // The login checked the certificate's role; the row says which it is.
+        let role = record
+            .role
+            .parse()
+            .map_err(|_| refusal(ServiceError::UnknownCertificate))?;
         Ok(Self {
             service,
             device,
             token,
+            certificate,
             staff_id,
+            role,
         })
     }
 }
@@ -84,6 +97,14 @@ impl<S: Store> InProcess<S> {
 impl<S: Store> Bank for InProcess<S> {
     fn staff_id(&self) -> i64 {
         self.staff_id
+    }
+
+    fn role(&self) -> Role {
+        self.role
+    }
+
+    fn certificate(&self) -> Fingerprint {
+        self.certificate
     }
 
     async fn find_customers(&self, query: &str) -> BankResult<SearchAnswer> {
@@ -133,13 +154,16 @@ impl<S: Store> Bank for InProcess<S> {
     async fn pending_transfers(&self) -> BankResult<PendingAnswer> {
         let (s, t, d) = (&self.service, &self.token, &*self.device);
         let rows = s.pending_transfers(t, d).await.map_err(refusal)?;
-        Ok(PendingAnswer {
-            transfers: rows.into_iter().map(wire_views::pending).collect(),
-        })
+        wire_views::pending_answer(s, rows).await.map_err(refusal)
     }
 
-    async fn resolve_transfer(&self, item: &PendingItem, post: bool) -> BankResult<ResolveAnswer> {
-        let hash = hex::decode(&item.request_hash)
+    async fn resolve_transfer(
+        &self,
+        id: i64,
+        request_hash: &str,
+        post: bool,
+    ) -> BankResult<ResolveAnswer> {
+        let hash = hex::decode(request_hash.trim())
             .ok()
             .and_then(|h| <[u8; 32]>::try_from(h).ok())
             .ok_or_else(|| ErrorBody {
@@ -148,7 +172,7 @@ impl<S: Store> Bank for InProcess<S> {
             })?;
         let (s, t, d) = (&self.service, &self.token, &*self.device);
         let status = s
-            .resolve_transfer(t, d, item.id, hash, post)
+            .resolve_transfer(t, d, id, hash, post)
             .await
             .map_err(refusal)?;
         Ok(ResolveAnswer { status })
@@ -157,9 +181,7 @@ impl<S: Store> Bank for InProcess<S> {
     async fn variance_queue(&self) -> BankResult<VariancesAnswer> {
         let (s, t, d) = (&self.service, &self.token, &*self.device);
         let rows = s.variance_queue(t, d).await.map_err(refusal)?;
-        Ok(VariancesAnswer {
-            closes: rows.into_iter().map(wire_views::drawer_event).collect(),
-        })
+        wire_views::variances_answer(s, rows).await.map_err(refusal)
     }
 
     async fn sign_off_variance(&self, event_id: i64) -> BankResult<()> {
@@ -180,6 +202,108 @@ impl<S: Store> Bank for InProcess<S> {
             .map_err(refusal)?;
         let report = s.verify_log(&|_, _| {}).await.map_err(refusal)?;
         Ok(wire_views::verify(report))
+    }
+
+    async fn inclusion_proof(&self, event_id: i64, tree_size: u64) -> BankResult<ProofAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        s.authorise(t, d, Action::AuditRead)
+            .await
+            .map_err(refusal)?;
+        let p = s
+            .inclusion_proof(event_id, tree_size)
+            .await
+            .map_err(refusal)?;
+        Ok(wire_views::proof(&p))
+    }
+
+    async fn chain(&self, subject: Fingerprint) -> BankResult<ChainAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let events = s.chain(t, d, subject).await.map_err(refusal)?;
+        Ok(wire_views::chain(events))
+    }
+
+    async fn report(&self, subject: Fingerprint) -> BankResult<SignedReport> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        s.accountability_report(t, d, subject)
+            .await
+            .map_err(refusal)
+    }
+
+    async fn activity(&self) -> BankResult<ActivityAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let events = s.activity(t, d).await.map_err(refusal)?;
+        Ok(wire_views::activity(events))
+    }
+
+    async fn staff(&self) -> BankResult<StaffAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let action = if self.role == Role::Auditor {
+            Action::AuditRead
+        } else {
+            Action::CertIssue
+        };
+        let overview = s.staff_overview(t, d, action).await.map_err(refusal)?;
+        Ok(wire_views::staff(overview))
+    }
+
+    async fn crls(&self) -> BankResult<CrlsAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let action = if self.role == Role::Auditor {
+            Action::AuditRead
+        } else {
+            Action::CertRevoke
+        };
+        let crls = s.current_crls(t, d, action).await.map_err(refusal)?;
+        Ok(wire_views::crls(crls))
+    }
+
+    async fn enrolment_queue(&self) -> BankResult<EnrolmentsAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let queue = s.enrolment_queue(t, d).await.map_err(refusal)?;
+        let issuer = s
+            .store
+            .certificate(self.certificate.as_bytes())
+            .await
+            .map_err(|e| refusal(e.into()))?
+            .ok_or_else(|| refusal(ServiceError::UnknownCertificate))?;
+        wire_views::enrolments_answer(s, queue, &issuer.der)
+            .await
+            .map_err(refusal)
+    }
+
+    async fn approve_enrolment(
+        &self,
+        request_id: i64,
+        typed_code: &str,
+    ) -> BankResult<ApproveAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let issued = s
+            .approve_enrolment(t, d, request_id, typed_code)
+            .await
+            .map_err(refusal)?;
+        Ok(ApproveAnswer {
+            certificate: issued.to_hex(),
+        })
+    }
+
+    async fn revoke(
+        &self,
+        certificate: Fingerprint,
+        reason: RevocationReason,
+    ) -> BankResult<RevokeAnswer> {
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let crl_number = s.revoke(t, d, certificate, reason).await.map_err(refusal)?;
+        Ok(RevokeAnswer { crl_number })
+    }
+
+    async fn renew(&self, certificate: Fingerprint) -> BankResult<RenewAnswer> {
+        use base64::Engine as _;
+        let (s, t, d) = (&self.service, &self.token, &*self.device);
+        let renewed = s.renew(t, d, certificate).await.map_err(refusal)?;
+        Ok(RenewAnswer {
+            certificate: base64::engine::general_purpose::STANDARD.encode(renewed.der()),
+            fingerprint: renewed.fingerprint().to_hex(),
+        })
     }
 
     async fn logout(&self) -> BankResult<()> {

@@ -10,16 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{Device, Service, ServiceError, SessionToken};
 
-/// A report and the auditor's signature over its exact bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedReport {
-    /// The report, JSON, as signed.
-    pub json: Vec<u8>,
-    /// The auditor's composite signature (context "pqbank/act/v1").
-    pub signature: Vec<u8>,
-    /// The auditor's certificate fingerprint.
-    pub signer: Fingerprint,
-}
+pub use pqbank_api::SignedReport;
 
 fn rfc3339(unix: i64) -> String {
     crate::service::at(unix)

@@ -495,7 +495,7 @@ async fn enrolment<S: Store + 'static>(store: S) {
     let device = Device::new(b"device-new", CompositeSigningKey::from_seed(&[7; 64]));
     let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[8; 64], &[9; 32]);
     let (id, code) = s
-        .request_enrolment(&device, &recipient, "Nina New", new_staff.id, Role::Teller)
+        .request_enrolment(&device, &recipient, "T-NEW", Role::Teller)
         .await
         .unwrap();
     assert_eq!(code.len(), 14);
@@ -979,11 +979,11 @@ async fn acts_commit_whole<S: Store + Raw + 'static>(store: S) {
     let db = s.store();
     let manager = login(&b, &b.manager).await.unwrap();
     let auditor = login(&b, &b.auditor).await.unwrap();
-    let new_staff = pqbank_tests::staff(db, "T-ATOM", "teller", 0).await;
+    let _new_staff = pqbank_tests::staff(db, "T-ATOM", "teller", 0).await;
     let device = Device::new(b"device-atom", CompositeSigningKey::from_seed(&[17; 64]));
     let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[18; 64], &[19; 32]);
     let (request, code) = s
-        .request_enrolment(&device, &recipient, "Ada Atom", new_staff.id, Role::Teller)
+        .request_enrolment(&device, &recipient, "T-ATOM", Role::Teller)
         .await
         .unwrap();
     let mgr_fp = *b.manager.cert.fingerprint().as_bytes();

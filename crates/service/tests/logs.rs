@@ -145,7 +145,7 @@ async fn enrol(
         display_name: "Nia Novak".into(),
         role: "teller".into(),
     };
-    let staff_id = s.store().create_staff(&staff, now).await.unwrap();
+    s.store().create_staff(&staff, now).await.unwrap();
     let (seed, kem_seed, x25519) = (random::<64>(), random::<64>(), random::<32>());
     secrets.add("the new device's signing seed", &seed);
     secrets.add("the new device's ML-KEM seed", &kem_seed);
@@ -153,7 +153,7 @@ async fn enrol(
     let device = Device::new(b"device-nia", CompositeSigningKey::from_seed(&seed));
     let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &kem_seed, &x25519);
     let (id, code) = s
-        .request_enrolment(&device, &recipient, "Nia Novak", staff_id, Role::Teller)
+        .request_enrolment(&device, &recipient, "T-77", Role::Teller)
         .await
         .unwrap();
     secrets.add_code("the enrolment code", &code);

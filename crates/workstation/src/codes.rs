@@ -4,6 +4,7 @@
 
 use pqbank_api::RequestCode;
 use pqbank_db::StoreCode;
+use pqbank_net::Code as NetCode;
 use pqbank_pki::ErrorCode as PkiCode;
 use pqbank_service::ServiceCode;
 use serde::{Deserialize, Serialize};
@@ -230,6 +231,26 @@ family! {
 }
 
 family! {
+    /// The link to pqbank-server refused or failed (TLS, the server's identity under the
+    /// pinned root, the key exchange).
+    TransportErrorCode from NetCode {
+        ServerKeyUnvouched => "transport.server_key_unvouched",
+        BundleMalformed => "transport.bundle_malformed",
+        RootMismatch => "transport.root_mismatch",
+        ServerCertificateRevoked => "transport.server_certificate_revoked",
+        ServerCertificateExpired => "transport.server_certificate_expired",
+        ServerCertificateNotYetValid => "transport.server_certificate_not_yet_valid",
+        ServerCertificateInvalid => "transport.server_certificate_invalid",
+        KxNotHybrid => "transport.kx_not_hybrid",
+        Tls12Refused => "transport.tls12_refused",
+        Handshake => "transport.handshake",
+        Timeout => "transport.timeout",
+        Io => "transport.io",
+        Config => "transport.config",
+    }
+}
+
+family! {
     /// The workstation's own refusals and failures, before or after the service call.
     WorkstationErrorCode {
         Internal => "internal",
@@ -238,19 +259,20 @@ family! {
         SettingsCorrupt => "settings.corrupt",
         SettingsWrite => "settings.write",
         SetupEnvironment => "setup.environment",
-        SetupEmptyServer => "setup.empty_server",
         SetupRootNotFound => "setup.root_not_found",
         SetupUnpinned => "setup.unpinned",
         InputDatabase => "input.database",
+        InputServer => "input.server",
+        TransportRequest => "transport.request",
+        TransportAnswer => "transport.answer",
+        TransportSessionUnsealed => "transport.session_unsealed",
         InputRoot => "input.root",
         InputFingerprint => "input.fingerprint",
         InputCurrency => "input.currency",
         InputAmount => "input.amount",
         InputHash => "input.hash",
         DeviceUnknown => "device.unknown",
-        EnrolmentStaff => "enrolment.staff",
         EnrolmentUnknown => "enrolment.unknown",
-        EnrolmentTampered => "enrolment.tampered",
     }
 }
 
@@ -271,6 +293,8 @@ pub enum ErrorCode {
     Store(StoreErrorCode),
     /// `request.*`.
     Request(RequestErrorCode),
+    /// `transport.*`: the link to pqbank-server.
+    Transport(TransportErrorCode),
     /// The workstation's own.
     Workstation(WorkstationErrorCode),
 }
@@ -286,6 +310,7 @@ impl ErrorCode {
         let forbidden = ForbiddenErrorCode::ALL.iter().map(|&c| Self::Forbidden(c));
         let store = StoreErrorCode::ALL.iter().map(|&c| Self::Store(c));
         let request = RequestErrorCode::ALL.iter().map(|&c| Self::Request(c));
+        let transport = TransportErrorCode::ALL.iter().map(|&c| Self::Transport(c));
         let workstation = WorkstationErrorCode::ALL
             .iter()
             .map(|&c| Self::Workstation(c));
@@ -295,6 +320,7 @@ impl ErrorCode {
             .chain(forbidden)
             .chain(store)
             .chain(request)
+            .chain(transport)
             .chain(workstation)
     }
 
@@ -308,6 +334,7 @@ impl ErrorCode {
             Self::Forbidden(c) => c.as_str(),
             Self::Store(c) => c.as_str(),
             Self::Request(c) => c.as_str(),
+            Self::Transport(c) => c.as_str(),
             Self::Workstation(c) => c.as_str(),
         }
     }
@@ -342,6 +369,15 @@ impl From<ServiceCode> for ErrorCode {
             ServiceCode::DrawerNotYours => Self::Service(S::DrawerNotYours),
             ServiceCode::NoDrawer => Self::Service(S::NoDrawer),
         }
+    }
+}
+
+impl ErrorCode {
+    /// The code a text names: what pqbank-server and the client send; `None` for a text
+    /// no code has (a newer server's).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
     }
 }
 

@@ -1,12 +1,15 @@
-//! The settings screen (a manager's): which database this workstation works on and which
-//! root it pins. A change is checked against the database before it is saved, and takes
-//! effect when the app starts again (the running session keeps the bank it opened).
+//! The settings screen (a manager's): which bank this workstation works with (a branch's
+//! pqbank-server, or an embedded database file) and which root it pins. A change is
+//! checked before it is saved (a server by a TLS handshake that must find its key vouched
+//! for under the root, then its status; a file by its root certificate), and takes effect
+//! when the app starts again (the running session keeps the bank it opened).
 
+use pqbank_api::Bank as _;
 use pqbank_db::views::ViewStore;
-use pqbank_pki::{Action, Certificate, Fingerprint};
+use pqbank_pki::{Certificate, Fingerprint, Role};
 
 use crate::WorkstationErrorCode as Own;
-use crate::bank::{Store, location, on_bank};
+use crate::link::{Link, open_embedded};
 use crate::{SettingsView, UiError, Workstation};
 
 /// True when `PQBANK_DATABASE_URL` chooses the database (it overrides the settings).
@@ -15,15 +18,17 @@ fn from_environment() -> bool {
 }
 
 impl Workstation {
-    /// Passes for a signed-in manager whose call the service accepts: where a workstation
-    /// puts its trust is a manager's decision, taken under the same checks as any call.
+    /// Passes for a signed-in manager whose session the bank still accepts: where a
+    /// workstation puts its trust is a manager's decision.
     async fn manager_gate(&self) -> Result<(), UiError> {
-        let (token, device, _) = self.session().await?;
-        self.checked(
-            on_bank!(&self.bank, s => s.staff_overview(&token, &device, Action::CertIssue).await),
-        )
-        .await
-        .map(|_| ())
+        let call = self.session().await?;
+        if call.bank.role() != Role::Manager {
+            return Err(UiError::new(
+                crate::ErrorCode::Forbidden(crate::ForbiddenErrorCode::ActionNotAllowed),
+                "only a manager changes where this workstation puts its trust",
+            ));
+        }
+        self.checked(call.bank.staff().await).await.map(|_| ())
     }
 
     /// What the settings screen shows.
@@ -31,23 +36,19 @@ impl Workstation {
         self.manager_gate().await?;
         let settings = self.settings_guard()?;
         Ok(SettingsView {
-            database: location(&self.url),
+            bank: self.location.clone(),
             pinned_root: settings.pinned_root.clone().unwrap_or_default(),
             from_environment: from_environment(),
         })
     }
 
-    /// Points this workstation at another database (`mysql://…` or `sqlite://PATH`) and
-    /// root, from the next start. A database that holds a bank needs the fingerprint of
-    /// its root, and that root must be stored there as a genuine self-signed CA
-    /// certificate; an empty SQLite file needs none and gets the demo bank; an empty
-    /// server is refused (`pqbank init` sets a bank up). Nothing is saved unless every
-    /// check passes.
-    pub async fn configure(
-        &self,
-        database: String,
-        pinned_root: String,
-    ) -> Result<String, UiError> {
+    /// Points this workstation at another bank and root, from the next start: a branch's
+    /// server (`https://host:port`), whose TLS key must be vouched for under the root
+    /// and which must serve that root; or an embedded database (`sqlite://PATH`): one
+    /// that holds a bank needs the fingerprint of its root, stored there as a genuine
+    /// self-signed CA certificate; an empty one needs none and gets the demo bank.
+    /// Nothing is saved unless every check passes.
+    pub async fn configure(&self, bank: String, pinned_root: String) -> Result<String, UiError> {
         self.manager_gate().await?;
         if from_environment() {
             return Err(UiError::new(
@@ -55,13 +56,7 @@ impl Workstation {
                 "PQBANK_DATABASE_URL chooses the database on this machine; change it there",
             ));
         }
-        let database = database.trim().to_owned();
-        if !(database.starts_with("mysql://") || database.starts_with("sqlite://")) {
-            return Err(UiError::new(
-                Own::InputDatabase,
-                "a database is mysql://user:password@host:port/name or sqlite:///path/to/file.db",
-            ));
-        }
+        let bank = bank.trim().to_owned();
         let pin = match pinned_root.trim() {
             "" => None,
             text => Some(Fingerprint::from_hex(text).map_err(|_| {
@@ -71,43 +66,58 @@ impl Workstation {
                 )
             })?),
         };
-        let certificates = match Store::open(&database).await? {
-            Store::Sqlite(s) => s.all_certificates().await?,
-            Store::Mysql(s) => s.all_certificates().await?,
+        let (message, server) = if bank.starts_with("https://") {
+            let pin = pin.ok_or_else(|| {
+                UiError::new(
+                    Own::SetupUnpinned,
+                    "a server is trusted only under its bank's root: enter the root's fingerprint",
+                )
+            })?;
+            Link::server(&bank, pin)?.check_server().await?;
+            ("Saved.", Some(bank.clone()))
+        } else if bank.starts_with("sqlite://") {
+            let certificates = open_embedded(&bank).await?.all_certificates().await?;
+            (verdict(&certificates, pin)?, None)
+        } else if bank.starts_with("mysql://") || bank.starts_with("mariadb://") {
+            return Err(UiError::new(
+                Own::InputDatabase,
+                "a workstation does not open the bank's shared database: enter the branch's \
+                 pqbank-server, https://host:port",
+            ));
+        } else {
+            return Err(UiError::new(
+                Own::InputDatabase,
+                "the bank is a branch server, https://host:port, or an embedded file, \
+                 sqlite:///path/to/pqbank.db",
+            ));
         };
-        let message = verdict(&database, &certificates, pin)?;
         let mut settings = self.settings_guard()?;
-        settings.database = Some(database.clone());
+        if server.is_some() {
+            settings.server = server;
+        } else {
+            settings.server = None;
+            settings.database = Some(bank.clone());
+        }
         settings.pinned_root = pin.map(|p| p.to_hex());
         settings.other.remove("demo");
         settings.save(&self.settings_path)?;
         tracing::info!(
-            database = location(&database).as_str(),
+            bank = bank.as_str(),
             pinned_root = settings.pinned_root.as_deref().unwrap_or("-"),
             "settings changed, from the next start"
         );
-        Ok(format!(
-            "{message} Restart pqbank to work on {}.",
-            location(&database)
-        ))
+        Ok(format!("{message} Restart pqbank to work with {bank}."))
     }
 }
 
-/// Whether a database may be trusted under a pin, and what to tell the manager: a bank
-/// only under the fingerprint of a genuine root stored in it, an empty SQLite file only
-/// without one (it gets the demo bank), an empty server never.
+/// Whether an embedded database may be trusted under a pin, and what to tell the
+/// manager: a bank only under the fingerprint of a genuine root stored in it, an empty
+/// file only without one (it gets the demo bank).
 fn verdict(
-    database: &str,
     certificates: &[pqbank_db::CertificateRecord],
     pin: Option<Fingerprint>,
 ) -> Result<&'static str, UiError> {
     Ok(match (certificates.is_empty(), pin) {
-        (true, None) if database.starts_with("mysql://") => {
-            return Err(UiError::new(
-                Own::SetupEmptyServer,
-                "that database is empty: set a bank up on it with `pqbank init --db URL` first",
-            ));
-        }
         (true, None) => "The database is empty: the demo bank is built there on the next start.",
         (true, Some(_)) => {
             return Err(UiError::new(

@@ -79,9 +79,9 @@ pub enum ReportFormat {
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct AppState {
-    /// "sqlite" or "mysql".
+    /// "sqlite" (the embedded bank) or "server" (a branch's pqbank-server).
     pub backend: String,
-    /// Where: the SQLite file, or the MySQL host and database (no password).
+    /// Where: the SQLite file, or the server's URL.
     pub location: String,
     /// The pinned root's fingerprint.
     pub pinned_root: String,
@@ -495,8 +495,8 @@ pub struct CrlView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
-    /// The database in use, without credentials.
-    pub database: String,
+    /// The bank in use: the server's URL or the embedded file's.
+    pub bank: String,
     /// The pinned root's fingerprint.
     pub pinned_root: String,
     /// True when `PQBANK_DATABASE_URL` chooses the database (it overrides the settings).

@@ -1,17 +1,19 @@
 //! pqbank's workstation: what a staff machine holds between the service and the screen.
 //!
-//! It opens the configured database (the embedded SQLite file by default, MySQL when
-//! `PQBANK_DATABASE_URL` or the settings say so), builds a demo bank on first run when no
-//! bank is configured, keeps the devices whose keys this machine holds in the OS keyring,
-//! signs the user in with one of them, and turns each screen's request into one service
-//! call. Every check happens in the service; this crate decides nothing it could skip.
-//! No UI toolkit is imported here: the desktop shell (`src-tauri`) wraps these calls.
+//! It works with one bank: the embedded one (the service in this process on the SQLite
+//! file, built as the demo bank on a first run) or a branch's pqbank-server, reached over
+//! TLS under the pinned root; it never holds a shared database's credentials. It keeps
+//! the devices whose keys this machine holds in the OS keyring, signs the user in with
+//! one of them, and turns each screen's request into one call of the signed-in staff
+//! member's `pqbank_api::Bank`, the same on either link. Every check happens in the
+//! service; this crate decides nothing it could skip. No UI toolkit is imported here:
+//! the desktop shell (`src-tauri`) wraps these calls.
 #![forbid(unsafe_code)]
 
-mod bank;
 mod codes;
 mod configure;
 mod dto;
+mod link;
 pub mod logs;
 mod ops;
 mod settings;
@@ -20,16 +22,16 @@ mod setup;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use pqbank_api::wire::ErrorBody;
 use pqbank_keystore::KeyStore;
-use pqbank_service::{Device, ServiceError, SessionToken};
+use pqbank_service::ServiceError;
 
-pub use bank::Bank;
 pub use codes::*;
 pub use dto::*;
 pub use logs::log_file;
 pub use pqbank_service::layer_of;
 pub use settings::{LocalDevice, Settings, data_dir};
-pub use setup::{DEMO_NEW_HIRE, Options};
+pub use setup::{DEMO_NEW_HIRE, Options, adopt_demo_branch};
 
 /// The keyring service name of pqbank's device keys (the CLI uses the same).
 pub const KEYRING_SERVICE: &str = "pqbank";
@@ -37,17 +39,19 @@ pub const KEYRING_SERVICE: &str = "pqbank";
 /// A key store shared with blocking tasks.
 pub type Keys = Arc<dyn KeyStore + Send + Sync>;
 
-/// The signed-in user: their session token and device stay here, never in the window.
+/// The signed-in user: their session (token or session secret) and device stay here,
+/// never in the window.
 struct Active {
-    token: SessionToken,
-    device: Arc<Device>,
+    bank: Arc<link::Signed>,
     info: SessionInfo,
+    /// The numbers of the accounts the screens showed this session, for receipts.
+    numbers: Arc<Mutex<std::collections::BTreeMap<i64, String>>>,
 }
 
-/// A workstation: one database, one pinned root, the devices held here, at most one
-/// signed-in user.
+/// A workstation: one bank (embedded or a server), one pinned root, the devices held
+/// here, at most one signed-in user.
 pub struct Workstation {
-    bank: Bank,
+    link: link::Link,
     settings: Mutex<Settings>,
     settings_path: PathBuf,
     reports_dir: PathBuf,
@@ -55,7 +59,8 @@ pub struct Workstation {
     active: tokio::sync::Mutex<Option<Active>>,
     origin: String,
     demo: bool,
-    url: String,
+    /// Where the bank is (the SQLite file, or the server's URL), for the screens.
+    location: String,
     /// When each idempotency key was first submitted: a retry signs the same request.
     drafts: Mutex<std::collections::HashMap<String, i64>>,
 }
@@ -75,6 +80,30 @@ impl From<ServiceError> for UiError {
             layer: layer_of(&code),
             message: e.to_string(),
             code: e.kind().into(),
+        }
+    }
+}
+
+impl From<ErrorBody> for UiError {
+    /// A refusal as the bank answered it (in process or from pqbank-server): its code
+    /// and sentence; a code this build does not know is kept in the sentence.
+    fn from(e: ErrorBody) -> Self {
+        match ErrorCode::parse(&e.code) {
+            Some(code) => Self {
+                layer: layer_of(&e.code),
+                message: e.message,
+                code,
+            },
+            None => {
+                tracing::warn!(
+                    code = e.code.as_str(),
+                    "the bank answered with an unknown code"
+                );
+                Self::new(
+                    WorkstationErrorCode::Internal,
+                    format!("the bank refused ({}): {}", e.code, e.message),
+                )
+            }
         }
     }
 }

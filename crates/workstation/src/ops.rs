@@ -1,17 +1,21 @@
-//! One method per screen action, each one service call (or a few reads) and a mapping
-//! to the screen's types.
+//! One method per screen action, each one call of the signed-in staff member's
+//! [`pqbank_api::Bank`] (embedded or through pqbank-server, the same calls) and a mapping
+//! of its wire answer to the screen's types.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use pqbank_db::{AccountRow, IdentityStore, TransferRow};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use pqbank_api::wire;
+use pqbank_api::{Bank as _, BankResult};
+use pqbank_client::DeviceKey;
 use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::crl::RevocationReason;
-use pqbank_pki::{Action, CompositeSigningKey, Fingerprint, Layer, Role};
-use pqbank_service::{Device, SessionToken};
+use pqbank_pki::{Certificate, CompositeSigningKey, Crl, Fingerprint, Layer, Role};
 use sha2::{Digest, Sha256};
 
-use crate::bank::on_bank;
+use crate::link::{Signed, client_error};
 use crate::{
     AccountView, Active, ActivityPoint, AppState, CertificateState, CertificateView, CrlEntryView,
     CrlView, CustomerHit, DrawerClosed, DrawerView, EnrolmentStatus, EnrolmentTicket,
@@ -38,7 +42,7 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn account_view(a: &AccountRow) -> AccountView {
+fn account_view(a: &wire::AccountView) -> AccountView {
     let side = a.kind.normal_side();
     let clamp = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
     AccountView {
@@ -51,28 +55,6 @@ fn account_view(a: &AccountRow) -> AccountView {
         available_minor: clamp(a.balances.available(side)),
         floor_minor: a.floor_minor,
         closed: a.closed,
-    }
-}
-
-fn transfer_view(t: &TransferRow, replayed: bool) -> TransferView {
-    TransferView {
-        id: t.id,
-        kind: t.request.kind,
-        status: t.status,
-        debit: t.request.debit,
-        credit: t.request.credit,
-        amount_minor: t.request.amount.minor(),
-        currency: t.request.amount.currency().code().to_owned(),
-        exponent: t.request.amount.currency().exponent(),
-        memo: t.request.memo.clone(),
-        maker: t.request.maker,
-        maker_name: String::new(),
-        debit_number: String::new(),
-        credit_number: String::new(),
-        created_at: t.request.created_at,
-        expires_at: t.expires_at,
-        request_hash: hex::encode(t.request_hash),
-        replayed,
     }
 }
 
@@ -99,37 +81,108 @@ fn day(unix: i64) -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// A role as stored: the database holds only `Role::as_str` texts.
-fn stored_role(text: &str) -> Result<Role, UiError> {
-    text.parse()
-        .map_err(|_| UiError::new(Own::Internal, format!("a stored role is unknown: {text}")))
+/// An answer the bank sent that this workstation cannot read.
+fn malformed(what: &str) -> UiError {
+    UiError::new(Own::TransportAnswer, format!("the bank sent {what}"))
 }
 
-/// A revocation reason as stored: the database holds only `RevocationReason::as_str` texts.
-fn stored_reason(text: &str) -> Result<RevocationReason, UiError> {
-    text.parse().map_err(|_| {
-        UiError::new(
-            Own::Internal,
-            format!("a stored revocation reason is unknown: {text}"),
-        )
-    })
+/// A role as the bank sends it (`Role::as_str` texts).
+fn role_of(text: &str) -> Result<Role, UiError> {
+    text.parse()
+        .map_err(|_| malformed(&format!("an unknown role: {text}")))
+}
+
+/// A revocation reason as the bank sends it (`RevocationReason::as_str` texts).
+fn reason_of(text: &str) -> Result<RevocationReason, UiError> {
+    text.parse()
+        .map_err(|_| malformed(&format!("an unknown revocation reason: {text}")))
+}
+
+fn der_of(text: &str) -> Result<Vec<u8>, UiError> {
+    STANDARD
+        .decode(text)
+        .map_err(|_| malformed("DER that is not base64"))
 }
 
 fn fingerprint(hex: &str) -> Result<Fingerprint, UiError> {
-    Fingerprint::from_hex(hex)
+    Fingerprint::from_hex(hex.trim())
         .map_err(|_| UiError::new(Own::InputFingerprint, "not a certificate fingerprint"))
 }
 
+/// The common name of a certificate's subject (`O=pqbank, CN=Nia Novak`).
+fn common_name(cert: &Certificate) -> Option<String> {
+    cert.subject_text()
+        .split(", ")
+        .find_map(|part| part.strip_prefix("CN="))
+        .map(str::to_owned)
+}
+
+/// The device's sealed-delivery key from its secrets.
+fn recipient_of(secrets: &pqbank_keystore::DeviceSecrets) -> pqbank_pki::bundle::RecipientSecret {
+    pqbank_pki::bundle::RecipientSecret::from_seeds(
+        pqbank_pki::bundle::Suite::MlKem512X25519,
+        &secrets.kem_seed,
+        &secrets.x25519,
+    )
+}
+
+/// A transfer form's kind (a customer-facing one), currency and amount.
+fn parse_form(form: &TransferForm) -> Result<(TransferKind, Currency, Amount), UiError> {
+    let kind = form.kind;
+    let currency: Currency = form
+        .currency
+        .parse()
+        .map_err(|_| UiError::new(Own::InputCurrency, "unknown currency"))?;
+    let amount = Amount::from_minor(form.amount_minor, currency)
+        .map_err(|e| UiError::new(Own::InputAmount, e.to_string()))?;
+    Ok((kind, currency, amount))
+}
+
+/// The names a list came with, by identifier.
+fn names(list: &[wire::Named]) -> BTreeMap<i64, String> {
+    list.iter().map(|n| (n.id, n.name.clone())).collect()
+}
+
+/// A signed-in staff member's bank, with what the screens keep of the session.
+pub(crate) struct Call {
+    pub(crate) bank: Arc<Signed>,
+    info: SessionInfo,
+    numbers: Arc<Mutex<BTreeMap<i64, String>>>,
+}
+
+impl Call {
+    /// Remembers the numbers of accounts a screen showed (for receipts).
+    fn remember<'a>(&self, accounts: impl IntoIterator<Item = &'a wire::AccountView>) {
+        if let Ok(mut numbers) = self.numbers.lock() {
+            for a in accounts {
+                numbers.insert(a.id, a.number.clone());
+            }
+        }
+    }
+
+    /// The number of an account a screen showed, or its identifier.
+    fn number(&self, id: i64) -> String {
+        self.numbers
+            .lock()
+            .ok()
+            .and_then(|n| n.get(&id).cloned())
+            .unwrap_or_else(|| format!("#{id}"))
+    }
+}
+
 impl Workstation {
-    /// The device held here for a certificate, its key loaded from the key store.
-    async fn device_for(&self, d: &LocalDevice) -> Result<Device, UiError> {
+    /// The device held here for a certificate, its keys loaded from the key store.
+    async fn device_for(&self, d: &LocalDevice) -> Result<DeviceKey, UiError> {
         let keys = self.keys.clone();
         let item = d.keyring.clone();
         let secrets = blocking(move || Ok(keys.load(&item)?)).await?;
-        let key = CompositeSigningKey::from_seed(&secrets.signing_seed);
         let id = hex::decode(&d.id)
             .map_err(|_| UiError::new(Own::SettingsCorrupt, "a device id is not hex"))?;
-        Ok(Device::new(&id, key))
+        Ok(DeviceKey {
+            id,
+            key: CompositeSigningKey::from_seed(&secrets.signing_seed),
+            recipient: recipient_of(&secrets),
+        })
     }
 
     fn local_device(&self, certificate: &str) -> Result<LocalDevice, UiError> {
@@ -154,40 +207,27 @@ impl Workstation {
             .map_err(|_| UiError::internal("the settings could not be locked", &"poisoned"))
     }
 
-    /// The staff list, for names beside ids (names are not customer data).
-    async fn staff_rows(&self) -> Result<Vec<pqbank_db::views::StaffRow>, UiError> {
-        Ok(on_bank!(&self.bank, s => pqbank_db::views::ViewStore::staff(s.store()).await)?)
-    }
-
-    /// True if a device held here belongs to the bank in this database.
+    /// True if a device held here belongs to the bank this workstation works with.
     fn serves(&self, d: &LocalDevice) -> bool {
-        d.database
-            .as_deref()
-            .is_none_or(|u| u == crate::bank::location(&self.url))
+        d.database.as_deref().is_none_or(|u| u == self.location)
     }
 
-    /// The signed-in user's token and device; ends the local session when the service
-    /// has ended it.
-    pub(crate) async fn session(
-        &self,
-    ) -> Result<(SessionToken, Arc<Device>, SessionInfo), UiError> {
+    /// The signed-in user's bank.
+    pub(crate) async fn session(&self) -> Result<Call, UiError> {
         let guard = self.active.lock().await;
         let active = guard
             .as_ref()
             .ok_or_else(|| UiError::new(ServiceErrorCode::SessionEnded, "nobody is signed in"))?;
-        Ok((
-            active.token.clone(),
-            active.device.clone(),
-            active.info.clone(),
-        ))
+        Ok(Call {
+            bank: active.bank.clone(),
+            info: active.info.clone(),
+            numbers: active.numbers.clone(),
+        })
     }
 
-    /// Passes a service result through, signing the user out here when the service has
+    /// Passes a bank's answer through, signing the user out here when the bank has
     /// ended their session or no longer accepts their certificate.
-    pub(crate) async fn checked<T>(
-        &self,
-        r: Result<T, pqbank_service::ServiceError>,
-    ) -> Result<T, UiError> {
+    pub(crate) async fn checked<T>(&self, r: BankResult<T>) -> Result<T, UiError> {
         match r {
             Ok(v) => Ok(v),
             Err(e) => {
@@ -200,7 +240,7 @@ impl Workstation {
                     tracing::info!(
                         certificate = gone.info.identity.certificate.as_str(),
                         code = e.code.as_str(),
-                        "signed out here: the service ended the session"
+                        "signed out here: the bank ended the session"
                     );
                 }
                 Err(e)
@@ -213,16 +253,11 @@ impl Workstation {
         let session = self.active.lock().await.as_ref().map(|a| a.info.clone());
         let settings = self.settings_guard()?;
         Ok(AppState {
-            backend: match self.bank {
-                crate::Bank::Sqlite(_) => "sqlite".into(),
-                crate::Bank::Mysql(_) => "mysql".into(),
+            backend: match self.link {
+                crate::link::Link::Embedded(_) => "sqlite".into(),
+                crate::link::Link::Server { .. } => "server".into(),
             },
-            location: settings
-                .other
-                .get("location")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
+            location: self.location.clone(),
             pinned_root: settings.pinned_root.clone().unwrap_or_default(),
             demo: self.demo,
             identities: settings
@@ -242,25 +277,20 @@ impl Workstation {
         let local = self.local_device(&certificate)?;
         let device = Arc::new(self.device_for(&local).await?);
         let fp = fingerprint(&certificate)?;
-        let origin = self.origin.clone();
-        let token = on_bank!(&self.bank, s => {
-            let nonce = s.challenge(fp, &device.id, &origin).await?;
-            let signed = s.sign_transcript(&device, nonce, fp, &origin)?;
-            s.login(fp, &device, &origin, &signed).await
-        })?;
-        let staff_id = on_bank!(&self.bank, s => s.store().certificate(fp.as_bytes()).await)?
-            .and_then(|r| r.staff_id)
-            .unwrap_or_default();
+        let bank = self.link.login(device, fp, &self.origin).await?;
         let info = SessionInfo {
             identity: identity(&local),
-            staff_id,
+            staff_id: bank.staff_id(),
             since: now(),
         };
-        *self.active.lock().await = Some(Active {
-            token,
-            device,
+        let replaced = self.active.lock().await.replace(Active {
+            bank: Arc::new(bank),
             info: info.clone(),
+            numbers: Arc::default(),
         });
+        if let Some(old) = replaced {
+            end(&old).await;
+        }
         let layers = Layer::ALL
             .iter()
             .zip(LAYER_WORDS)
@@ -277,45 +307,43 @@ impl Workstation {
         })
     }
 
-    /// Signs out here (the service's session idles out; nothing else holds its token).
+    /// Signs out: the session ends at the bank too (if the bank cannot be reached, it
+    /// idles out there; nothing here keeps its secret).
     pub async fn logout(&self) {
-        if let Some(gone) = self.active.lock().await.take() {
-            tracing::info!(
-                certificate = gone.info.identity.certificate.as_str(),
-                staff_id = gone.info.staff_id,
-                "signed out"
-            );
+        let gone = self.active.lock().await.take();
+        if let Some(gone) = gone {
+            end(&gone).await;
         }
     }
 
     /// Customers by name or number, with their accounts (the read is logged).
     pub async fn find_customers(&self, query: String) -> Result<Vec<CustomerHit>, UiError> {
-        let (token, device, _) = self.session().await?;
-        let rows = self
-            .checked(
-                on_bank!(&self.bank, s => s.find_customers(&token, &device, query.trim()).await),
-            )
+        let call = self.session().await?;
+        let found = self
+            .checked(call.bank.find_customers(query.trim()).await)
             .await?;
-        Ok(rows
+        call.remember(found.customers.iter().flat_map(|c| &c.accounts));
+        Ok(found
+            .customers
             .into_iter()
-            .map(|(c, accounts)| CustomerHit {
+            .map(|c| CustomerHit {
                 id: c.id,
                 number: c.number,
                 name: c.full_name,
-                accounts: accounts.iter().map(account_view).collect(),
+                accounts: c.accounts.iter().map(account_view).collect(),
             })
             .collect())
     }
 
     /// Posts a deposit, withdrawal or transfer signed by this device.
     pub async fn post_transfer(&self, form: TransferForm) -> Result<TransferView, UiError> {
-        let (token, device, info) = self.session().await?;
+        let call = self.session().await?;
         // The service refuses the internal kinds and cash through any drawer but the
         // teller's own open one, whatever the window sent.
         let (kind, currency, amount) = parse_form(&form)?;
         let created_at = self.first_submitted(&form.idempotency_key)?;
         let request = TransferRequest {
-            maker: info.staff_id,
+            maker: call.info.staff_id,
             idempotency_key: form.idempotency_key,
             kind,
             debit: form.debit,
@@ -325,11 +353,9 @@ impl Workstation {
             created_at,
         };
         let outcome = self
-            .checked(
-                on_bank!(&self.bank, s => s.post_transfer(&token, &device, request.clone()).await),
-            )
+            .checked(call.bank.post_transfer(request.clone()).await)
             .await?;
-        let mut view = TransferView {
+        Ok(TransferView {
             id: outcome.id,
             kind: request.kind,
             status: outcome.status,
@@ -340,36 +366,14 @@ impl Workstation {
             exponent: currency.exponent(),
             memo: request.memo,
             maker: request.maker,
-            maker_name: info.identity.name.clone(),
-            debit_number: String::new(),
-            credit_number: String::new(),
+            maker_name: call.info.identity.name.clone(),
+            debit_number: call.number(request.debit),
+            credit_number: call.number(request.credit),
             created_at: request.created_at,
             expires_at: outcome.expires_at,
             request_hash: String::new(),
             replayed: outcome.replayed,
-        };
-        self.name_accounts(std::slice::from_mut(&mut view)).await?;
-        Ok(view)
-    }
-
-    /// Fills in the account numbers and the maker's name of listed transfers.
-    async fn name_accounts(&self, views: &mut [TransferView]) -> Result<(), UiError> {
-        let staff = self.staff_rows().await?;
-        let mut numbers: BTreeMap<i64, String> = BTreeMap::new();
-        for v in views.iter_mut() {
-            for id in [v.debit, v.credit] {
-                if let std::collections::btree_map::Entry::Vacant(e) = numbers.entry(id) {
-                    let account = on_bank!(&self.bank, s => pqbank_db::Backend::account(s.store(), id).await)?;
-                    e.insert(account.map_or_else(|| format!("#{id}"), |a| a.number));
-                }
-            }
-            v.debit_number = numbers.get(&v.debit).cloned().unwrap_or_default();
-            v.credit_number = numbers.get(&v.credit).cloned().unwrap_or_default();
-            if let Some(m) = staff.iter().find(|m| m.id == v.maker) {
-                v.maker_name.clone_from(&m.name);
-            }
-        }
-        Ok(())
+        })
     }
 
     /// When a key was first submitted here: a retry with the same key signs the same
@@ -384,13 +388,42 @@ impl Workstation {
 
     /// Transfers waiting for a manager (a teller's own; a manager's queue: all).
     pub async fn pending_transfers(&self) -> Result<Vec<TransferView>, UiError> {
-        let (token, device, _) = self.session().await?;
-        let rows = self
-            .checked(on_bank!(&self.bank, s => s.pending_transfers(&token, &device).await))
-            .await?;
-        let mut views: Vec<TransferView> = rows.iter().map(|t| transfer_view(t, false)).collect();
-        self.name_accounts(&mut views).await?;
-        Ok(views)
+        let call = self.session().await?;
+        let answer = self.checked(call.bank.pending_transfers().await).await?;
+        let accounts = names(&answer.accounts);
+        let staff = names(&answer.staff);
+        let number = |id: i64| {
+            accounts
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("#{id}"))
+        };
+        Ok(answer
+            .transfers
+            .into_iter()
+            .map(|t| {
+                let r = t.transfer;
+                TransferView {
+                    id: t.id,
+                    kind: r.kind,
+                    status: TransferStatus::Pending,
+                    debit: r.debit,
+                    credit: r.credit,
+                    amount_minor: r.amount.minor(),
+                    currency: r.amount.currency().code().to_owned(),
+                    exponent: r.amount.currency().exponent(),
+                    maker_name: staff.get(&r.maker).cloned().unwrap_or_default(),
+                    maker: r.maker,
+                    debit_number: number(r.debit),
+                    credit_number: number(r.credit),
+                    memo: r.memo,
+                    created_at: r.created_at,
+                    expires_at: t.expires_at,
+                    request_hash: t.request_hash,
+                    replayed: false,
+                }
+            })
+            .collect())
     }
 
     /// A manager approves (posts) or rejects (voids) a pending transfer.
@@ -400,31 +433,38 @@ impl Workstation {
         request_hash: String,
         approve: bool,
     ) -> Result<TransferStatus, UiError> {
-        let (token, device, _) = self.session().await?;
+        let call = self.session().await?;
         // The hash is the one the manager reviewed on screen: if the row changed since,
         // the service refuses rather than approve something else.
         let mut hash = [0; 32];
         hex::decode_to_slice(request_hash.trim(), &mut hash)
             .map_err(|_| UiError::new(Own::InputHash, "not a transfer hash"))?;
-        let status = self
-            .checked(on_bank!(&self.bank, s => s.resolve_transfer(&token, &device, id, hash, approve).await))
+        let answer = self
+            .checked(
+                call.bank
+                    .resolve_transfer(id, &hex::encode(hash), approve)
+                    .await,
+            )
             .await?;
-        Ok(status)
+        Ok(answer.status)
     }
 
     /// The teller's drawer and the vault and variance accounts of its currency, as the
     /// service finds them.
     pub async fn drawer(&self) -> Result<DrawerView, UiError> {
-        let (token, device, _) = self.session().await?;
-        let state = self
-            .checked(on_bank!(&self.bank, s => s.drawer(&token, &device).await))
-            .await?;
+        let call = self.session().await?;
+        let state = self.checked(call.bank.drawer().await).await?;
+        call.remember(
+            [&state.drawer, &state.vault, &state.variance]
+                .into_iter()
+                .flatten(),
+        );
         Ok(DrawerView {
             account: state.drawer.as_ref().map(account_view),
             open: state.open,
             vault: state.vault.as_ref().map(account_view),
             variance: state.variance.as_ref().map(account_view),
-            last_counted_minor: state.last.map(|e| e.counted_minor),
+            last_counted_minor: state.last_counted_minor,
         })
     }
 
@@ -434,11 +474,9 @@ impl Workstation {
         counted_minor: i64,
         key: String,
     ) -> Result<DrawerView, UiError> {
-        let (token, device, _) = self.session().await?;
-        self.checked(
-            on_bank!(&self.bank, s => s.open_drawer(&token, &device, counted_minor, &key).await),
-        )
-        .await?;
+        let call = self.session().await?;
+        self.checked(call.bank.open_drawer(counted_minor, &key).await)
+            .await?;
         self.drawer().await
     }
 
@@ -448,11 +486,9 @@ impl Workstation {
         counted_minor: i64,
         key: String,
     ) -> Result<DrawerClosed, UiError> {
-        let (token, device, _) = self.session().await?;
+        let call = self.session().await?;
         let event = self
-            .checked(
-                on_bank!(&self.bank, s => s.close_drawer(&token, &device, counted_minor, &key).await),
-            )
+            .checked(call.bank.close_drawer(counted_minor, &key).await)
             .await?;
         let expected = event.expected_minor.unwrap_or(counted_minor);
         Ok(DrawerClosed {
@@ -467,19 +503,12 @@ impl Workstation {
 
     /// Staff with their certificates' state (managers and auditors).
     pub async fn staff(&self) -> Result<Vec<StaffView>, UiError> {
-        let (token, device, info) = self.session().await?;
-        let action = if info.identity.role == Role::Auditor {
-            Action::AuditRead
-        } else {
-            Action::CertIssue
-        };
-        let overview = self
-            .checked(on_bank!(&self.bank, s => s.staff_overview(&token, &device, action).await))
-            .await?;
-        let revoked: BTreeMap<[u8; 32], &pqbank_db::views::RevocationView> = overview
+        let call = self.session().await?;
+        let overview = self.checked(call.bank.staff().await).await?;
+        let revoked: BTreeMap<&str, &wire::RevocationView> = overview
             .revocations
             .iter()
-            .map(|r| (r.certificate, r))
+            .map(|r| (r.certificate.as_str(), r))
             .collect();
         let now = now();
         overview
@@ -491,13 +520,18 @@ impl Workstation {
                     .iter()
                     .filter(|c| c.staff_id == Some(st.id))
                     .map(|c| -> Result<CertificateView, UiError> {
-                        let r = revoked.get(&c.fingerprint);
+                        let r = revoked.get(c.fingerprint.as_str());
+                        let parsed = Certificate::from_der(&der_of(&c.der)?)
+                            .map_err(|_| malformed("a certificate that does not parse"))?;
+                        if parsed.fingerprint().to_hex() != c.fingerprint {
+                            return Err(malformed("a certificate under another fingerprint"));
+                        }
                         Ok(CertificateView {
-                            fingerprint: hex::encode(c.fingerprint),
-                            serial: hex::encode(&c.serial),
-                            role: stored_role(&c.role)?,
-                            issuer: c.issuer.map(hex::encode),
-                            replaces: c.replaces.map(hex::encode),
+                            fingerprint: c.fingerprint.clone(),
+                            serial: hex::encode(parsed.serial()),
+                            role: role_of(&c.role)?,
+                            issuer: c.issuer.clone(),
+                            replaces: c.replaces.clone(),
                             not_before: c.not_before,
                             not_after: c.not_after,
                             state: if r.is_some() {
@@ -507,7 +541,7 @@ impl Workstation {
                             } else {
                                 CertificateState::Active
                             },
-                            revoked_reason: r.map(|r| stored_reason(&r.reason)).transpose()?,
+                            revoked_reason: r.map(|r| reason_of(&r.reason)).transpose()?,
                             revoked_at: r.map(|r| r.revoked_at),
                         })
                     })
@@ -517,7 +551,7 @@ impl Workstation {
                     id: st.id,
                     number: st.number.clone(),
                     name: st.name.clone(),
-                    role: stored_role(&st.role)?,
+                    role: role_of(&st.role)?,
                     certificates,
                 })
             })
@@ -530,20 +564,18 @@ impl Workstation {
         certificate: String,
         reason: RevocationReason,
     ) -> Result<u64, UiError> {
-        let (token, device, _) = self.session().await?;
+        let call = self.session().await?;
         let target = fingerprint(&certificate)?;
-        self.checked(on_bank!(&self.bank, s => s.revoke(&token, &device, target, reason).await))
-            .await
+        let answer = self.checked(call.bank.revoke(target, reason).await).await?;
+        Ok(answer.crl_number)
     }
 
     /// A manager renews a certificate they issued; returns the new fingerprint.
     pub async fn renew(&self, certificate: String) -> Result<String, UiError> {
-        let (token, device, _) = self.session().await?;
+        let call = self.session().await?;
         let old = fingerprint(&certificate)?;
-        let cert = self
-            .checked(on_bank!(&self.bank, s => s.renew(&token, &device, old).await))
-            .await?;
-        let new = cert.fingerprint().to_hex();
+        let renewed = self.checked(call.bank.renew(old).await).await?;
+        let new = renewed.fingerprint;
         // A renewed certificate held here replaces the old one in the identity list.
         let mut settings = self.settings_guard()?;
         for d in &mut settings.devices {
@@ -557,109 +589,117 @@ impl Workstation {
 
     /// Drawer variances waiting for a manager's sign-off.
     pub async fn variance_queue(&self) -> Result<Vec<VarianceView>, UiError> {
-        let (token, device, _) = self.session().await?;
-        let rows = self
-            .checked(on_bank!(&self.bank, s => s.variance_queue(&token, &device).await))
-            .await?;
-        let staff = self.staff_rows().await?;
-        let mut out = Vec::new();
-        for r in rows {
-            let account =
-                on_bank!(&self.bank, s => pqbank_db::Backend::account(s.store(), r.drawer).await)?;
-            let expected = r.expected_minor.unwrap_or(r.counted_minor);
-            out.push(VarianceView {
-                event: r.id,
-                teller: r.teller,
-                teller_name: staff
-                    .iter()
-                    .find(|m| m.id == r.teller)
-                    .map_or_else(String::new, |m| m.name.clone()),
-                drawer_number: account
-                    .as_ref()
-                    .map_or_else(String::new, |a| a.number.clone()),
-                counted_minor: r.counted_minor,
-                expected_minor: expected,
-                variance_minor: r
-                    .variance_minor
-                    .unwrap_or_else(|| r.counted_minor.saturating_sub(expected)),
-                currency: account
-                    .as_ref()
-                    .map_or_else(|| "EUR".into(), |a| a.currency.code().to_owned()),
-                exponent: account.as_ref().map_or(2, |a| a.currency.exponent()),
-                created_at: r.created_at,
-            });
-        }
-        Ok(out)
-    }
-
-    /// A manager signs off a drawer variance (never their own drawer's).
-    pub async fn sign_off_variance(&self, event: i64) -> Result<(), UiError> {
-        let (token, device, _) = self.session().await?;
-        self.checked(on_bank!(&self.bank, s => s.sign_off_variance(&token, &device, event).await))
-            .await
-    }
-
-    /// The newest CRL of every issuer, with the names of the revoked certificates.
-    pub async fn crls(&self) -> Result<Vec<CrlView>, UiError> {
-        let (token, device, info) = self.session().await?;
-        let action = if info.identity.role == Role::Auditor {
-            Action::AuditRead
-        } else {
-            Action::CertRevoke
-        };
-        let crls = self
-            .checked(on_bank!(&self.bank, s => s.current_crls(&token, &device, action).await))
-            .await?;
-        let certificates = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::all_certificates(s.store()).await)?;
-        let staff = self.staff_rows().await?;
-        let name_of = |staff_id: Option<i64>| {
-            staff_id.and_then(|id| staff.iter().find(|m| m.id == id).map(|m| m.name.clone()))
-        };
-        Ok(crls
-            .into_iter()
-            .map(|(issuer, crl)| CrlView {
-                issuer: hex::encode(issuer.fingerprint),
-                issuer_name: name_of(issuer.staff_id).unwrap_or_else(|| "root".into()),
-                number: u32::try_from(crl.number()).unwrap_or(u32::MAX),
-                this_update: crl.this_update().unix_timestamp(),
-                next_update: crl.next_update().map(|t| t.unix_timestamp()),
-                entries: crl
-                    .entries()
-                    .into_iter()
-                    .map(|e| CrlEntryView {
-                        name: certificates
-                            .iter()
-                            .find(|c| c.serial == e.serial && c.issuer == Some(issuer.fingerprint))
-                            .and_then(|c| name_of(c.staff_id)),
-                        serial: hex::encode(&e.serial),
-                        reason: e.reason,
-                        revoked_at: e.revoked_at.unix_timestamp(),
-                    })
-                    .collect(),
+        let call = self.session().await?;
+        let answer = self.checked(call.bank.variance_queue().await).await?;
+        let staff = names(&answer.staff);
+        Ok(answer
+            .closes
+            .iter()
+            .map(|r| {
+                let account = answer.drawers.iter().find(|a| a.id == r.drawer);
+                let expected = r.expected_minor.unwrap_or(r.counted_minor);
+                VarianceView {
+                    event: r.id,
+                    teller: r.teller,
+                    teller_name: staff.get(&r.teller).cloned().unwrap_or_default(),
+                    drawer_number: account.map_or_else(String::new, |a| a.number.clone()),
+                    counted_minor: r.counted_minor,
+                    expected_minor: expected,
+                    variance_minor: r
+                        .variance_minor
+                        .unwrap_or_else(|| r.counted_minor.saturating_sub(expected)),
+                    currency: account
+                        .map_or_else(|| "EUR".into(), |a| a.currency.code().to_owned()),
+                    exponent: account.map_or(2, |a| a.currency.exponent()),
+                    created_at: r.created_at,
+                }
             })
             .collect())
     }
 
+    /// A manager signs off a drawer variance (never their own drawer's).
+    pub async fn sign_off_variance(&self, event: i64) -> Result<(), UiError> {
+        let call = self.session().await?;
+        self.checked(call.bank.sign_off_variance(event).await).await
+    }
+
+    /// The newest CRL of every issuer, each checked here against its issuer's signature,
+    /// with the names of the revoked certificates.
+    pub async fn crls(&self) -> Result<Vec<CrlView>, UiError> {
+        let call = self.session().await?;
+        let answer = self.checked(call.bank.crls().await).await?;
+        let overview = self.checked(call.bank.staff().await).await?;
+        let name_of = |staff_id: Option<i64>| {
+            staff_id.and_then(|id| {
+                overview
+                    .staff
+                    .iter()
+                    .find(|m| m.id == id)
+                    .map(|m| m.name.clone())
+            })
+        };
+        let mut certificates = Vec::new();
+        for c in &overview.certificates {
+            let parsed = Certificate::from_der(&der_of(&c.der)?)
+                .map_err(|_| malformed("a certificate that does not parse"))?;
+            certificates.push((c, parsed));
+        }
+        answer
+            .crls
+            .iter()
+            .map(|view| {
+                let crl = Crl::from_der(&der_of(&view.der)?)
+                    .map_err(|_| malformed("a CRL that does not parse"))?;
+                let (issuer_row, issuer) = certificates
+                    .iter()
+                    .find(|(c, _)| c.fingerprint == view.issuer)
+                    .ok_or_else(|| malformed("a CRL of an issuer it does not list"))?;
+                crl.verify_signed_by(issuer)
+                    .map_err(|_| malformed("a CRL its issuer did not sign"))?;
+                Ok(CrlView {
+                    issuer: view.issuer.clone(),
+                    issuer_name: name_of(issuer_row.staff_id).unwrap_or_else(|| "root".into()),
+                    number: u32::try_from(crl.number()).unwrap_or(u32::MAX),
+                    this_update: crl.this_update().unix_timestamp(),
+                    next_update: crl.next_update().map(|t| t.unix_timestamp()),
+                    entries: crl
+                        .entries()
+                        .into_iter()
+                        .map(|e| CrlEntryView {
+                            name: certificates
+                                .iter()
+                                .find(|(c, parsed)| {
+                                    parsed.serial() == e.serial.as_slice()
+                                        && c.issuer.as_deref() == Some(view.issuer.as_str())
+                                })
+                                .and_then(|(c, _)| name_of(c.staff_id)),
+                            serial: hex::encode(&e.serial),
+                            reason: e.reason,
+                            revoked_at: e.revoked_at.unix_timestamp(),
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
     /// Enrolment requests waiting for a manager.
     pub async fn enrolment_queue(&self) -> Result<Vec<EnrolmentView>, UiError> {
-        let (token, device, _) = self.session().await?;
-        let queue = self
-            .checked(on_bank!(&self.bank, s => s.enrolment_queue(&token, &device).await))
-            .await?;
-        let staff = self.staff_rows().await?;
+        let call = self.session().await?;
+        let queue = self.checked(call.bank.enrolment_queue().await).await?;
         queue
+            .requests
             .into_iter()
             .map(|r| {
+                let csr = pqbank_pki::CertificateRequest::from_der(&der_of(&r.csr)?)
+                    .map_err(|_| malformed("a request that does not parse"))?;
                 Ok(EnrolmentView {
                     id: r.id,
                     staff_id: r.staff_id,
-                    name: staff
-                        .iter()
-                        .find(|s| s.id == r.staff_id)
-                        .map_or_else(String::new, |s| s.name.clone()),
-                    role: stored_role(&r.requested_role)?,
+                    name: r.name,
+                    role: role_of(&r.requested_role)?,
                     created_at: r.created_at,
-                    request: hex::encode(r.csr_fingerprint),
+                    request: csr.fingerprint().to_hex(),
                 })
             })
             .collect()
@@ -667,28 +707,20 @@ impl Workstation {
 
     /// A manager approves a request after typing the code the device shows.
     pub async fn approve_enrolment(&self, id: i64, code: String) -> Result<String, UiError> {
-        let (token, device, _) = self.session().await?;
-        let fp = self
-            .checked(
-                on_bank!(&self.bank, s => s.approve_enrolment(&token, &device, id, &code).await),
-            )
+        let call = self.session().await?;
+        let answer = self
+            .checked(call.bank.approve_enrolment(id, &code).await)
             .await?;
-        Ok(fp.to_hex())
+        Ok(answer.certificate)
     }
 
     /// This machine asks to be enrolled for a member of staff: fresh keys into the key
-    /// store, the request stored, its code and QR code returned for the manager.
+    /// store, the request sent, its code and QR code returned for the manager.
     pub async fn request_enrolment(
         &self,
         staff_number: String,
         role: Role,
     ) -> Result<EnrolmentTicket, UiError> {
-        let staff = self.staff_rows().await?;
-        let member = staff
-            .iter()
-            .find(|s| s.number.eq_ignore_ascii_case(staff_number.trim()))
-            .ok_or_else(|| UiError::new(Own::EnrolmentStaff, "no member of staff has that number"))?
-            .clone();
         let device_id: [u8; 16] = random()?;
         let item = format!("device-{}", hex::encode(device_id));
         let keys = self.keys.clone();
@@ -699,39 +731,38 @@ impl Workstation {
             Ok(secrets)
         })
         .await?;
-        let device = Device::new(
-            &device_id,
-            CompositeSigningKey::from_seed(&secrets.signing_seed),
-        );
-        let recipient = recipient_of(&secrets);
-        let requested = on_bank!(&self.bank, s => s.request_enrolment(&device, &recipient, &member.name, member.id, role).await);
-        let (id, code) = match requested {
+        let device = DeviceKey {
+            id: device_id.to_vec(),
+            key: CompositeSigningKey::from_seed(&secrets.signing_seed),
+            recipient: recipient_of(&secrets),
+        };
+        let requested = self
+            .link
+            .request_enrolment(&device, &staff_number, role)
+            .await;
+        let (id, code, csr) = match requested {
             Ok(r) => r,
             Err(e) => {
                 // No request, no keys: the fresh keys leave the keyring again.
                 let keys = self.keys.clone();
                 let orphan = item.clone();
                 let _cleaned = blocking(move || Ok(keys.delete(&orphan)?)).await;
-                return Err(e.into());
+                return Err(e);
             }
         };
-        let record = on_bank!(&self.bank, s => s.store().enrolment(id).await)?
-            .ok_or_else(|| UiError::new(Own::Internal, "the request is not stored"))?;
-        let qr_svg = pqbank_service::enrolment_qr_svg(
-            id,
-            &code,
-            &Fingerprint::from_bytes(record.csr_fingerprint),
-        )?;
+        let qr_svg = pqbank_service::enrolment_qr_svg(id, &code, &csr)?;
         let mut settings = self.settings_guard()?;
         settings.devices.push(LocalDevice {
             keyring: item,
             id: hex::encode(device_id),
             certificate: String::new(),
-            name: member.name,
+            // The bank names the holder in the certificate; until then, the number.
+            name: staff_number.trim().to_owned(),
             role,
             enrolment: Some(id),
-            database: Some(crate::bank::location(&self.url)),
+            database: Some(self.location.clone()),
             code: Some(code.clone()),
+            csr: Some(csr.to_hex()),
         });
         settings.save(&self.settings_path)?;
         Ok(EnrolmentTicket {
@@ -750,83 +781,62 @@ impl Workstation {
             settings
                 .devices
                 .iter()
-                .find(|d| d.enrolment == Some(id))
+                .find(|d| d.enrolment == Some(id) && self.serves(d))
                 .cloned()
                 .ok_or_else(|| {
                     UiError::new(Own::EnrolmentUnknown, "this machine made no such request")
                 })?
         };
-        let record = on_bank!(&self.bank, s => s.store().enrolment(id).await)?
-            .ok_or_else(|| UiError::new(Own::EnrolmentUnknown, "no such request"))?;
-        // The device shows the code it computed itself, and refuses a stored request
-        // whose bytes no longer give that code (a swapped CSR or delivery key).
-        let stored = pqbank_service::short_code(&record.csr_der, &record.kem_recipient);
-        if local.code.as_ref().is_some_and(|c| *c != stored) {
-            tracing::error!(
-                request = id,
-                code = "enrolment.tampered",
-                "the stored enrolment request is not the one this device made"
-            );
-            return Err(UiError::new(
-                Own::EnrolmentTampered,
-                "the stored request is not the one this device made: tell security",
-            ));
-        }
-        let qr_svg = pqbank_service::enrolment_qr_svg(
-            id,
-            &stored,
-            &Fingerprint::from_bytes(record.csr_fingerprint),
-        )?;
+        let device = self.device_for(&local).await?;
+        let answer = self.link.enrolment_status(&device, id).await?;
+        let code = local.code.clone().unwrap_or_default();
+        let csr = local
+            .csr
+            .as_deref()
+            .map(Fingerprint::from_hex)
+            .transpose()
+            .map_err(|_| UiError::new(Own::SettingsCorrupt, "a request's fingerprint is not hex"))?
+            .unwrap_or_else(|| Fingerprint::from_bytes([0; 32]));
+        let qr_svg = pqbank_service::enrolment_qr_svg(id, &code, &csr)?;
         let ticket = |status| EnrolmentTicket {
             id,
-            code: stored.clone(),
+            code: code.clone(),
             qr_svg: qr_svg.clone(),
             status,
         };
-        match record.status.as_str() {
+        match answer.status.as_str() {
             "pending" => Ok(ticket(EnrolmentStatus::Pending)),
             "approved" => {
-                let keys = self.keys.clone();
-                let item = local.keyring.clone();
-                let secrets = blocking(move || Ok(keys.load(&item)?)).await?;
-                let id_bytes = hex::decode(&local.id)
-                    .map_err(|_| UiError::new(Own::SettingsCorrupt, "a device id is not hex"))?;
-                let device = Device::new(
-                    &id_bytes,
-                    CompositeSigningKey::from_seed(&secrets.signing_seed),
-                );
-                let recipient = recipient_of(&secrets);
-                let cert =
-                    on_bank!(&self.bank, s => s.collect_enrolment(id, &device, &recipient).await)?;
+                let cert = pqbank_client::open_delivery(&device, &answer).map_err(client_error)?;
                 let mut settings = self.settings_guard()?;
                 for d in &mut settings.devices {
-                    if d.enrolment == Some(id) {
+                    if d.enrolment == Some(id) && d.keyring == local.keyring {
                         d.certificate = cert.fingerprint().to_hex();
                         d.enrolment = None;
+                        d.csr = None;
+                        if let Some(name) = common_name(&cert) {
+                            d.name = name;
+                        }
                     }
                 }
                 settings.save(&self.settings_path)?;
                 Ok(ticket(EnrolmentStatus::Approved))
             }
             "rejected" => Ok(ticket(EnrolmentStatus::Rejected)),
-            other => Err(UiError::new(
-                Own::Internal,
-                format!("a stored enrolment status is unknown: {other}"),
-            )),
+            other => Err(malformed(&format!("an unknown enrolment status: {other}"))),
         }
     }
 
-    /// Verifies the whole log; `progress` hears (done, total).
+    /// Verifies the whole log at the bank (an auditor's); `progress` hears the end
+    /// (the bank answers once, when it is done).
     pub async fn verify_log(
         &self,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<VerifyView, UiError> {
-        let (token, device, _) = self.session().await?;
-        // Only an auditor's screen offers this; the service's gate is the audit.verify
-        // checkpoint below, taken first so every verification is on the auditor's chain.
-        self.checked(on_bank!(&self.bank, s => s.checkpoint(&token, &device).await))
-            .await?;
-        let report = on_bank!(&self.bank, s => s.verify_log(progress).await)?;
+        let call = self.session().await?;
+        let report = self.checked(call.bank.verify_log().await).await?;
+        let rows = usize::try_from(report.transfers.saturating_add(report.events)).unwrap_or(0);
+        progress(rows, rows);
         Ok(VerifyView {
             transfers: u32::try_from(report.transfers).unwrap_or(u32::MAX),
             events: u32::try_from(report.events).unwrap_or(u32::MAX),
@@ -834,7 +844,7 @@ impl Workstation {
                 .problems
                 .into_iter()
                 .map(|p| ProblemView {
-                    table: p.table.to_owned(),
+                    table: p.table,
                     row: p.row,
                     reason: p.reason,
                 })
@@ -845,23 +855,27 @@ impl Workstation {
 
     /// A certificate's chain as a timeline (the read is logged on the auditor's chain).
     pub async fn chain(&self, certificate: String) -> Result<Vec<EventView>, UiError> {
-        let (token, device, _) = self.session().await?;
+        let call = self.session().await?;
         let subject = fingerprint(&certificate)?;
-        let events = self
-            .checked(on_bank!(&self.bank, s => s.chain(&token, &device, subject).await))
-            .await?;
-        Ok(events
-            .iter()
-            .map(|e| EventView {
-                id: e.id,
-                seq: i64::try_from(e.event.seq).unwrap_or(i64::MAX),
-                kind: e.event.kind.clone(),
-                created_at: e.event.created_at,
-                hash: hex::encode(e.hash),
-                prev_hash: hex::encode(e.event.prev_hash),
-                payload: printable(&e.event.payload),
+        let answer = self.checked(call.bank.chain(subject).await).await?;
+        answer
+            .events
+            .into_iter()
+            .map(|e| {
+                let payload = STANDARD
+                    .decode(&e.payload)
+                    .map_err(|_| malformed("a payload that is not base64"))?;
+                Ok(EventView {
+                    id: e.id,
+                    seq: i64::try_from(e.seq).unwrap_or(i64::MAX),
+                    kind: e.kind,
+                    created_at: e.created_at,
+                    hash: e.hash,
+                    prev_hash: e.prev_hash,
+                    payload: printable(&payload),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The inclusion proof of an event against a fresh checkpoint, verified here.
@@ -870,31 +884,47 @@ impl Workstation {
         event_id: i64,
         event_hash: String,
     ) -> Result<ProofView, UiError> {
-        let (token, device, _) = self.session().await?;
-        let checkpoint = self
-            .checked(on_bank!(&self.bank, s => s.checkpoint(&token, &device).await))
-            .await?;
-        let size = u64::try_from(checkpoint.tree_size).unwrap_or(0);
-        let proof = on_bank!(&self.bank, s => s.inclusion_proof(event_id, size).await)?;
+        let call = self.session().await?;
         let mut hash = [0; 32];
-        hex::decode_to_slice(&event_hash, &mut hash)
+        hex::decode_to_slice(event_hash.trim(), &mut hash)
             .map_err(|_| UiError::new(Own::InputHash, "not an event hash"))?;
+        let checkpoint = self.checked(call.bank.checkpoint().await).await?;
+        let proof = self
+            .checked(
+                call.bank
+                    .inclusion_proof(event_id, checkpoint.tree_size)
+                    .await,
+            )
+            .await?;
+        let digest = |text: &str| -> Result<[u8; 32], UiError> {
+            let mut out = [0; 32];
+            hex::decode_to_slice(text, &mut out)
+                .map_err(|_| malformed("a hash that is not hex"))?;
+            Ok(out)
+        };
+        let root = digest(&checkpoint.root)?;
+        let path = proof
+            .path
+            .iter()
+            .map(|p| digest(p))
+            .collect::<Result<Vec<_>, _>>()?;
         // The leaf is recomputed from the event hash the timeline shows, never taken
         // from the proof, and the root is the signed checkpoint's.
         let leaf = pqbank_audit::merkle::leaf_hash(&hash);
-        let verified = pqbank_audit::merkle::verify_inclusion(
-            &leaf,
-            proof.index,
-            proof.tree_size,
-            &proof.path,
-            &checkpoint.root,
-        )
-        .is_ok();
+        let verified = proof.tree_size == checkpoint.tree_size
+            && pqbank_audit::merkle::verify_inclusion(
+                &leaf,
+                proof.index,
+                proof.tree_size,
+                &path,
+                &root,
+            )
+            .is_ok();
         Ok(ProofView {
             index: u32::try_from(proof.index).unwrap_or(u32::MAX),
             tree_size: u32::try_from(proof.tree_size).unwrap_or(u32::MAX),
-            root: hex::encode(checkpoint.root),
-            path: proof.path.iter().map(hex::encode).collect(),
+            root: checkpoint.root,
+            path: proof.path,
             verified,
         })
     }
@@ -906,13 +936,9 @@ impl Workstation {
         certificate: String,
         format: ReportFormat,
     ) -> Result<ReportFile, UiError> {
-        let (token, device, _) = self.session().await?;
+        let call = self.session().await?;
         let subject = fingerprint(&certificate)?;
-        let signed = self
-            .checked(
-                on_bank!(&self.bank, s => s.accountability_report(&token, &device, subject).await),
-            )
-            .await?;
+        let signed = self.checked(call.bank.report(subject).await).await?;
         std::fs::create_dir_all(&self.reports_dir)
             .map_err(|e| UiError::io(&self.reports_dir, &e))?;
         let stem = format!("report-{}-{}", &subject.to_hex()[..16], now());
@@ -950,17 +976,18 @@ impl Workstation {
 
     /// Events per day and role, for the auditor's chart.
     pub async fn activity(&self) -> Result<Vec<ActivityPoint>, UiError> {
-        let (token, device, _) = self.session().await?;
-        let events = self
-            .checked(on_bank!(&self.bank, s => s.activity(&token, &device).await))
-            .await?;
-        let roles: BTreeMap<[u8; 32], Role> = on_bank!(&self.bank, s => pqbank_db::views::ViewStore::all_certificates(s.store()).await)?
-            .into_iter()
-            .map(|c| Ok((c.fingerprint, stored_role(&c.role)?)))
-            .collect::<Result<_, UiError>>()?;
+        let call = self.session().await?;
+        let events = self.checked(call.bank.activity().await).await?;
+        let overview = self.checked(call.bank.staff().await).await?;
+        // Staff roles only: the server's and the root's certificates chart as no role.
+        let roles: BTreeMap<&str, Role> = overview
+            .certificates
+            .iter()
+            .filter_map(|c| Some((c.fingerprint.as_str(), c.role.parse().ok()?)))
+            .collect();
         let mut counts: BTreeMap<(String, Option<Role>), u32> = BTreeMap::new();
-        for e in events {
-            let role = roles.get(&e.certificate).copied();
+        for e in events.events {
+            let role = roles.get(e.certificate.as_str()).copied();
             *counts.entry((day(e.created_at), role)).or_default() += 1;
         }
         Ok(counts
@@ -970,23 +997,18 @@ impl Workstation {
     }
 }
 
-/// A transfer form's kind (a customer-facing one), currency and amount.
-fn parse_form(form: &TransferForm) -> Result<(TransferKind, Currency, Amount), UiError> {
-    let kind = form.kind;
-    let currency: Currency = form
-        .currency
-        .parse()
-        .map_err(|_| UiError::new(Own::InputCurrency, "unknown currency"))?;
-    let amount = Amount::from_minor(form.amount_minor, currency)
-        .map_err(|e| UiError::new(Own::InputAmount, e.to_string()))?;
-    Ok((kind, currency, amount))
-}
-
-/// The device's sealed-delivery key from its secrets.
-fn recipient_of(secrets: &pqbank_keystore::DeviceSecrets) -> pqbank_pki::bundle::RecipientSecret {
-    pqbank_pki::bundle::RecipientSecret::from_seeds(
-        pqbank_pki::bundle::Suite::MlKem512X25519,
-        &secrets.kem_seed,
-        &secrets.x25519,
-    )
+/// Ends a session at the bank; a bank that cannot be reached lets it idle out.
+async fn end(gone: &Active) {
+    if let Err(e) = gone.bank.logout().await {
+        tracing::warn!(
+            code = e.code.as_str(),
+            "the bank did not end the session: {}",
+            e.message
+        );
+    }
+    tracing::info!(
+        certificate = gone.info.identity.certificate.as_str(),
+        staff_id = gone.info.staff_id,
+        "signed out"
+    );
 }

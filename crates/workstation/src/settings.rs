@@ -1,5 +1,6 @@
-//! The installation's settings file: which database, which root is pinned, which devices
-//! this machine holds keys for. Shared with the CLI (`pqbank demo` writes the same file).
+//! The installation's settings file: which bank (the embedded SQLite file, or a branch's
+//! pqbank-server), which root is pinned, which devices this machine holds keys for.
+//! Shared with the CLI (`pqbank demo` writes the same file).
 
 use std::path::{Path, PathBuf};
 
@@ -37,22 +38,29 @@ pub struct LocalDevice {
     /// A pending enrolment request, until its certificate is collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrolment: Option<i64>,
-    /// Where the bank that issued it lives (the database URL without credentials);
-    /// `None` in files from before this field.
+    /// Where the bank that issued it lives (the embedded database's URL or the
+    /// server's); `None` in files from before this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
     /// The short code this device computed for its pending enrolment request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// The pending request's CSR fingerprint (hex), for its QR code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csr: Option<String>,
 }
 
 /// The settings file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
-    /// Database URL; none means the embedded SQLite file.
+    /// The embedded database's URL (`sqlite://PATH`); none means the default file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// A branch's pqbank-server (`https://host:port`): when set, the workstation works
+    /// with the bank there and opens no database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
     /// The pinned root's fingerprint, hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pinned_root: Option<String>,
@@ -93,7 +101,7 @@ impl Settings {
                 &e,
             )
         })?;
-        // Only this user may read it: a database URL can carry a password.
+        // Only this user may read it: it says which keyring items are whose.
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)

@@ -1,26 +1,27 @@
-//! Opening a workstation: settings, database, pinned root, and on first run a demo bank
-//! whose staff devices' keys go into this machine's keyring.
+//! Opening a workstation: settings, its bank (a branch's pqbank-server, or the embedded
+//! database), pinned root, and on first run a demo bank whose staff devices' keys go into
+//! this machine's keyring.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pqbank_db::views::ViewStore;
-use pqbank_db::{NewAccount, NewStaff};
+use pqbank_db_sqlite::SqliteStore;
 use pqbank_keystore::DeviceSecrets;
-use pqbank_ledger::{AccountKind, Currency};
 use pqbank_pki::Fingerprint;
 use pqbank_service::{Config, FileCrlPins, Service, demo};
 
-use crate::bank::{Store, location};
+use crate::link::{Link, open_embedded};
 use crate::{
-    Bank, Keys, LocalDevice, Settings, UiError, Workstation, WorkstationErrorCode, blocking, random,
+    Keys, LocalDevice, Settings, UiError, Workstation, WorkstationErrorCode, blocking, random,
 };
 
 /// How to open a workstation.
 pub struct Options {
     /// The settings and embedded database folder.
     pub data_dir: PathBuf,
-    /// A database URL that overrides the settings (`PQBANK_DATABASE_URL`).
+    /// An embedded database URL (`sqlite://PATH`) that overrides the settings
+    /// (`PQBANK_DATABASE_URL`).
     pub database: Option<String>,
     /// Where device keys live (the OS keyring in the app).
     pub keys: Keys,
@@ -39,68 +40,100 @@ impl core::fmt::Debug for Options {
 
 /// The staff member of the demo bank who has no certificate yet: the enrolment screen
 /// enrols a device for them.
-pub const DEMO_NEW_HIRE: (&str, &str) = ("T-NEW", "Nia Novak");
+pub const DEMO_NEW_HIRE: (&str, &str) = demo::NEW_HIRE;
+
+/// Refuses a shared database: a workstation reaches a branch's bank only through its
+/// pqbank-server and never holds the database's credentials.
+fn embedded_only(url: &str) -> Result<(), UiError> {
+    if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        return Err(UiError::new(
+            WorkstationErrorCode::InputDatabase,
+            "a workstation does not open the bank's shared database: set the branch's \
+             pqbank-server (https://host:port) and its root in the settings",
+        ));
+    }
+    Ok(())
+}
+
+fn pin_of(settings: &Settings) -> Result<Option<Fingerprint>, UiError> {
+    settings
+        .pinned_root
+        .as_deref()
+        .map(Fingerprint::from_hex)
+        .transpose()
+        .map_err(|_| {
+            UiError::new(
+                WorkstationErrorCode::SettingsCorrupt,
+                "the pinned root is not a fingerprint",
+            )
+        })
+}
 
 impl Workstation {
-    /// Opens the workstation; on a first run with no bank configured, builds the demo
-    /// bank (a random seed; its staff's keys go to the key store) in the database.
+    /// Opens the workstation: on the branch's server when the settings name one (and no
+    /// `PQBANK_DATABASE_URL` chooses an embedded file), else on the embedded database,
+    /// where a first run with no bank configured builds the demo bank (a random seed; its
+    /// staff's keys go to the key store).
     pub async fn open(options: Options) -> Result<Self, UiError> {
         let settings_path = options.data_dir.join("settings.json");
         let mut settings = Settings::load(&settings_path)?;
-        let url = options
+        let embedded_url = options
             .database
             .clone()
             .or_else(|| settings.database.clone())
             .unwrap_or_else(|| {
                 format!("sqlite://{}", options.data_dir.join("pqbank.db").display())
             });
-        let store = Store::open(&url).await?;
         let first_run = settings.pinned_root.is_none();
-        // The highest CRL number seen per issuer is kept here, outside the database, so
-        // a database rolled back to an older CRL cannot un-revoke anyone.
-        let pins = Arc::new(FileCrlPins::open(&options.data_dir)?);
-        let bank = if let Some(pin) = &settings.pinned_root {
-            let pin = Fingerprint::from_hex(pin).map_err(|_| {
-                UiError::new(
-                    WorkstationErrorCode::SettingsCorrupt,
-                    "the pinned root is not a fingerprint",
-                )
-            })?;
-            match store {
-                Store::Sqlite(s) => {
-                    Bank::Sqlite(Service::new(s, Config::new(pin)).with_crl_pins(pins))
-                }
-                Store::Mysql(s) => {
-                    Bank::Mysql(Service::new(s, Config::new(pin)).with_crl_pins(pins))
-                }
+        let link = match (&settings.server, &options.database) {
+            (Some(url), None) => {
+                let pin = pin_of(&settings)?.ok_or_else(|| {
+                    UiError::new(
+                        WorkstationErrorCode::SetupUnpinned,
+                        "the settings name a server but no root to trust it under",
+                    )
+                })?;
+                Link::server(url, pin)?
             }
-        } else {
-            first_bank(
-                store,
-                pins,
-                &options.keys,
-                &mut settings,
-                &url,
-                &settings_path,
-            )
-            .await?
+            _ => {
+                embedded_only(&embedded_url)?;
+                let store = open_embedded(&embedded_url).await?;
+                // The highest CRL number seen per issuer is kept here, outside the
+                // database, so a database rolled back to an older CRL cannot un-revoke
+                // anyone.
+                let pins = Arc::new(FileCrlPins::open(&options.data_dir)?);
+                let service = match pin_of(&settings)? {
+                    Some(pin) => Service::new(store, Config::new(pin)),
+                    None => {
+                        let service =
+                            demo_bank(store, &options.keys, &mut settings, &embedded_url).await?;
+                        settings.database = Some(embedded_url.clone());
+                        settings
+                            .other
+                            .insert("demo".into(), serde_json::Value::Bool(true));
+                        settings.save(&settings_path)?;
+                        service
+                    }
+                };
+                Link::Embedded(Arc::new(service.with_crl_pins(pins)))
+            }
         };
+        let location = link.location(&embedded_url);
         let demo = first_run
             || settings
                 .other
                 .get("demo")
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false);
-        // The location, never the URL: a MySQL URL can carry a password.
         tracing::info!(
-            database = location(&url).as_str(),
+            bank = location.as_str(),
             pinned_root = settings.pinned_root.as_deref().unwrap_or("-"),
             demo,
             first_run,
             "workstation opened"
         );
         Ok(Self {
-            bank,
+            link,
             settings: Mutex::new(settings),
             settings_path,
             reports_dir: options.data_dir.join("reports"),
@@ -108,57 +141,20 @@ impl Workstation {
             active: tokio::sync::Mutex::new(None),
             origin: options.origin,
             demo,
-            url: url.clone(),
+            location,
             drafts: Mutex::new(std::collections::HashMap::new()),
-        }
-        .with_location(&url))
-    }
-
-    fn with_location(self, url: &str) -> Self {
-        if let Ok(mut s) = self.settings.lock() {
-            s.other
-                .insert("location".into(), serde_json::Value::String(location(url)));
-        }
-        self
+        })
     }
 }
 
-/// The bank of a first run: the demo bank built into the empty database, remembered in
-/// the settings.
-async fn first_bank(
-    store: Store,
-    pins: Arc<FileCrlPins>,
+/// Builds the demo bank into an empty embedded database and stores its staff's device
+/// keys.
+async fn demo_bank(
+    store: SqliteStore,
     keys: &Keys,
     settings: &mut Settings,
     url: &str,
-    settings_path: &std::path::Path,
-) -> Result<Bank, UiError> {
-    let bank = match store {
-        Store::Sqlite(s) => {
-            Bank::Sqlite(demo_bank(s, keys, settings, url).await?.with_crl_pins(pins))
-        }
-        Store::Mysql(s) => {
-            Bank::Mysql(demo_bank(s, keys, settings, url).await?.with_crl_pins(pins))
-        }
-    };
-    settings.database = Some(url.to_owned());
-    settings
-        .other
-        .insert("demo".into(), serde_json::Value::Bool(true));
-    settings.save(settings_path)?;
-    Ok(bank)
-}
-
-/// Builds the demo bank into an empty database and stores its staff's device keys.
-async fn demo_bank<S>(
-    store: S,
-    keys: &Keys,
-    settings: &mut Settings,
-    url: &str,
-) -> Result<Service<S>, UiError>
-where
-    S: pqbank_db::Backend + pqbank_db::IdentityStore + ViewStore,
-{
+) -> Result<Service<SqliteStore>, UiError> {
     if !store.all_certificates().await?.is_empty() {
         return Err(UiError::new(
             WorkstationErrorCode::SetupUnpinned,
@@ -168,32 +164,7 @@ where
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store, random()?, 50, 300, now).await?;
-    service
-        .store()
-        .create_staff(
-            &NewStaff {
-                number: DEMO_NEW_HIRE.0.into(),
-                display_name: DEMO_NEW_HIRE.1.into(),
-                role: "teller".into(),
-            },
-            now,
-        )
-        .await?;
-    // A drawer nobody has opened yet, for the new hire.
-    service
-        .store()
-        .create_account(
-            &NewAccount {
-                number: "DRAWER-NEW".into(),
-                customer_id: None,
-                kind: AccountKind::CashDrawer,
-                currency: Currency::EUR,
-                floor_minor: Some(0),
-                label: "DRAWER-NEW".into(),
-            },
-            now,
-        )
-        .await?;
+    demo::add_new_hire(&service, now).await?;
     let devices = store_demo_keys(&bank, keys, url).await?;
     settings.pinned_root = Some(bank.root.fingerprint().to_hex());
     tracing::info!(
@@ -205,8 +176,33 @@ where
     Ok(service)
 }
 
-/// Every demo staff member's signing seed into the key store; returns the devices held
-/// here for the settings.
+/// Makes this machine a branch workstation of a server's demo bank: the demo staff's
+/// device keys into `keys`, and settings in `data_dir` that name the server at
+/// `server_url` and the demo's root, marked as a demo.
+///
+/// # Errors
+/// The key store's, or the settings file's.
+pub async fn adopt_demo_branch(
+    data_dir: &std::path::Path,
+    bank: &demo::DemoBank,
+    keys: &Keys,
+    server_url: &str,
+) -> Result<(), UiError> {
+    let devices = store_demo_keys(bank, keys, server_url).await?;
+    let mut settings = Settings {
+        server: Some(server_url.to_owned()),
+        pinned_root: Some(bank.root.fingerprint().to_hex()),
+        devices,
+        ..Settings::default()
+    };
+    settings
+        .other
+        .insert("demo".into(), serde_json::Value::Bool(true));
+    settings.save(&data_dir.join("settings.json"))
+}
+
+/// Every demo staff member's device keys (signing and delivery) into the key store;
+/// returns the devices held here for the settings.
 async fn store_demo_keys(
     bank: &demo::DemoBank,
     keys: &Keys,
@@ -221,16 +217,14 @@ async fn store_demo_keys(
     {
         let fp = person.cert.fingerprint().to_hex();
         let item = format!("demo-{}", &fp[..16]);
-        let seed = zeroize::Zeroizing::new(*person.device.key().seed());
+        let secrets = DeviceSecrets {
+            signing_seed: *person.device.key().seed(),
+            kem_seed: *person.recipient.kem_seed(),
+            x25519: *person.recipient.x25519_secret(),
+        };
         let keys = keys.clone();
         let name = item.clone();
-        blocking(move || {
-            let mut secrets = DeviceSecrets::generate()?;
-            secrets.signing_seed = *seed;
-            keys.store(&name, &secrets)?;
-            Ok(())
-        })
-        .await?;
+        blocking(move || Ok(keys.store(&name, &secrets)?)).await?;
         devices.push(LocalDevice {
             keyring: item,
             id: hex::encode(&person.device.id),
@@ -238,8 +232,9 @@ async fn store_demo_keys(
             name: person.name.clone(),
             role: person.role,
             enrolment: None,
-            database: Some(location(url)),
+            database: Some(url.to_owned()),
             code: None,
+            csr: None,
         });
     }
     Ok(devices)

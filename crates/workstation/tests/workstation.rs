@@ -1,6 +1,7 @@
-//! The workstation end to end on both backends, below the window: first run builds the
-//! demo bank, sign-in with keys from the key store, the four-eyes flow, role refusals,
-//! bad input, and the log verifying itself. (The window itself is driven by
+//! The workstation end to end on both links, below the window: the embedded bank (a
+//! first run builds the demo bank) and a branch's pqbank-server over TLS on MariaDB;
+//! sign-in with keys from the key store, the four-eyes flow, role refusals, bad input,
+//! and the log verifying itself. (The window itself is driven by
 //! `src-tauri/tests/e2e.rs` with the real keyring; here a memory key store stands in.)
 
 use std::collections::HashMap;
@@ -266,7 +267,7 @@ async fn four_eyes_flow(ws: &Workstation) {
         .await
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
-    assert!(*seen.lock().unwrap() > 0, "progress was reported");
+    assert!(*seen.lock().unwrap() > 0, "the end was reported");
     let tom = state
         .identities
         .iter()
@@ -309,21 +310,69 @@ async fn sqlite_first_run_builds_the_demo_and_the_four_eyes_flow_holds() {
     assert_eq!(Some(again.state().await.unwrap().pinned_root), pin);
 }
 
+/// A branch workstation of the server's demo bank: its settings name the server and
+/// the root, and its keyring holds the demo staff's keys.
+async fn branch(served: &pqbank_tests::server::Served, dir: &std::path::Path) -> Workstation {
+    let url = format!("https://{}", served.addr);
+    let keys = Arc::new(MemoryKeys::default());
+    pqbank_workstation::adopt_demo_branch(dir, &served.bank, &(keys.clone() as _), &url)
+        .await
+        .unwrap();
+    open(dir, None, keys).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mariadb_when_the_url_says_so() {
-    let db = pqbank_tests::mysql().await;
-    let url = format!("{}/{}", pqbank_tests::mysql_url(), db.name());
-    // The test's own connection stays open; the workstation opens its own.
+async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
+    let served = pqbank_tests::server::serve(None).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    pqbank_service::demo::add_new_hire(&served.admin, now)
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ws = open(dir.path(), Some(url), Arc::new(MemoryKeys::default())).await;
+    let ws = branch(&served, dir.path()).await;
     let state = ws.state().await.unwrap();
-    assert_eq!(state.backend, "mysql");
-    assert!(
-        !state.location.contains('@'),
-        "no credentials on screen: {}",
-        state.location
-    );
+    assert_eq!(state.backend, "server");
+    assert_eq!(state.location, format!("https://{}", served.addr));
     four_eyes_flow(&ws).await;
+
+    // The settings screen trusts a server only if its TLS key is vouched for under the
+    // root typed: another root is refused before a request is sent, and nothing saved.
+    sign_in(&ws, "Maria Manager").await;
+    let settings_path = dir.path().join("settings.json");
+    let before = pqbank_workstation::Settings::load(&settings_path).unwrap();
+    let url = format!("https://{}", served.addr);
+    let refused = code(ws.configure(url.clone(), "ab".repeat(32)).await);
+    assert!(refused.starts_with("transport."), "{refused}");
+    assert_eq!(
+        pqbank_workstation::Settings::load(&settings_path).unwrap(),
+        before
+    );
+    let pin = served.bank.root.fingerprint().to_hex();
+    assert!(ws.configure(url, pin).await.unwrap().starts_with("Saved."));
+    ws.logout().await;
+
+    // Nothing of a database is on this machine: no file, no URL in the settings.
+    assert!(!dir.path().join("pqbank.db").exists());
+    let settings = pqbank_workstation::Settings::load(&dir.path().join("settings.json")).unwrap();
+    assert_eq!(settings.database, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workstation_refuses_a_shared_database_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Workstation::open(Options {
+        data_dir: dir.path().to_path_buf(),
+        database: Some("mysql://root@127.0.0.1:3306/pqbank".into()),
+        keys: Arc::new(MemoryKeys::default()),
+        origin: "test workstation".into(),
+    })
+    .await
+    .expect_err("a workstation holds no database credentials");
+    assert_eq!(err.code.as_str(), "input.database");
+    assert!(
+        !dir.path().join("settings.json").exists(),
+        "nothing written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,6 +438,25 @@ async fn settings_screen_checks_before_saving() {
         "input.database"
     );
     assert_eq!(
+        code(
+            ws.configure("mysql://root@127.0.0.1:3306/pqbank".into(), pin.clone())
+                .await
+        ),
+        "input.database",
+        "a workstation never takes the shared database's credentials"
+    );
+    assert_eq!(
+        code(ws.configure("https://127.0.0.1".into(), pin.clone()).await),
+        "input.server"
+    );
+    assert_eq!(
+        code(
+            ws.configure("https://127.0.0.1:8443".into(), String::new())
+                .await
+        ),
+        "setup.unpinned"
+    );
+    assert_eq!(
         code(ws.configure(this_bank.clone(), "xyz".into()).await),
         "input.root"
     );
@@ -444,5 +512,5 @@ async fn settings_screen_checks_before_saving() {
     assert_ne!(state.pinned_root, pin);
     assert_eq!(state.identities.len(), 6, "only the new bank's identities");
     sign_in(&next, "Maria Manager").await;
-    assert_eq!(next.settings_view().await.unwrap().database, fresh);
+    assert_eq!(next.settings_view().await.unwrap().bank, fresh);
 }

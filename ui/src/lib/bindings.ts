@@ -10,10 +10,13 @@ export const commands = {
 	appState: () => typedError<AppState, UiError>(__TAURI_INVOKE("app_state")),
 	/**  The log file being written, for the error screens ("details are in ..."). */
 	logPath: () => typedError<string, UiError>(__TAURI_INVOKE("log_path")),
-	/**  The settings screen: the database in use and the pinned root. */
+	/**  The settings screen: the bank in use and the pinned root. */
 	settings: () => typedError<SettingsView, UiError>(__TAURI_INVOKE("settings")),
-	/**  Points the workstation at another database and root, from the next start. */
-	configure: (database: string, pinnedRoot: string) => typedError<string, UiError>(__TAURI_INVOKE("configure", { database, pinnedRoot })),
+	/**
+	 *  Points the workstation at another bank (a branch server or an embedded file) and
+	 *  root, from the next start.
+	 */
+	configure: (bank: string, pinnedRoot: string) => typedError<string, UiError>(__TAURI_INVOKE("configure", { bank, pinnedRoot })),
 	/**  Signs in with a certificate whose device key this machine holds. */
 	login: (certificate: string) => typedError<LoginResult, UiError>(__TAURI_INVOKE("login", { certificate })),
 	/**  Signs out. */
@@ -65,7 +68,7 @@ export const commands = {
 };
 
 /* Constants */
-export const ERROR_CODES = ["session_ended","challenge_used","unknown_certificate","audit","enrolment","device","crl_pins","drawer.not_yours","drawer.none","certificate.malformed","certificate.invalid_key","certificate.bad_signature","certificate.unsupported_algorithm","certificate.context_too_long","certificate.seal_open","certificate.invalid_extension","certificate.invalid_request","certificate.root_not_pinned","certificate.chain_too_long","certificate.chain_signature","certificate.issuer_name_mismatch","certificate.key_id_mismatch","certificate.not_yet_valid","certificate.expired","certificate.not_ca","certificate.path_len_exceeded","certificate.issuer_not_authorised","certificate.action_not_allowed","certificate.role_not_allowed","certificate.not_staff_certificate","certificate.not_server_certificate","certificate.revoked","certificate.crl_rollback","certificate.crl_signature","certificate.crl_stale","certificate.crl_missing","certificate.lineage_mismatch","certificate.device_mismatch","certificate.nonce_mismatch","certificate.transcript_expired","certificate.certificate_mismatch","certificate.transcript_device_mismatch","certificate.origin_mismatch","login.malformed","login.invalid_key","login.bad_signature","login.unsupported_algorithm","login.context_too_long","login.seal_open","login.invalid_extension","login.invalid_request","login.root_not_pinned","login.chain_too_long","login.chain_signature","login.issuer_name_mismatch","login.key_id_mismatch","login.not_yet_valid","login.expired","login.not_ca","login.path_len_exceeded","login.issuer_not_authorised","login.action_not_allowed","login.role_not_allowed","login.not_staff_certificate","login.not_server_certificate","login.revoked","login.crl_rollback","login.crl_signature","login.crl_stale","login.crl_missing","login.lineage_mismatch","login.device_mismatch","login.nonce_mismatch","login.transcript_expired","login.certificate_mismatch","login.transcript_device_mismatch","login.origin_mismatch","forbidden.malformed","forbidden.invalid_key","forbidden.bad_signature","forbidden.unsupported_algorithm","forbidden.context_too_long","forbidden.seal_open","forbidden.invalid_extension","forbidden.invalid_request","forbidden.root_not_pinned","forbidden.chain_too_long","forbidden.chain_signature","forbidden.issuer_name_mismatch","forbidden.key_id_mismatch","forbidden.not_yet_valid","forbidden.expired","forbidden.not_ca","forbidden.path_len_exceeded","forbidden.issuer_not_authorised","forbidden.action_not_allowed","forbidden.role_not_allowed","forbidden.not_staff_certificate","forbidden.not_server_certificate","forbidden.revoked","forbidden.crl_rollback","forbidden.crl_signature","forbidden.crl_stale","forbidden.crl_missing","forbidden.lineage_mismatch","forbidden.device_mismatch","forbidden.nonce_mismatch","forbidden.transcript_expired","forbidden.certificate_mismatch","forbidden.transcript_device_mismatch","forbidden.origin_mismatch","store.invalid_amount","store.insufficient_funds","store.currency_mismatch","store.wrong_account_kinds","store.same_account","store.account_closed","store.overflow","store.self_approval","store.approver_not_manager","store.not_pending","store.expired","store.invalid_request","store.idempotency_conflict","store.not_found","store.drawer_state","store.transient","store.busy","store.append_only","store.stale","store.signing","store.database","store.migration","store.schema_outdated","store.schema_unknown","request.malformed","request.too_large","request.route_unknown","request.route_mismatch","request.body_altered","request.unsigned","request.replayed","request.stale","request.method","request.content_type","request.timeout","request.busy","internal","io","keyring","settings.corrupt","settings.write","setup.environment","setup.empty_server","setup.root_not_found","setup.unpinned","input.database","input.root","input.fingerprint","input.currency","input.amount","input.hash","device.unknown","enrolment.staff","enrolment.unknown","enrolment.tampered"] as const;
+export const ERROR_CODES = ["session_ended","challenge_used","unknown_certificate","audit","enrolment","device","crl_pins","drawer.not_yours","drawer.none","certificate.malformed","certificate.invalid_key","certificate.bad_signature","certificate.unsupported_algorithm","certificate.context_too_long","certificate.seal_open","certificate.invalid_extension","certificate.invalid_request","certificate.root_not_pinned","certificate.chain_too_long","certificate.chain_signature","certificate.issuer_name_mismatch","certificate.key_id_mismatch","certificate.not_yet_valid","certificate.expired","certificate.not_ca","certificate.path_len_exceeded","certificate.issuer_not_authorised","certificate.action_not_allowed","certificate.role_not_allowed","certificate.not_staff_certificate","certificate.not_server_certificate","certificate.revoked","certificate.crl_rollback","certificate.crl_signature","certificate.crl_stale","certificate.crl_missing","certificate.lineage_mismatch","certificate.device_mismatch","certificate.nonce_mismatch","certificate.transcript_expired","certificate.certificate_mismatch","certificate.transcript_device_mismatch","certificate.origin_mismatch","login.malformed","login.invalid_key","login.bad_signature","login.unsupported_algorithm","login.context_too_long","login.seal_open","login.invalid_extension","login.invalid_request","login.root_not_pinned","login.chain_too_long","login.chain_signature","login.issuer_name_mismatch","login.key_id_mismatch","login.not_yet_valid","login.expired","login.not_ca","login.path_len_exceeded","login.issuer_not_authorised","login.action_not_allowed","login.role_not_allowed","login.not_staff_certificate","login.not_server_certificate","login.revoked","login.crl_rollback","login.crl_signature","login.crl_stale","login.crl_missing","login.lineage_mismatch","login.device_mismatch","login.nonce_mismatch","login.transcript_expired","login.certificate_mismatch","login.transcript_device_mismatch","login.origin_mismatch","forbidden.malformed","forbidden.invalid_key","forbidden.bad_signature","forbidden.unsupported_algorithm","forbidden.context_too_long","forbidden.seal_open","forbidden.invalid_extension","forbidden.invalid_request","forbidden.root_not_pinned","forbidden.chain_too_long","forbidden.chain_signature","forbidden.issuer_name_mismatch","forbidden.key_id_mismatch","forbidden.not_yet_valid","forbidden.expired","forbidden.not_ca","forbidden.path_len_exceeded","forbidden.issuer_not_authorised","forbidden.action_not_allowed","forbidden.role_not_allowed","forbidden.not_staff_certificate","forbidden.not_server_certificate","forbidden.revoked","forbidden.crl_rollback","forbidden.crl_signature","forbidden.crl_stale","forbidden.crl_missing","forbidden.lineage_mismatch","forbidden.device_mismatch","forbidden.nonce_mismatch","forbidden.transcript_expired","forbidden.certificate_mismatch","forbidden.transcript_device_mismatch","forbidden.origin_mismatch","store.invalid_amount","store.insufficient_funds","store.currency_mismatch","store.wrong_account_kinds","store.same_account","store.account_closed","store.overflow","store.self_approval","store.approver_not_manager","store.not_pending","store.expired","store.invalid_request","store.idempotency_conflict","store.not_found","store.drawer_state","store.transient","store.busy","store.append_only","store.stale","store.signing","store.database","store.migration","store.schema_outdated","store.schema_unknown","request.malformed","request.too_large","request.route_unknown","request.route_mismatch","request.body_altered","request.unsigned","request.replayed","request.stale","request.method","request.content_type","request.timeout","request.busy","transport.server_key_unvouched","transport.bundle_malformed","transport.root_mismatch","transport.server_certificate_revoked","transport.server_certificate_expired","transport.server_certificate_not_yet_valid","transport.server_certificate_invalid","transport.kx_not_hybrid","transport.tls12_refused","transport.handshake","transport.timeout","transport.io","transport.config","internal","io","keyring","settings.corrupt","settings.write","setup.environment","setup.root_not_found","setup.unpinned","input.database","input.server","transport.request","transport.answer","transport.session_unsealed","input.root","input.fingerprint","input.currency","input.amount","input.hash","device.unknown","enrolment.unknown"] as const;
 
 export const TELLER_KINDS = ["deposit","withdrawal","transfer"] as const;
 
@@ -113,9 +116,9 @@ export type ActivityPoint = {
 
 /**  How the workstation is set up, before and after login. */
 export type AppState = {
-	/**  "sqlite" or "mysql". */
+	/**  "sqlite" (the embedded bank) or "server" (a branch's pqbank-server). */
 	backend: string,
-	/**  Where: the SQLite file, or the MySQL host and database (no password). */
+	/**  Where: the SQLite file, or the server's URL. */
 	location: string,
 	/**  The pinned root's fingerprint. */
 	pinnedRoot: string,
@@ -285,6 +288,8 @@ ForbiddenErrorCode |
 StoreErrorCode | 
 /**  `request.*`. */
 RequestErrorCode | 
+/**  `transport.*`: the link to pqbank-server. */
+TransportErrorCode | 
 /**  The workstation's own. */
 WorkstationErrorCode;
 
@@ -445,8 +450,8 @@ export type SessionInfo = {
 
 /**  The settings screen. */
 export type SettingsView = {
-	/**  The database in use, without credentials. */
-	database: string,
+	/**  The bank in use: the server's URL or the embedded file's. */
+	bank: string,
 	/**  The pinned root's fingerprint. */
 	pinnedRoot: string,
 	/**  True when `PQBANK_DATABASE_URL` chooses the database (it overrides the settings). */
@@ -555,6 +560,12 @@ export type TransferView = {
 };
 
 /**
+ *  The link to pqbank-server refused or failed (TLS, the server's identity under the
+ *  pinned root, the key exchange).
+ */
+export type TransportErrorCode = "transport.server_key_unvouched" | "transport.bundle_malformed" | "transport.root_mismatch" | "transport.server_certificate_revoked" | "transport.server_certificate_expired" | "transport.server_certificate_not_yet_valid" | "transport.server_certificate_invalid" | "transport.kx_not_hybrid" | "transport.tls12_refused" | "transport.handshake" | "transport.timeout" | "transport.io" | "transport.config";
+
+/**
  *  An error for the screen: a stable code to branch on, a message for people, and the
  *  security layer that refused, when one did (1 to 7, as DESIGN.md numbers them).
  */
@@ -604,7 +615,7 @@ export type VerifyView = {
 };
 
 /**  The workstation's own refusals and failures, before or after the service call. */
-export type WorkstationErrorCode = "internal" | "io" | "keyring" | "settings.corrupt" | "settings.write" | "setup.environment" | "setup.empty_server" | "setup.root_not_found" | "setup.unpinned" | "input.database" | "input.root" | "input.fingerprint" | "input.currency" | "input.amount" | "input.hash" | "device.unknown" | "enrolment.staff" | "enrolment.unknown" | "enrolment.tampered";
+export type WorkstationErrorCode = "internal" | "io" | "keyring" | "settings.corrupt" | "settings.write" | "setup.environment" | "setup.root_not_found" | "setup.unpinned" | "input.database" | "input.server" | "transport.request" | "transport.answer" | "transport.session_unsealed" | "input.root" | "input.fingerprint" | "input.currency" | "input.amount" | "input.hash" | "device.unknown" | "enrolment.unknown";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {
