@@ -141,6 +141,9 @@ async fn story(teller: &impl Bank, manager: &impl Bank, auditor: &impl Bank) {
     assert!(checkpoint.tree_size > 0);
     let verified = auditor.verify_log().await.unwrap();
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    // Who verified is on record, on the auditor's own chain.
+    let own = auditor.chain(auditor.certificate()).await.unwrap();
+    assert!(own.events.iter().any(|e| e.kind == "audit.verify"));
 
     // The auditor reads the teller's chain, proves its newest event is in the
     // checkpointed log, and has the teller's report signed on his device.

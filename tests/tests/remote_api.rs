@@ -1161,6 +1161,15 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
         ),
         "enrolment"
     );
+    // Nor may a teller's number ask for an auditor's certificate.
+    assert_eq!(
+        code(
+            remote
+                .request_enrolment(&device, "T-88", pqbank_pki::Role::Auditor)
+                .await
+        ),
+        "enrolment"
+    );
     assert_eq!(
         served.root_store.count("enrolment_requests").await,
         requests

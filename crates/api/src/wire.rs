@@ -28,6 +28,12 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+impl core::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
 /// A body with nothing in it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Empty {}

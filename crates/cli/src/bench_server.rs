@@ -58,7 +58,8 @@ async fn run<S: crate::bench::Bare + pqbank_db::Store + Clone + 'static>(
     args: &BenchServer,
 ) -> Result<ExitCode, CliError> {
     let seed = *b"pqbank bench server: not for use";
-    let (service, bank) = demo::build(store, seed, 64, 64, now()).await?;
+    // The bare baseline writes through the store itself, beside the server's service.
+    let (service, bank) = demo::build(store.clone(), seed, 64, 64, now()).await?;
     let tls_key = TlsKey::generate()?;
     let key = demo::install_server(&service, &bank.root, seed, &tls_key.hash(), now()).await?;
     let (certificate, key) = key.into_parts();
@@ -68,7 +69,7 @@ async fn run<S: crate::bench::Bare + pqbank_db::Store + Clone + 'static>(
         key,
         tls_key,
     };
-    let crl = pqbank_db::IdentityStore::latest_crl(service.store(), state.root.as_bytes())
+    let crl = pqbank_db::IdentityStore::latest_crl(&store, state.root.as_bytes())
         .await?
         .ok_or_else(|| CliError("the demo bank has no root CRL".into()))?;
     let identity = pqbank_server::identity(&state, &bank.root, &Crl::from_der(&crl.der)?)?;
@@ -77,7 +78,8 @@ async fn run<S: crate::bench::Bare + pqbank_db::Store + Clone + 'static>(
         state.certificate.clone(),
         CompositeSigningKey::from_seed(state.key.seed()),
     )?;
-    let served = Service::new(service.store().clone(), Config::new(state.root));
+    drop(service);
+    let served = Service::new(store.clone(), Config::new(state.root));
     // The bench measures the server, not its rate limits: one address and few sessions
     // make all the load.
     let unlimited = pqbank_server::RateLimits {
@@ -113,8 +115,8 @@ async fn run<S: crate::bench::Bare + pqbank_db::Store + Clone + 'static>(
         })
         .await?;
         let bare = timed(w, duration, |i, stop| {
-            let (bank, app) = (bank.clone(), app.clone());
-            async move { post_bare(app.service().store(), &bank, i, round, stop).await }
+            let (bank, store) = (bank.clone(), store.clone());
+            async move { post_bare(&store, &bank, i, round, stop).await }
         })
         .await?;
         println!(

@@ -78,10 +78,12 @@ pub fn init(args: &InitArgs) -> Result<ExitCode, CliError> {
     let url = database_url(args.db.as_deref());
     runtime()?.block_on(async {
         with_store!(url.clone(), store => {
+            // The first manager's staff row is the installation's to make, before the
+            // service that will check everything after it.
+            let staff = pqbank_db::NewStaff { number: "M-001".into(), display_name: args.manager.clone(), role: "manager".into() };
+            let staff_id = pqbank_db::Backend::create_staff(&store, &staff, now).await?;
             let service = Service::new(store, Config::new(root.fingerprint())).with_crl_pins(crl_pins()?);
             service.install_root(&root).await?;
-            let staff = pqbank_db::NewStaff { number: "M-001".into(), display_name: args.manager.clone(), role: "manager".into() };
-            let staff_id = pqbank_db::Backend::create_staff(service.store(), &staff, now).await?;
             service.record_certificate(&manager, staff_id).await?;
             for (issuer, key) in [(&root, &root_key), (&manager, &manager_key)] {
                 let t = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

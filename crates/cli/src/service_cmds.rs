@@ -8,8 +8,11 @@ use std::time::Instant;
 use clap::Args;
 use pqbank_db_mysql::MySqlStore;
 use pqbank_db_sqlite::SqliteStore;
+use std::sync::Arc;
+
+use pqbank_api::Bank as _;
 use pqbank_pki::{CompositeSigningKey, Fingerprint};
-use pqbank_service::{Config, Service, demo};
+use pqbank_service::{Config, InProcess, Service, demo};
 use serde_json::json;
 
 use crate::CliError;
@@ -219,12 +222,13 @@ pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
     let url = database_url(args.db.as_deref());
     let signed = runtime()?.block_on(async {
         with_store!(url, store => {
-            let service = Service::new(store, Config::new(pin)).with_crl_pins(crl_pins()?);
-            let origin = "127.0.0.1 pqbank-cli";
-            let nonce = service.challenge(certificate, &device.id, origin).await?;
-            let transcript = service.sign_transcript(&device, nonce, certificate, origin)?;
-            let session = service.login(certificate, &device, origin, &transcript).await?;
-            Ok::<_, CliError>(service.accountability_report(&session, &device, subject).await?)
+            // Signed in as the auditor and asked through the `Bank` interface, as a
+            // workstation does.
+            let service = Arc::new(Service::new(store, Config::new(pin)).with_crl_pins(crl_pins()?));
+            let auditor = InProcess::login(service, Arc::new(device), certificate, "127.0.0.1 pqbank-cli").await?;
+            let signed = auditor.report(subject).await?;
+            auditor.logout().await?;
+            Ok::<_, CliError>(signed)
         })
     })?;
     if args.format == "pdf" {
@@ -443,11 +447,12 @@ pub fn bench_transfers(args: &BenchTransfers) -> Result<ExitCode, CliError> {
 /// (b) the database side alone: transfers signed beforehand, then checked, written and
 /// chained (the act's event signature is a placeholder here, since in a branch each
 /// teller's device makes it); (c) the bare SQL baseline.
-async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store>(
+async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store + Clone>(
     store: S,
     args: &BenchTransfers,
 ) -> Result<ExitCode, CliError> {
-    let (service, bank) = demo::build(store, demo_seed(), 64, 64, now()).await?;
+    // The bare baseline writes through the store itself, beside the service on it.
+    let (service, bank) = demo::build(store.clone(), demo_seed(), 64, 64, now()).await?;
     let service = std::sync::Arc::new(service);
     let bank = std::sync::Arc::new(bank);
     let mut sessions = Vec::new();
@@ -466,8 +471,9 @@ async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store>(
             .saturating_mul(PRESIGNED_PER_SECOND);
         let mut handles = Vec::new();
         for w in 0..args.workers as usize {
-            let (service, bank, sessions, stop, ready) = (
+            let (service, store, bank, sessions, stop, ready) = (
                 service.clone(),
+                store.clone(),
                 bank.clone(),
                 sessions.clone(),
                 stop.clone(),
@@ -557,7 +563,7 @@ async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store>(
                             let key = format!("bare-w{w}-{n}");
                             let retry = pqbank_db::RetryPolicy::default();
                             pqbank_db::flows::with_retry(&retry, || {
-                                service.store().bare(teller.staff_id, &key, a, b)
+                                store.bare(teller.staff_id, &key, a, b)
                             })
                             .await?;
                         }

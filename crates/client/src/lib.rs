@@ -698,7 +698,15 @@ impl Session {
             created_at,
             signature: self.sign_act(&checkpoint_bytes(head.tree_size, &root, created_at))?,
         };
-        self.call(remote, Route::Checkpoint, &body).await
+        let stored: CheckpointAnswer = self.call(remote, Route::Checkpoint, &body).await?;
+        // What comes back must be what was signed here, or nothing of it is trusted.
+        if stored.tree_size != head.tree_size || stored.root != head.root {
+            return Err(ClientError::local(
+                "transport.answer",
+                "the stored checkpoint is not the one signed",
+            ));
+        }
+        Ok(stored)
     }
 
     /// Verifies the whole log at the server.
@@ -897,15 +905,24 @@ impl Session {
         let der = |text: &str| STANDARD.decode(text).map_err(|_| malformed("not base64"));
         let issuer =
             Certificate::from_der(&der(&queue.issuer)?).map_err(|e| malformed(&e.to_string()))?;
+        // She issues under her own certificate, and only the roles a manager issues.
+        if issuer.fingerprint() != self.certificate {
+            return Err(malformed(
+                "an issuer that is not this manager's certificate",
+            ));
+        }
         let csr = pqbank_pki::CertificateRequest::from_der(&der(&request.csr)?)
             .map_err(|e| malformed(&e.to_string()))?;
         let device_hash = csr
             .device_id_hash()
             .ok_or_else(|| malformed("the request names no device"))?;
-        let role = request
+        let role: pqbank_pki::Role = request
             .requested_role
             .parse()
             .map_err(|_| malformed("an unknown role"))?;
+        if !matches!(role, pqbank_pki::Role::Teller | pqbank_pki::Role::Auditor) {
+            return Err(malformed("a role a manager does not issue"));
+        }
         let serial: [u8; pqbank_pki::cert::SERIAL_LEN] = random::<16>()?;
         let created_at = now();
         let tbs = acts::staff_certificate(

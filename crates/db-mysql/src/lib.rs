@@ -109,7 +109,8 @@ impl MySqlStore {
         pqbank_db::schema::compare(&applied, &MIGRATOR).map_err(StoreError::from)
     }
 
-    /// The pool, for tests and benchmarks that need raw SQL.
+    /// The pool, for tests and benchmarks that need raw SQL (feature `test-support`).
+    #[cfg(feature = "test-support")]
     #[must_use]
     pub fn pool(&self) -> &MySqlPool {
         &self.pool

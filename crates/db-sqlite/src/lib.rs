@@ -68,7 +68,8 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    /// The pool, for tests and benchmarks that need raw SQL.
+    /// The pool, for tests and benchmarks that need raw SQL (feature `test-support`).
+    #[cfg(feature = "test-support")]
     #[must_use]
     pub fn pool(&self) -> &SqlitePool {
         &self.pool

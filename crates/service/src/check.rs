@@ -351,6 +351,24 @@ impl<S: Store> Service<S> {
 
     /// Appends an event, signed by `sign` (the device, or the server over its request),
     /// to the certificate's chain.
+    /// Verifies the whole log for an authorised auditor, the verification itself logged
+    /// first on the auditor's chain (`audit.verify`): who verified, and when, is on
+    /// record whatever the verdict.
+    pub(crate) async fn verify_log_as(
+        &self,
+        auth: &Authorised,
+        sign: Signer<'_>,
+    ) -> Result<crate::LogReport, ServiceError> {
+        self.log(auth, sign, "audit.verify", auth.certificate.as_bytes())
+            .await?;
+        tracing::info!(
+            certificate = %auth.certificate,
+            staff_id = auth.staff_id,
+            "log verification: audit.verify"
+        );
+        self.verify_log(&|_, _| {}).await
+    }
+
     pub(crate) async fn log(
         &self,
         auth: &Authorised,

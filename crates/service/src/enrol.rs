@@ -104,7 +104,7 @@ impl<S: Store> Service<S> {
                 "a manager issues teller and auditor certificates",
             ));
         }
-        let staff_id = self
+        let member = self
             .store
             .staff()
             .await?
@@ -112,8 +112,14 @@ impl<S: Store> Service<S> {
             .find(|m| m.number.eq_ignore_ascii_case(staff_number.trim()))
             .ok_or(ServiceError::Enrolment(
                 "no member of staff has that number",
-            ))?
-            .id;
+            ))?;
+        // A device asks for the role the bank holds for its staff member, never another.
+        if member.role != role.as_str() {
+            return Err(ServiceError::Enrolment(
+                "that member of staff does not hold the role asked for",
+            ));
+        }
+        let staff_id = member.id;
         let code = short_code(csr.der(), recipient);
         let id = self
             .store
@@ -244,7 +250,7 @@ impl<S: Store> Service<S> {
             .store
             .enrolment(approval.request_id)
             .await?
-            .ok_or(ServiceError::UnknownCertificate)?;
+            .ok_or(ServiceError::Enrolment("no such request"))?;
         let checked = decidable(&request, approval.typed_code)?;
         let issuer = self.certificate(&auth.certificate).await?;
         let member = self.staff_member(request.staff_id).await?;
@@ -322,7 +328,7 @@ impl<S: Store> Service<S> {
             .store
             .enrolment(request_id)
             .await?
-            .ok_or(ServiceError::UnknownCertificate)?;
+            .ok_or(ServiceError::Enrolment("no such request"))?;
         let sealed = request
             .bundle
             .ok_or(ServiceError::Enrolment("not approved yet"))?;

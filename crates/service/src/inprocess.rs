@@ -197,10 +197,14 @@ impl<S: Store> Bank for InProcess<S> {
 
     async fn verify_log(&self) -> BankResult<VerifyAnswer> {
         let (s, t, d) = (&self.service, &self.token, &*self.device);
-        s.authorise(t, d, Action::AuditVerify)
+        let auth = s
+            .authorise(t, d, Action::AuditVerify)
             .await
             .map_err(refusal)?;
-        let report = s.verify_log(&|_, _| {}).await.map_err(refusal)?;
+        let report = s
+            .verify_log_as(&auth, &d.event_signer())
+            .await
+            .map_err(refusal)?;
         Ok(wire_views::verify(report))
     }
 

@@ -282,8 +282,8 @@ impl<S: Store> Service<S> {
         &self,
         request: &Request<'_>,
     ) -> Result<crate::LogReport, ServiceError> {
-        self.enter(Route::Verify, request).await?;
-        self.verify_log(&|_, _| {}).await
+        let (auth, _, sign) = self.enter(Route::Verify, request).await?;
+        self.verify_log_as(&auth, &sign).await
     }
 
     /// An event's inclusion proof against the checkpoint of `tree_size` (`audit.read`).

@@ -122,7 +122,9 @@ impl<S: Store> Service<S> {
         (self.clock)()
     }
 
-    /// The storage backend.
+    /// The storage backend, for tests and benchmarks (feature `test-support`): nothing
+    /// above the service reaches the store through it.
+    #[cfg(feature = "test-support")]
     pub fn store(&self) -> &S {
         &self.store
     }

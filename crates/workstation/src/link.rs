@@ -20,7 +20,7 @@ use pqbank_db_sqlite::SqliteStore;
 use pqbank_ledger::TransferRequest;
 use pqbank_net::VouchedKey;
 use pqbank_pki::{Fingerprint, RevocationReason, Role};
-use pqbank_service::{Device, InProcess, Service};
+use pqbank_service::{CrlPins, Device, InProcess, Service};
 
 use crate::{UiError, WorkstationErrorCode as Own};
 
@@ -36,6 +36,11 @@ pub(crate) enum Link {
         addr: SocketAddr,
         /// The root its TLS key must be vouched for under.
         pin: Fingerprint,
+        /// The one verifier of this installation's connections (its clones share the
+        /// newest root CRL number it accepted, so an older one is refused).
+        verifier: VouchedKey,
+        /// Where that number is kept across starts (this machine's data folder).
+        crl_pins: Arc<dyn CrlPins>,
         /// The connection for calls before anyone signs in (boxed: the embedded link is a
         /// pointer).
         remote: Box<Remote>,
@@ -86,15 +91,43 @@ pub(crate) async fn open_embedded(url: &str) -> Result<SqliteStore, UiError> {
 }
 
 impl Link {
-    /// A branch's link to the server at `url` under `pin` (nothing is sent yet).
-    pub(crate) fn server(url: &str, pin: Fingerprint) -> Result<Self, UiError> {
+    /// A branch's link to the server at `url` under `pin` (nothing is sent yet): the
+    /// server must present a root CRL no older than the newest `crl_pins` holds for the
+    /// root.
+    pub(crate) fn server(
+        url: &str,
+        pin: Fingerprint,
+        crl_pins: Arc<dyn CrlPins>,
+    ) -> Result<Self, UiError> {
         let addr = server_addr(url)?;
+        let seen = crl_pins.pinned(&pin)?.unwrap_or(0);
+        let verifier = VouchedKey::new(pin).with_crl_pin(seen);
         Ok(Self::Server {
             url: url.trim().trim_end_matches('/').to_owned(),
             addr,
             pin,
-            remote: Box::new(Remote::new(addr, VouchedKey::new(pin))),
+            remote: Box::new(Remote::new(addr, verifier.clone())),
+            verifier,
+            crl_pins,
         })
+    }
+
+    /// Keeps the newest root CRL number the server's handshakes showed, so a server
+    /// presenting an older one is refused after a restart too.
+    fn keep_crl_pin(&self) -> Result<(), UiError> {
+        if let Self::Server {
+            pin,
+            verifier,
+            crl_pins,
+            ..
+        } = self
+        {
+            let seen = verifier.crl_pin();
+            if seen > 0 {
+                crl_pins.raise(pin, seen)?;
+            }
+        }
+        Ok(())
     }
 
     /// Where the bank is, for the status line and the settings screen.
@@ -122,14 +155,18 @@ impl Link {
                 let bank = InProcess::login(service.clone(), here, certificate, origin).await?;
                 Ok(Signed::Embedded(bank))
             }
-            Self::Server { addr, pin, .. } => {
+            Self::Server { addr, verifier, .. } => {
                 // A connection per session: a signed-out user's keeps nothing open.
-                let remote = Remote::new(*addr, VouchedKey::new(*pin));
+                let remote = Remote::new(*addr, verifier.clone());
                 let session = remote
                     .login(device, certificate, origin)
                     .await
-                    .map_err(client_error)?;
-                Ok(Signed::Server(ServerBank { remote, session }))
+                    .map_err(client_error);
+                self.keep_crl_pin()?;
+                Ok(Signed::Server(ServerBank {
+                    remote,
+                    session: session?,
+                }))
             }
         }
     }
@@ -151,10 +188,14 @@ impl Link {
                     .await?
                     .0
             }
-            Self::Server { remote, .. } => remote
-                .submit_enrolment(&request)
-                .await
-                .map_err(client_error)?,
+            Self::Server { remote, .. } => {
+                let id = remote
+                    .submit_enrolment(&request)
+                    .await
+                    .map_err(client_error);
+                self.keep_crl_pin()?;
+                id?
+            }
         };
         Ok((id, request.code(), request.csr.fingerprint()))
     }
@@ -176,10 +217,14 @@ impl Link {
                     .await?;
                 Ok(pqbank_service::wire_views::enrolment_status(record))
             }
-            Self::Server { remote, .. } => remote
-                .enrolment_status(device, id)
-                .await
-                .map_err(client_error),
+            Self::Server { remote, .. } => {
+                let status = remote
+                    .enrolment_status(device, id)
+                    .await
+                    .map_err(client_error);
+                self.keep_crl_pin()?;
+                status
+            }
         }
     }
 
@@ -187,7 +232,9 @@ impl Link {
     /// whose key no certificate under the pin vouches for is refused before a request).
     pub(crate) async fn check_server(&self) -> Result<(), UiError> {
         if let Self::Server { remote, pin, .. } = self {
-            let status = remote.status().await.map_err(client_error)?;
+            let status = remote.status().await.map_err(client_error);
+            self.keep_crl_pin()?;
+            let status = status?;
             if status.root != pin.to_hex() {
                 return Err(UiError::new(
                     Own::SetupRootNotFound,

@@ -19,10 +19,9 @@ use crate::link::{Signed, client_error};
 use crate::{
     AccountView, Active, ActivityPoint, AppState, CertificateState, CertificateView, CrlEntryView,
     CrlView, CustomerHit, DrawerClosed, DrawerView, EnrolmentStatus, EnrolmentTicket,
-    EnrolmentView, ErrorCode, EventView, Identity, LayerCheck, LocalDevice, LoginResult,
-    ProblemView, ProofView, ReportFile, ReportFormat, ServiceErrorCode, SessionInfo, Settings,
-    StaffView, TransferForm, TransferView, UiError, VarianceView, VerifyView, Workstation,
-    blocking, random,
+    EnrolmentView, EventView, Identity, LayerCheck, LocalDevice, LoginResult, ProblemView,
+    ProofView, ReportFile, ReportFormat, ServiceErrorCode, SessionInfo, Settings, StaffView,
+    TransferForm, TransferView, UiError, VarianceView, VerifyView, Workstation, blocking, random,
 };
 // The workstation's own error codes.
 use crate::WorkstationErrorCode as Own;
@@ -230,13 +229,13 @@ impl Workstation {
     pub(crate) async fn checked<T>(&self, r: BankResult<T>) -> Result<T, UiError> {
         match r {
             Ok(v) => Ok(v),
-            Err(e) => {
-                let e = UiError::from(e);
-                if matches!(
-                    e.code,
-                    ErrorCode::Service(ServiceErrorCode::SessionEnded) | ErrorCode::Certificate(_)
-                ) && let Some(gone) = self.active.lock().await.take()
-                {
+            Err(body) => {
+                // Decided on the code's text, so a newer bank's certificate code (one this
+                // build has no name for) still signs the user out.
+                let ended = body.code == ServiceErrorCode::SessionEnded.as_str()
+                    || body.code.starts_with("certificate.");
+                let e = UiError::from(body);
+                if ended && let Some(gone) = self.active.lock().await.take() {
                     tracing::info!(
                         certificate = gone.info.identity.certificate.as_str(),
                         code = e.code.as_str(),
@@ -575,6 +574,12 @@ impl Workstation {
         let call = self.session().await?;
         let old = fingerprint(&certificate)?;
         let renewed = self.checked(call.bank.renew(old).await).await?;
+        // The renewed certificate itself, not only its name, must be what came back.
+        let cert = Certificate::from_der(&der_of(&renewed.certificate)?)
+            .map_err(|_| malformed("a renewed certificate that does not parse"))?;
+        if cert.fingerprint().to_hex() != renewed.fingerprint {
+            return Err(malformed("a renewed certificate under another fingerprint"));
+        }
         let new = renewed.fingerprint;
         // A renewed certificate held here replaces the old one in the identity list.
         let mut settings = self.settings_guard()?;

@@ -85,6 +85,9 @@ impl Workstation {
                 format!("sqlite://{}", options.data_dir.join("pqbank.db").display())
             });
         let first_run = settings.pinned_root.is_none();
+        // The highest CRL number seen per issuer is kept here, outside the bank, so a
+        // database (or a server) rolled back to an older CRL cannot un-revoke anyone.
+        let pins = Arc::new(FileCrlPins::open(&options.data_dir)?);
         let link = match (&settings.server, &options.database) {
             (Some(url), None) => {
                 let pin = pin_of(&settings)?.ok_or_else(|| {
@@ -93,15 +96,11 @@ impl Workstation {
                         "the settings name a server but no root to trust it under",
                     )
                 })?;
-                Link::server(url, pin)?
+                Link::server(url, pin, pins)?
             }
             _ => {
                 embedded_only(&embedded_url)?;
                 let store = open_embedded(&embedded_url).await?;
-                // The highest CRL number seen per issuer is kept here, outside the
-                // database, so a database rolled back to an older CRL cannot un-revoke
-                // anyone.
-                let pins = Arc::new(FileCrlPins::open(&options.data_dir)?);
                 let service = match pin_of(&settings)? {
                     Some(pin) => Service::new(store, Config::new(pin)),
                     None => {

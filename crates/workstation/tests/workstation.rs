@@ -312,13 +312,16 @@ async fn sqlite_first_run_builds_the_demo_and_the_four_eyes_flow_holds() {
 
 /// A branch workstation of the server's demo bank: its settings name the server and
 /// the root, and its keyring holds the demo staff's keys.
-async fn branch(served: &pqbank_tests::server::Served, dir: &std::path::Path) -> Workstation {
+async fn branch(
+    served: &pqbank_tests::server::Served,
+    dir: &std::path::Path,
+) -> (Workstation, Arc<MemoryKeys>) {
     let url = format!("https://{}", served.addr);
     let keys = Arc::new(MemoryKeys::default());
     pqbank_workstation::adopt_demo_branch(dir, &served.bank, &(keys.clone() as _), &url)
         .await
         .unwrap();
-    open(dir, None, keys).await
+    (open(dir, None, keys.clone()).await, keys)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,7 +332,7 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ws = branch(&served, dir.path()).await;
+    let (ws, keys) = branch(&served, dir.path()).await;
     let state = ws.state().await.unwrap();
     assert_eq!(state.backend, "server");
     assert_eq!(state.location, format!("https://{}", served.addr));
@@ -350,6 +353,30 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
     let pin = served.bank.root.fingerprint().to_hex();
     assert!(ws.configure(url, pin).await.unwrap().starts_with("Saved."));
     ws.logout().await;
+
+    // The newest root CRL the server's handshakes showed is kept on this machine: after
+    // a restart, a server presenting an older one than this installation has seen (as
+    // if the root's newest CRL had been withheld) is refused before a request is sent.
+    use pqbank_service::CrlPins as _;
+    let root = served.bank.root.fingerprint();
+    let pins = pqbank_service::FileCrlPins::open(dir.path()).unwrap();
+    assert!(pins.pinned(&root).unwrap().is_some_and(|n| n >= 1));
+    pins.raise(&root, 99).unwrap();
+    drop((ws, pins));
+    let restarted = open(dir.path(), None, keys).await;
+    let maria = restarted
+        .state()
+        .await
+        .unwrap()
+        .identities
+        .into_iter()
+        .find(|i| i.name == "Maria Manager")
+        .unwrap();
+    let refused = restarted.login(maria.certificate).await.unwrap_err();
+    assert!(
+        refused.code.as_str().starts_with("transport."),
+        "{refused:?}"
+    );
 
     // Nothing of a database is on this machine: no file, no URL in the settings.
     assert!(!dir.path().join("pqbank.db").exists());
