@@ -28,6 +28,11 @@ suite("errors", () => {
     expect(describe({ code: "input.amount", message: "too many decimals", layer: null })).toBe("too many decimals");
     expect(describe({ code: "store.database", message: "disk full", layer: null })).not.toMatch(/disk full/);
   });
+  it("says which enrolment rule a refusal broke", () => {
+    expect(describe({ code: "enrolment", message: "no member of staff has that number", layer: null })).toBe(
+      "Enrolment refused: no member of staff has that number.",
+    );
+  });
   it("falls back to the service's message for codes this build does not know", () => {
     expect(describe({ code: "store.newer" as ErrorCode, message: "disk full", layer: null })).toBe("disk full");
     expect(describe(new Error("boom"))).toBe("boom");

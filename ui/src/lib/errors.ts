@@ -212,6 +212,9 @@ function plain(e: unknown): string {
     // The workstation's own message names the field or file at fault: it says more.
     const detailed = e.code.startsWith("input.") || e.code.startsWith("settings.") || e.code === "io" || e.code === "internal";
     if (detailed && e.message) return e.message;
+    // An enrolment refusal says which rule it broke (no such staff number, another role,
+    // the code typed): the service's sentence is the useful part.
+    if (e.code === "enrolment" && e.message) return `Enrolment refused: ${e.message.replace(/[.\s]*$/, "")}.`;
     // A code this build does not know (a newer workstation) keeps the service's message.
     return (MESSAGES as Partial<Record<string, string>>)[e.code] ?? (e.message || e.code);
   }
