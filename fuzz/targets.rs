@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("amount", amount),
     ("request", request),
     ("vouching_bundle", vouching_bundle),
+    ("demo_staff", demo_staff),
 ];
 
 /// An X.509 certificate; a parsed one is also checked against itself.
@@ -183,5 +184,13 @@ pub fn vouching_bundle(data: &[u8]) {
     }
     if let Ok(bundle) = VouchingBundle::from_der(data) {
         assert_eq!(bundle.to_der().ok().as_deref(), Some(data));
+    }
+}
+
+/// A demo staff file (`pqbank branch-demo`); what parses writes back and parses the same.
+pub fn demo_staff(data: &[u8]) {
+    if let Ok(staff) = pqbank_api::DemoStaff::from_json(data) {
+        let again = serde_json::to_vec(&staff).expect("a parsed staff file serialises");
+        assert_eq!(pqbank_api::DemoStaff::from_json(&again).ok(), Some(staff));
     }
 }

@@ -137,7 +137,8 @@ async fn keyring() -> pqbank_workstation::Keys {
 async fn branch_of(served: &pqbank_tests::server::Served, data: &Path) {
     let url = format!("https://{}", served.addr);
     let keys = keyring().await;
-    pqbank_workstation::adopt_demo_branch(&data.join("pqbank"), &served.bank, &keys, &url)
+    let staff = pqbank_service::demo::staff(&served.bank);
+    pqbank_workstation::adopt_demo_branch(&data.join("pqbank"), &staff, &keys, &url)
         .await
         .expect("demo keys into the keyring, settings written");
     // The Secret Service client blocks on its own runtime when dropped.

@@ -14,6 +14,7 @@
 
 pub mod acts;
 mod bank;
+mod demo_staff;
 mod error;
 mod header;
 mod route;
@@ -21,6 +22,7 @@ pub mod wire;
 
 pub use acts::{CHECKPOINT_LABEL, checkpoint_bytes};
 pub use bank::{Bank, BankResult, SignedReport};
+pub use demo_staff::{DemoStaff, DemoStaffMember, STAFF_FILE_LEN_MAX};
 pub use error::{RequestCode, RequestError};
 pub use header::{
     ACT_CONTEXT, BODY_LEN_MAX, DEVICE_ID_LEN_MAX, HEADER_LEN_MAX, REQUEST_TAG, Request,

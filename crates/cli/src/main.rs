@@ -46,6 +46,9 @@ enum Command {
     Init(init::InitArgs),
     /// Build a demo bank (fixed demo keys: never for real money) and remember it.
     Demo(service_cmds::DemoArgs),
+    /// Make this machine a branch workstation of a pqbank-server's demo bank: its staff's
+    /// keys into the keyring, the server and its root into the settings.
+    BranchDemo(service_cmds::BranchDemo),
     /// The accountability log.
     #[command(subcommand)]
     Log(LogCommand),
@@ -148,6 +151,7 @@ fn main() -> ExitCode {
         Command::Bench(BenchCommand::Transfers(args)) => service_cmds::bench_transfers(&args),
         Command::Bench(BenchCommand::Server(args)) => bench_server::bench_server(&args),
         Command::Demo(args) => service_cmds::demo(&args),
+        Command::BranchDemo(args) => service_cmds::branch_demo(&args),
         Command::Init(args) => init::init(&args),
         Command::Log(LogCommand::Verify(args)) => service_cmds::log_verify(&args),
         Command::Audit(AuditCommand::Report(args)) => service_cmds::audit_report(&args),

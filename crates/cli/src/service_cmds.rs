@@ -198,6 +198,36 @@ fn this_device() -> Result<(pqbank_service::Device, Fingerprint), CliError> {
     ))
 }
 
+/// Arguments of `pqbank branch-demo`.
+#[derive(Debug, Args)]
+pub struct BranchDemo {
+    /// The branch's pqbank-server, `https://host:port`.
+    #[arg(long)]
+    server: String,
+    /// The demo's staff file (`demo-staff.json` in the server's state directory).
+    #[arg(long)]
+    staff: PathBuf,
+}
+
+pub fn branch_demo(args: &BranchDemo) -> Result<ExitCode, CliError> {
+    let bytes = crate::files::read(&args.staff)?;
+    let staff = pqbank_api::DemoStaff::from_json(&bytes).map_err(CliError)?;
+    let keys: pqbank_workstation::Keys =
+        Arc::new(pqbank_keystore::OsKeyring::new(KEYRING_SERVICE)?);
+    let adopted = runtime()?.block_on(pqbank_workstation::adopt_demo_branch(
+        &data_dir(),
+        &staff,
+        &keys,
+        &args.server,
+    ))?;
+    println!(
+        "this machine is a branch workstation of {}: {adopted} demo staff keys in the keyring, root {}",
+        args.server.trim(),
+        staff.root
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Arguments of `pqbank audit report`.
 #[derive(Debug, Args)]
 pub struct AuditReport {

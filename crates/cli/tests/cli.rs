@@ -537,3 +537,62 @@ fn init_a_new_installation() {
     );
     assert_eq!(out.status.code(), Some(2), "already set up");
 }
+
+/// Proves `pqbank branch-demo`: a server demo's staff file puts the staff's keys in the
+/// OS keyring and names the server and its root in the settings (no database); a
+/// malformed file or a server that is not an address writes nothing. Needs the Secret
+/// Service, as the test command provides.
+#[test]
+fn branch_demo_adopts_a_server_demo_staff() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = tmp.path();
+    let person = serde_json::json!({
+        "name": "Tom Teller", "role": "teller", "certificate": "cd".repeat(32),
+        "device_id": "01".repeat(16), "signing_seed": "11".repeat(64),
+        "kem_seed": "22".repeat(64), "x25519": "33".repeat(32),
+    });
+    let staff = serde_json::json!({ "root": "ab".repeat(32), "people": [person] });
+    std::fs::write(d.join("staff.json"), staff.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("bad.json"), b"{\"root\": 1}").unwrap_or_else(|e| panic!("{e}"));
+    let settings = d.join("pqbank/settings.json");
+    for args in [
+        ["--server", "https://127.0.0.1:8443", "--staff", "bad.json"],
+        [
+            "--server",
+            "mysql://root@127.0.0.1:3306/pqbank",
+            "--staff",
+            "staff.json",
+        ],
+    ] {
+        let out = pqbank(d, &[&["branch-demo"], &args[..]].concat());
+        assert!(!out.status.success(), "{args:?} accepted");
+        assert!(!settings.exists(), "{args:?} wrote settings");
+    }
+    let out = ok(
+        d,
+        &[
+            "branch-demo",
+            "--server",
+            "https://127.0.0.1:8443",
+            "--staff",
+            "staff.json",
+        ],
+    );
+    assert!(out.contains("1 demo staff keys"), "{out}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&settings).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(written["server"], "https://127.0.0.1:8443");
+    assert_eq!(written["pinnedRoot"], "ab".repeat(32));
+    assert!(written.get("database").is_none(), "no database: {written}");
+    assert_eq!(written["devices"][0]["certificate"], "cd".repeat(32));
+    let item = written["devices"][0]["keyring"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    use pqbank_keystore::KeyStore as _;
+    let keys = pqbank_keystore::OsKeyring::new("pqbank").unwrap_or_else(|e| panic!("{e}"));
+    let secrets = keys.load(&item).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(secrets.signing_seed, [0x11; 64]);
+    keys.delete(&item).unwrap_or_else(|e| panic!("{e}"));
+}

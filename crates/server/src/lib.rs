@@ -26,7 +26,7 @@ use pqbank_service::Service;
 pub use answer::status_of;
 pub use http::{RateLimits, serve};
 pub use rate::RateTable;
-pub use state::{State, StateError, identity};
+pub use state::{State, StateError, identity, write_private};
 
 /// What the server serves with: the service (holding the server key) and the root it
 /// serves under.

@@ -93,6 +93,9 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The demo's staff file in the state directory.
+const DEMO_STAFF: &str = "demo-staff.json";
+
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run(command: Command) -> Result<(), Failure> {
@@ -128,6 +131,10 @@ async fn run(command: Command) -> Result<(), Failure> {
                 tls_key,
             }
             .save(&state)?;
+            // The demo staff's keys, for a branch workstation to adopt (`pqbank
+            // branch-demo`): demo keys only, readable by this user only.
+            let staff = serde_json::to_vec_pretty(&demo::staff(&bank))?;
+            pqbank_server::write_private(&state, DEMO_STAFF, &staff)?;
             println!("{}", bank.root.fingerprint().to_hex());
         }
         Command::Serve { db, state, listen } => {

@@ -128,6 +128,15 @@ impl State {
     }
 }
 
+/// Writes another file of the state directory (the demo's staff file) as the state's own
+/// are written: through a temporary file renamed over it, mode 0600.
+///
+/// # Errors
+/// The file system's.
+pub fn write_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> {
+    write(dir, name, bytes)
+}
+
 /// Writes `name` in `dir` through a temporary file renamed over it, mode 0600.
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> {
     let path = dir.join(name);

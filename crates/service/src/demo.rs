@@ -61,6 +61,29 @@ pub struct DemoBank {
     pub accounts: Vec<i64>,
 }
 
+/// A demo bank's staff as a branch workstation adopts them (`pqbank branch-demo`).
+#[must_use]
+pub fn staff(bank: &DemoBank) -> pqbank_api::DemoStaff {
+    pqbank_api::DemoStaff {
+        root: bank.root.fingerprint().to_hex(),
+        people: bank
+            .managers
+            .iter()
+            .chain(&bank.tellers)
+            .chain([&bank.auditor])
+            .map(|p| pqbank_api::DemoStaffMember {
+                name: p.name.clone(),
+                role: p.role,
+                certificate: p.cert.fingerprint().to_hex(),
+                device_id: hex::encode(&p.device.id),
+                signing_seed: hex::encode(p.device.key().seed()),
+                kem_seed: hex::encode(p.recipient.kem_seed()),
+                x25519: hex::encode(p.recipient.x25519_secret()),
+            })
+            .collect(),
+    }
+}
+
 fn seed_for(seed: &[u8; 32], label: &str) -> [u8; 64] {
     Sha3_512::new()
         .chain_update(b"pqbank/demo/v1")

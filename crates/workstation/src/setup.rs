@@ -164,7 +164,7 @@ async fn demo_bank(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store, random()?, 50, 300, now).await?;
     demo::add_new_hire(&service, now).await?;
-    let devices = store_demo_keys(&bank, keys, url).await?;
+    let devices = store_demo_keys(&demo::staff(&bank), keys, url).await?;
     settings.pinned_root = Some(bank.root.fingerprint().to_hex());
     tracing::info!(
         devices = devices.len(),
@@ -177,61 +177,82 @@ async fn demo_bank(
 
 /// Makes this machine a branch workstation of a server's demo bank: the demo staff's
 /// device keys into `keys`, and settings in `data_dir` that name the server at
-/// `server_url` and the demo's root, marked as a demo.
+/// `server_url` and the demo's root, marked as a demo. Nothing is written unless the
+/// server's address is one.
 ///
 /// # Errors
-/// The key store's, or the settings file's.
+/// `input.server`, the key store's, or the settings file's.
 pub async fn adopt_demo_branch(
     data_dir: &std::path::Path,
-    bank: &demo::DemoBank,
+    staff: &pqbank_api::DemoStaff,
     keys: &Keys,
     server_url: &str,
-) -> Result<(), UiError> {
-    let devices = store_demo_keys(bank, keys, server_url).await?;
+) -> Result<usize, UiError> {
+    crate::link::server_addr(server_url)?;
+    let root = Fingerprint::from_hex(&staff.root).map_err(|_| {
+        UiError::new(
+            WorkstationErrorCode::InputRoot,
+            "the root is not a fingerprint",
+        )
+    })?;
+    let url = server_url.trim().trim_end_matches('/').to_owned();
+    let devices = store_demo_keys(staff, keys, &url).await?;
+    let adopted = devices.len();
     let mut settings = Settings {
-        server: Some(server_url.to_owned()),
-        pinned_root: Some(bank.root.fingerprint().to_hex()),
+        server: Some(url),
+        pinned_root: Some(root.to_hex()),
         devices,
         ..Settings::default()
     };
     settings
         .other
         .insert("demo".into(), serde_json::Value::Bool(true));
-    settings.save(&data_dir.join("settings.json"))
+    settings.save(&data_dir.join("settings.json"))?;
+    Ok(adopted)
 }
 
 /// Every demo staff member's device keys (signing and delivery) into the key store;
-/// returns the devices held here for the settings.
+/// returns the devices held here for the settings, of the bank at `location`.
 async fn store_demo_keys(
-    bank: &demo::DemoBank,
+    staff: &pqbank_api::DemoStaff,
     keys: &Keys,
-    url: &str,
+    location: &str,
 ) -> Result<Vec<LocalDevice>, UiError> {
+    fn key<const N: usize>(text: &str) -> Result<[u8; N], UiError> {
+        hex::decode(text)
+            .ok()
+            .and_then(|b| <[u8; N]>::try_from(b).ok())
+            .ok_or_else(|| {
+                UiError::new(
+                    WorkstationErrorCode::InputFingerprint,
+                    "a demo key is malformed",
+                )
+            })
+    }
     let mut devices = Vec::new();
-    for person in bank
-        .managers
-        .iter()
-        .chain(&bank.tellers)
-        .chain([&bank.auditor])
-    {
-        let fp = person.cert.fingerprint().to_hex();
-        let item = format!("demo-{}", &fp[..16]);
+    for person in &staff.people {
         let secrets = DeviceSecrets {
-            signing_seed: *person.device.key().seed(),
-            kem_seed: *person.recipient.kem_seed(),
-            x25519: *person.recipient.x25519_secret(),
+            signing_seed: key(&person.signing_seed)?,
+            kem_seed: key(&person.kem_seed)?,
+            x25519: key(&person.x25519)?,
         };
-        let keys = keys.clone();
-        let name = item.clone();
+        let certificate = Fingerprint::from_hex(&person.certificate).map_err(|_| {
+            UiError::new(
+                WorkstationErrorCode::InputFingerprint,
+                "not a certificate fingerprint",
+            )
+        })?;
+        let item = format!("demo-{}", &certificate.to_hex()[..16]);
+        let (keys, name) = (keys.clone(), item.clone());
         blocking(move || Ok(keys.store(&name, &secrets)?)).await?;
         devices.push(LocalDevice {
             keyring: item,
-            id: hex::encode(&person.device.id),
-            certificate: fp,
+            id: person.device_id.clone(),
+            certificate: certificate.to_hex(),
             name: person.name.clone(),
             role: person.role,
             enrolment: None,
-            database: Some(url.to_owned()),
+            database: Some(location.to_owned()),
             code: None,
             csr: None,
         });

@@ -318,7 +318,8 @@ async fn branch(
 ) -> (Workstation, Arc<MemoryKeys>) {
     let url = format!("https://{}", served.addr);
     let keys = Arc::new(MemoryKeys::default());
-    pqbank_workstation::adopt_demo_branch(dir, &served.bank, &(keys.clone() as _), &url)
+    let staff = pqbank_service::demo::staff(&served.bank);
+    pqbank_workstation::adopt_demo_branch(dir, &staff, &(keys.clone() as _), &url)
         .await
         .unwrap();
     (open(dir, None, keys.clone()).await, keys)
