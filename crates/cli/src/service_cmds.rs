@@ -245,12 +245,82 @@ pub struct AuditReport {
     db: Option<String>,
 }
 
+/// A branch workstation's auditor, when the settings name a server (`pqbank
+/// branch-demo`, or the desktop's settings screen): the server's URL, the pinned root and
+/// the first auditor's device held here.
+fn branch_auditor()
+-> Result<Option<(String, Fingerprint, pqbank_client::DeviceKey, Fingerprint)>, CliError> {
+    use pqbank_keystore::KeyStore;
+    let Ok(settings) = pqbank_workstation::Settings::load(&settings_path()) else {
+        return Ok(None);
+    };
+    let Some(server) = settings.server.clone() else {
+        return Ok(None);
+    };
+    let pin = Fingerprint::from_hex(settings.pinned_root.as_deref().unwrap_or_default())?;
+    let auditor = settings
+        .devices
+        .iter()
+        .find(|d| d.role == pqbank_pki::Role::Auditor && !d.certificate.is_empty())
+        .ok_or_else(|| CliError("this branch workstation holds no auditor's device".into()))?;
+    let secrets = pqbank_keystore::OsKeyring::new(KEYRING_SERVICE)?.load(&auditor.keyring)?;
+    let device = pqbank_client::DeviceKey {
+        id: hex::decode(&auditor.id)?,
+        key: CompositeSigningKey::from_seed(&secrets.signing_seed),
+        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
+            pqbank_pki::bundle::Suite::MlKem512X25519,
+            &secrets.kem_seed,
+            &secrets.x25519,
+        ),
+    };
+    Ok(Some((
+        server,
+        pin,
+        device,
+        Fingerprint::from_hex(&auditor.certificate)?,
+    )))
+}
+
 pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
     let subject = Fingerprint::from_hex(&args.cert)?;
+    let branch = if args.db.is_none() {
+        branch_auditor()?
+    } else {
+        None
+    };
+    let signed = match branch {
+        // A branch workstation asks its server, through the same interface.
+        Some((server, pin, device, certificate)) => runtime()?.block_on(async {
+            let addr = std::net::ToSocketAddrs::to_socket_addrs(
+                server
+                    .trim()
+                    .trim_start_matches("https://")
+                    .trim_end_matches('/'),
+            )?
+            .next()
+            .ok_or_else(|| CliError(format!("{server}: no address")))?;
+            let remote = pqbank_client::Remote::new(addr, pqbank_net::VouchedKey::new(pin));
+            let session = remote
+                .login(Arc::new(device), certificate, "pqbank-cli")
+                .await?;
+            let auditor = pqbank_client::ServerBank { remote, session };
+            let signed = auditor.report(subject).await?;
+            auditor.logout().await?;
+            Ok::<_, CliError>(signed)
+        })?,
+        None => in_process_report(args, subject)?,
+    };
+    write_report(args, &signed)
+}
+
+fn in_process_report(
+    args: &AuditReport,
+    subject: Fingerprint,
+) -> Result<pqbank_api::SignedReport, CliError> {
     let pin = pinned_root(None)?;
     let (device, certificate) = this_device()?;
     let url = database_url(args.db.as_deref());
-    let signed = runtime()?.block_on(async {
+    runtime()?.block_on(async {
         with_store!(url, store => {
             // Signed in as the auditor and asked through the `Bank` interface, as a
             // workstation does.
@@ -260,9 +330,15 @@ pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
             auditor.logout().await?;
             Ok::<_, CliError>(signed)
         })
-    })?;
+    })
+}
+
+fn write_report(
+    args: &AuditReport,
+    signed: &pqbank_api::SignedReport,
+) -> Result<ExitCode, CliError> {
     if args.format == "pdf" {
-        crate::files::write_new(&args.out, &pqbank_service::report_pdf(&signed), 0o644)?;
+        crate::files::write_new(&args.out, &pqbank_service::report_pdf(signed), 0o644)?;
     } else {
         crate::files::write_new(&args.out, &signed.json, 0o644)?;
         let sig = args.out.with_extension("json.sig");

@@ -596,3 +596,49 @@ fn branch_demo_adopts_a_server_demo_staff() {
     assert_eq!(secrets.signing_seed, [0x11; 64]);
     keys.delete(&item).unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Proves `pqbank audit report` on a branch workstation goes through its pqbank-server:
+/// the server demo's staff adopted with `branch-demo`, the auditor signs in at the server
+/// (TLS under the pinned root) and signs the report the server made. Needs the Secret
+/// Service and MariaDB, as the test command provides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_report_through_a_branch_server() {
+    let served = pqbank_tests::server::serve(None).await;
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = tmp.path().to_path_buf();
+    let staff = serde_json::to_vec(&pqbank_service::demo::staff(&served.bank))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("staff.json"), staff).unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("https://{}", served.addr);
+    let teller = served.bank.tellers[0].cert.fingerprint().to_hex();
+    let auditor = served.bank.auditor.cert.fingerprint().to_hex();
+    // The binary runs beside this runtime, which serves the bank meanwhile.
+    let dir = d.clone();
+    let cert = teller.clone();
+    tokio::task::spawn_blocking(move || {
+        ok(
+            &dir,
+            &["branch-demo", "--server", &url, "--staff", "staff.json"],
+        );
+        ok(
+            &dir,
+            &["audit", "report", "--cert", &cert, "--out", "report.json"],
+        );
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let report = std::fs::read_to_string(d.join("report.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.contains(&teller), "the report is the teller's");
+    let sig: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(d.join("report.json.sig")).unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sig["signer"], auditor.as_str());
+    // The server's log names the auditor's sign-in, and proves itself.
+    let verified = served
+        .admin
+        .verify_log(&|_, _| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+}
