@@ -83,6 +83,15 @@ async fn story(teller: &impl Bank, manager: &impl Bank, auditor: &impl Bank) {
     assert!(named(&queue.staff, me).is_some_and(|n| !n.is_empty()));
     assert_eq!(
         manager
+            .resolve_transfer(item.id, "not a hash", true)
+            .await
+            .unwrap_err()
+            .code,
+        "request.malformed",
+        "a malformed hash is refused alike on both links, nothing decided"
+    );
+    assert_eq!(
+        manager
             .resolve_transfer(item.id, &"00".repeat(32), true)
             .await
             .unwrap_err()

@@ -652,7 +652,12 @@ impl Session {
             .ok()
             .and_then(|h| h.try_into().ok())
             .ok_or_else(|| {
-                ClientError::local("transport.answer", "the transfer hash is malformed")
+                // The caller's input, refused before anything is sent, with the code the
+                // service gives it in process.
+                ClientError::local(
+                    &pqbank_api::RequestCode::Malformed.to_string(),
+                    "the transfer hash is malformed",
+                )
             })?;
         let created_at = now();
         let approval = ApprovalRequest {
