@@ -264,15 +264,7 @@ fn branch_auditor()
         .find(|d| d.role == pqbank_pki::Role::Auditor && !d.certificate.is_empty())
         .ok_or_else(|| CliError("this branch workstation holds no auditor's device".into()))?;
     let secrets = pqbank_keystore::OsKeyring::new(KEYRING_SERVICE)?.load(&auditor.keyring)?;
-    let device = pqbank_client::DeviceKey {
-        id: hex::decode(&auditor.id)?,
-        key: CompositeSigningKey::from_seed(&secrets.signing_seed),
-        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
-            pqbank_pki::bundle::Suite::MlKem512X25519,
-            &secrets.kem_seed,
-            &secrets.x25519,
-        ),
-    };
+    let device = pqbank_workstation::device_key(hex::decode(&auditor.id)?, &secrets);
     Ok(Some((
         server,
         pin,
@@ -291,14 +283,7 @@ pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
     let signed = match branch {
         // A branch workstation asks its server, through the same interface.
         Some((server, pin, device, certificate)) => runtime()?.block_on(async {
-            let addr = std::net::ToSocketAddrs::to_socket_addrs(
-                server
-                    .trim()
-                    .trim_start_matches("https://")
-                    .trim_end_matches('/'),
-            )?
-            .next()
-            .ok_or_else(|| CliError(format!("{server}: no address")))?;
+            let addr = pqbank_workstation::server_addr(&server)?;
             let remote = pqbank_client::Remote::new(addr, pqbank_net::VouchedKey::new(pin));
             let session = remote
                 .login(Arc::new(device), certificate, "pqbank-cli")

@@ -1106,6 +1106,17 @@ pub struct ServerBank {
     pub session: Session,
 }
 
+impl ServerBank {
+    /// The route of a list shared by managers and auditors: each role has its own.
+    fn read_route(&self, managers: Route, auditors: Route) -> Route {
+        if self.session.role == pqbank_pki::Role::Auditor {
+            auditors
+        } else {
+            managers
+        }
+    }
+}
+
 fn wire_error(e: ClientError) -> ErrorBody {
     ErrorBody {
         code: e.code,
@@ -1240,21 +1251,13 @@ impl pqbank_api::Bank for ServerBank {
     }
 
     async fn staff(&self) -> pqbank_api::BankResult<StaffAnswer> {
-        let route = if self.session.role == pqbank_pki::Role::Auditor {
-            Route::StaffAudit
-        } else {
-            Route::Staff
-        };
+        let route = self.read_route(Route::Staff, Route::StaffAudit);
         let answer = self.session.staff(&self.remote, route).await;
         answer.map_err(wire_error)
     }
 
     async fn crls(&self) -> pqbank_api::BankResult<CrlsAnswer> {
-        let route = if self.session.role == pqbank_pki::Role::Auditor {
-            Route::CrlsAudit
-        } else {
-            Route::Crls
-        };
+        let route = self.read_route(Route::Crls, Route::CrlsAudit);
         let answer = self.session.current_crls(&self.remote, route).await;
         answer.map_err(wire_error)
     }

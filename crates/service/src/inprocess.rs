@@ -46,6 +46,18 @@ fn refusal(e: ServiceError) -> ErrorBody {
     }
 }
 
+impl<S> InProcess<S> {
+    /// The action a list shared by managers and auditors is read under: an auditor's
+    /// `audit.read`, else the manager's `managers` (as the server's two routes).
+    fn read_as(&self, managers: Action) -> Action {
+        if self.role == Role::Auditor {
+            Action::AuditRead
+        } else {
+            managers
+        }
+    }
+}
+
 impl<S: Store> InProcess<S> {
     /// Signs in with `certificate` on `device` from `origin`: the challenge, the signed
     /// transcript and the login, as at the server.
@@ -241,23 +253,19 @@ impl<S: Store> Bank for InProcess<S> {
 
     async fn staff(&self) -> BankResult<StaffAnswer> {
         let (s, t, d) = (&self.service, &self.token, &*self.device);
-        let action = if self.role == Role::Auditor {
-            Action::AuditRead
-        } else {
-            Action::CertIssue
-        };
-        let overview = s.staff_overview(t, d, action).await.map_err(refusal)?;
+        let overview = s
+            .staff_overview(t, d, self.read_as(Action::CertIssue))
+            .await
+            .map_err(refusal)?;
         Ok(wire_views::staff(overview))
     }
 
     async fn crls(&self) -> BankResult<CrlsAnswer> {
         let (s, t, d) = (&self.service, &self.token, &*self.device);
-        let action = if self.role == Role::Auditor {
-            Action::AuditRead
-        } else {
-            Action::CertRevoke
-        };
-        let crls = s.current_crls(t, d, action).await.map_err(refusal)?;
+        let crls = s
+            .current_crls(t, d, self.read_as(Action::CertRevoke))
+            .await
+            .map_err(refusal)?;
         Ok(wire_views::crls(crls))
     }
 

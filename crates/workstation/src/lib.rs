@@ -28,6 +28,7 @@ use pqbank_service::ServiceError;
 
 pub use codes::*;
 pub use dto::*;
+pub use link::server_addr;
 pub use logs::log_file;
 pub use pqbank_service::layer_of;
 pub use settings::{LocalDevice, Settings, data_dir};
@@ -131,6 +132,24 @@ impl From<pqbank_db::StoreError> for UiError {
     fn from(e: pqbank_db::StoreError) -> Self {
         pqbank_service::log_store_error(&e);
         ServiceError::Store(e).into()
+    }
+}
+
+/// A device as the client signs with it: its identifier, the composite key and the
+/// ML-KEM-512 + X25519 delivery key, from the secrets the key store holds.
+#[must_use]
+pub fn device_key(
+    id: Vec<u8>,
+    secrets: &pqbank_keystore::DeviceSecrets,
+) -> pqbank_client::DeviceKey {
+    pqbank_client::DeviceKey {
+        id,
+        key: pqbank_pki::CompositeSigningKey::from_seed(&secrets.signing_seed),
+        recipient: pqbank_pki::bundle::RecipientSecret::from_seeds(
+            pqbank_pki::bundle::Suite::MlKem512X25519,
+            &secrets.kem_seed,
+            &secrets.x25519,
+        ),
     }
 }
 

@@ -57,7 +57,7 @@ pub(crate) enum Signed {
 
 /// The server address a URL names: `https://host:port` (the port is required: the
 /// server's is the installation's choice), resolved once.
-pub(crate) fn server_addr(url: &str) -> Result<SocketAddr, UiError> {
+pub fn server_addr(url: &str) -> Result<SocketAddr, UiError> {
     let bad = || {
         UiError::new(
             Own::InputServer,

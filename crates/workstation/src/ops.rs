@@ -12,7 +12,7 @@ use pqbank_api::{Bank as _, BankResult};
 use pqbank_client::DeviceKey;
 use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::crl::RevocationReason;
-use pqbank_pki::{Certificate, CompositeSigningKey, Crl, Fingerprint, Layer, Role};
+use pqbank_pki::{Certificate, Crl, Fingerprint, Layer, Role};
 use sha2::{Digest, Sha256};
 
 use crate::link::{Signed, client_error};
@@ -116,15 +116,6 @@ fn common_name(cert: &Certificate) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The device's sealed-delivery key from its secrets.
-fn recipient_of(secrets: &pqbank_keystore::DeviceSecrets) -> pqbank_pki::bundle::RecipientSecret {
-    pqbank_pki::bundle::RecipientSecret::from_seeds(
-        pqbank_pki::bundle::Suite::MlKem512X25519,
-        &secrets.kem_seed,
-        &secrets.x25519,
-    )
-}
-
 /// A transfer form's kind (a customer-facing one), currency and amount.
 fn parse_form(form: &TransferForm) -> Result<(TransferKind, Currency, Amount), UiError> {
     let kind = form.kind;
@@ -177,11 +168,7 @@ impl Workstation {
         let secrets = blocking(move || Ok(keys.load(&item)?)).await?;
         let id = hex::decode(&d.id)
             .map_err(|_| UiError::new(Own::SettingsCorrupt, "a device id is not hex"))?;
-        Ok(DeviceKey {
-            id,
-            key: CompositeSigningKey::from_seed(&secrets.signing_seed),
-            recipient: recipient_of(&secrets),
-        })
+        Ok(crate::device_key(id, &secrets))
     }
 
     fn local_device(&self, certificate: &str) -> Result<LocalDevice, UiError> {
@@ -736,11 +723,7 @@ impl Workstation {
             Ok(secrets)
         })
         .await?;
-        let device = DeviceKey {
-            id: device_id.to_vec(),
-            key: CompositeSigningKey::from_seed(&secrets.signing_seed),
-            recipient: recipient_of(&secrets),
-        };
+        let device = crate::device_key(device_id.to_vec(), &secrets);
         let requested = self
             .link
             .request_enrolment(&device, &staff_number, role)
