@@ -10,7 +10,7 @@ use pqbank_db::Backend as _;
 use pqbank_db_mysql::MySqlStore;
 use pqbank_net::{TlsKey, VouchedKey};
 use pqbank_pki::{CompositeSigningKey, Crl};
-use pqbank_server::{App, State, identity};
+use pqbank_server::{App, RateLimits, State, identity};
 use pqbank_service::demo::{self, DemoBank, DemoPerson};
 use pqbank_service::{Config, ServerKey, Service};
 
@@ -44,15 +44,55 @@ impl Drop for Served {
     }
 }
 
+/// How [`serve_with`] builds and serves its bank.
+pub struct ServeOptions {
+    /// Replaces the TLS key the server presents (a key nothing vouches for).
+    pub presented: Option<TlsKey>,
+    /// The demo's customers.
+    pub customers: usize,
+    /// The demo's transfers (its first deposits fund the customers).
+    pub transfers: usize,
+    /// The server's request rates.
+    pub rates: RateLimits,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            presented: None,
+            customers: 6,
+            transfers: 0,
+            rates: RateLimits::default(),
+        }
+    }
+}
+
 /// Migrates a fresh database with the admin account, builds the demo bank and its
 /// server certificate for a new TLS key, creates the runtime account and serves with it.
-/// `tls_key` replaces the TLS key the server presents (a key nothing vouches for).
+/// `presented` replaces the TLS key the server presents (a key nothing vouches for).
 pub async fn serve(presented: Option<TlsKey>) -> Served {
+    serve_with(ServeOptions {
+        presented,
+        ..ServeOptions::default()
+    })
+    .await
+}
+
+/// [`serve`] with other options.
+pub async fn serve_with(options: ServeOptions) -> Served {
+    let ServeOptions {
+        presented,
+        customers,
+        transfers,
+        rates,
+    } = options;
     let accounts = mysql_accounts().await;
     let admin_store = MySqlStore::connect(&accounts.admin_url()).await.unwrap();
     admin_store.migrate().await.unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let (admin, bank) = demo::build(admin_store, SEED, 6, 0, now).await.unwrap();
+    let (admin, bank) = demo::build(admin_store, SEED, customers, transfers, now)
+        .await
+        .unwrap();
     let tls_key = TlsKey::generate().unwrap();
     let key = demo::install_server(&admin, &bank.root, SEED, &tls_key.hash(), now)
         .await
@@ -88,7 +128,7 @@ pub async fn serve(presented: Option<TlsKey>) -> Served {
     let server = tokio::spawn(pqbank_server::serve(
         listener,
         acceptor,
-        App::new(service, state.root),
+        App::with_rates(service, state.root, &rates),
     ));
     Served {
         addr,
@@ -147,4 +187,51 @@ pub fn device_key(who: &DemoPerson) -> Arc<DeviceKey> {
             who.recipient.x25519_secret(),
         ),
     })
+}
+
+/// A bank installed for the `pqbank-server` binary: its database with both accounts,
+/// the demo bank in it, and the server's state directory (certificate, keys, root).
+pub struct Installed {
+    /// The database and its accounts (dropped with this value).
+    pub accounts: MySqlAccounts,
+    /// The demo bank.
+    pub bank: DemoBank,
+    /// The installation's service on the admin account (to verify with).
+    pub admin: Service<MySqlStore>,
+    /// The state directory `serve --state` reads.
+    pub state: tempfile::TempDir,
+}
+
+/// Migrates a fresh database with the admin account, builds a demo bank of `customers`
+/// and `transfers` from `seed` with a server certificate for a new TLS key, creates the
+/// runtime account and writes the server's state directory.
+pub async fn install(seed: [u8; 32], customers: usize, transfers: usize) -> Installed {
+    let accounts = mysql_accounts().await;
+    let admin = MySqlStore::connect(&accounts.admin_url()).await.unwrap();
+    admin.migrate().await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (service, bank) = demo::build(admin, seed, customers, transfers, now)
+        .await
+        .unwrap();
+    let tls_key = TlsKey::generate().unwrap();
+    let key = demo::install_server(&service, &bank.root, seed, &tls_key.hash(), now)
+        .await
+        .unwrap();
+    accounts.create_runtime().await;
+    let state = tempfile::tempdir().unwrap();
+    let (certificate, key) = key.into_parts();
+    State {
+        root: bank.root.fingerprint(),
+        certificate,
+        key,
+        tls_key,
+    }
+    .save(state.path())
+    .unwrap();
+    Installed {
+        accounts,
+        bank,
+        admin: service,
+        state,
+    }
 }

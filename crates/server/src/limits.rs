@@ -31,5 +31,8 @@ pub const ADDRESS_BURST: f64 = 100.0;
 pub const SESSION_RATE: f64 = 20.0;
 /// Requests at once, in a burst, on one session.
 pub const SESSION_BURST: f64 = 40.0;
+/// Highest rate or burst `pqbank-server serve` takes (`--session-rate`, ...): a
+/// benchmark's "no limit" that is still a number.
+pub const RATE_SETTING_MAX: f64 = 1_000_000.0;
 /// Addresses or sessions a rate table remembers; it starts over when full.
 pub const RATE_KEYS_MAX: usize = 10_000;

@@ -12,7 +12,7 @@ use pqbank_db_mysql::MySqlStore;
 use pqbank_net::TlsKey;
 use pqbank_pki::chain::validate_server;
 use pqbank_pki::{Certificate, Crl, ServerInput};
-use pqbank_server::{App, State, identity, serve, sweep};
+use pqbank_server::{App, RateLimits, State, identity, limits, serve, sweep};
 use pqbank_service::{Config, ServerKey, Service, demo};
 use time::OffsetDateTime;
 
@@ -66,6 +66,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "PQBANK_LISTEN", default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
+        #[command(flatten)]
+        rates: Rates,
     },
     /// Prints the root fingerprint a workstation pins.
     Fingerprint {
@@ -91,6 +93,34 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The request rates `serve` allows (limits.rs has the defaults and their reasons). A
+/// branch behind one router shares one address; a benchmark measures the server, not
+/// them, by raising them.
+#[derive(clap::Args)]
+struct Rates {
+    /// Sustained requests per second from one address on the routes without a session
+    /// (status, login).
+    #[arg(long, env = "PQBANK_ADDRESS_RATE", default_value_t = limits::ADDRESS_RATE, value_parser = rate)]
+    address_rate: f64,
+    /// Requests at once from one address on those routes.
+    #[arg(long, env = "PQBANK_ADDRESS_BURST", default_value_t = limits::ADDRESS_BURST, value_parser = rate)]
+    address_burst: f64,
+    /// Sustained signed requests per second on one session.
+    #[arg(long, env = "PQBANK_SESSION_RATE", default_value_t = limits::SESSION_RATE, value_parser = rate)]
+    session_rate: f64,
+    /// Signed requests at once on one session.
+    #[arg(long, env = "PQBANK_SESSION_BURST", default_value_t = limits::SESSION_BURST, value_parser = rate)]
+    session_burst: f64,
+}
+
+/// A rate or burst: a number from 1 to [`limits::RATE_SETTING_MAX`].
+fn rate(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|r| (1.0..=limits::RATE_SETTING_MAX).contains(r))
+        .ok_or_else(|| format!("a rate is a number from 1 to {}", limits::RATE_SETTING_MAX))
 }
 
 /// The demo's staff file in the state directory.
@@ -137,7 +167,12 @@ async fn run(command: Command) -> Result<(), Failure> {
             pqbank_server::write_private(&state, DEMO_STAFF, &staff)?;
             println!("{}", bank.root.fingerprint().to_hex());
         }
-        Command::Serve { db, state, listen } => {
+        Command::Serve {
+            db,
+            state,
+            listen,
+            rates,
+        } => {
             let state = State::load(&state)?;
             let store = MySqlStore::connect_checked(&db).await?;
             let root = root_of(&store, &state).await?;
@@ -170,7 +205,16 @@ async fn run(command: Command) -> Result<(), Failure> {
                 listener.local_addr()?,
                 state.root
             );
-            let app = App::new(service, state.root);
+            let rates = RateLimits {
+                address_rate: rates.address_rate,
+                address_burst: rates.address_burst,
+                session_rate: rates.session_rate,
+                session_burst: rates.session_burst,
+            };
+            if rates != RateLimits::default() {
+                tracing::warn!(?rates, "request rates other than the defaults");
+            }
+            let app = App::with_rates(service, state.root, &rates);
             let sweeper = tokio::spawn(sweep(app.clone()));
             tokio::select! {
                 served = serve(listener, acceptor, app) => served?,

@@ -21,12 +21,8 @@ use std::time::Duration;
 use pqbank_client::{ClientError, Remote};
 use pqbank_db::Backend as _;
 use pqbank_db::flows::check_invariants;
-use pqbank_db_mysql::MySqlStore;
 use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest};
-use pqbank_net::{TlsKey, VouchedKey};
-use pqbank_server::State;
-use pqbank_service::demo;
-use pqbank_tests::mysql_accounts;
+use pqbank_net::VouchedKey;
 
 /// Workstations posting at once.
 const WORKSTATIONS: usize = 16;
@@ -67,27 +63,9 @@ async fn until_acknowledged(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_and_repeats_nothing() {
-    let accounts = mysql_accounts().await;
-    let admin = MySqlStore::connect(&accounts.admin_url()).await.unwrap();
-    admin.migrate().await.unwrap();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let seed = [0x17; 32];
-    let (service, bank) = demo::build(admin, seed, 8, 0, now).await.unwrap();
-    let tls_key = TlsKey::generate().unwrap();
-    let key = demo::install_server(&service, &bank.root, seed, &tls_key.hash(), now)
-        .await
-        .unwrap();
-    accounts.create_runtime().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (certificate, key) = key.into_parts();
-    State {
-        root: bank.root.fingerprint(),
-        certificate,
-        key,
-        tls_key,
-    }
-    .save(dir.path())
-    .unwrap();
+    let installed = pqbank_tests::server::install([0x17; 32], 8, 0).await;
+    let (accounts, bank, dir) = (&installed.accounts, installed.bank, &installed.state);
+    let service = &installed.admin;
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -43,3 +43,93 @@ async fn the_demo_writes_a_staff_file_under_its_root() {
         "two managers, three tellers, an auditor"
     );
 }
+
+/// `serve` takes its request rates from flags or the environment, each a number from 1 to
+/// the named most; anything else is refused before the state or the database is read.
+#[test]
+fn serve_refuses_a_rate_out_of_bounds() {
+    let too_high = format!("{}", pqbank_server::limits::RATE_SETTING_MAX * 2.0);
+    for (flag, env) in [
+        (Some(("--session-rate", "0")), None),
+        (Some(("--address-burst", too_high.as_str())), None),
+        (None, Some(("PQBANK_SESSION_BURST", "many"))),
+        (None, Some(("PQBANK_ADDRESS_RATE", "NaN"))),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pqbank-server"));
+        command.args([
+            "serve",
+            "--db",
+            "mysql://nobody@127.0.0.1:1/none",
+            "--state",
+            "/nonexistent",
+        ]);
+        if let Some((name, value)) = flag {
+            command.args([name, value]);
+        }
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag:?} {env:?} accepted");
+        assert!(
+            stderr.contains("a rate is a number from 1 to"),
+            "{flag:?} {env:?}: {stderr}"
+        );
+    }
+}
+
+/// The rates `serve` is given are the ones it keeps: with one signed request a second
+/// and two at once per session, the third of three quick calls is refused as busy
+/// (the default burst, 40, would take all three).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_the_rates_it_is_given() {
+    let installed = pqbank_tests::server::install([0x23; 32], 3, 0).await;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pqbank-server"))
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--session-burst",
+            "2",
+        ])
+        .env("PQBANK_DATABASE_URL", installed.accounts.runtime_url())
+        .env("PQBANK_STATE_DIR", installed.state.path())
+        .env("PQBANK_SESSION_RATE", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let remote = pqbank_client::Remote::new(
+        addr,
+        pqbank_net::VouchedKey::new(installed.bank.root.fingerprint()),
+    );
+    let teller = &installed.bank.tellers[0];
+    let device = pqbank_tests::server::device_key(teller);
+    let mut session = None;
+    for _ in 0..200 {
+        match remote
+            .login(device.clone(), teller.cert.fingerprint(), "desk 1")
+            .await
+        {
+            Ok(s) => {
+                session = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    let session = session.expect("the server never served");
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        answers.push(session.drawer(&remote).await.map_err(|e| e.code));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(answers[0].is_ok() && answers[1].is_ok(), "{answers:?}");
+    assert_eq!(answers[2], Err("request.busy".to_owned()));
+}
