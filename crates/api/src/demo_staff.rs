@@ -48,6 +48,54 @@ impl core::fmt::Debug for DemoStaffMember {
     }
 }
 
+/// A demo staff member's device keys as bytes (what [`DemoStaffMember`] holds in hex).
+pub struct DemoKeys {
+    /// Device identifier.
+    pub device_id: Vec<u8>,
+    /// Certificate fingerprint.
+    pub certificate: [u8; 32],
+    /// Composite signing seed.
+    pub signing_seed: [u8; 64],
+    /// ML-KEM seed.
+    pub kem_seed: [u8; 64],
+    /// X25519 secret.
+    pub x25519: [u8; 32],
+}
+
+impl core::fmt::Debug for DemoKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DemoKeys")
+            .field("certificate", &hex::encode(self.certificate))
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoStaffMember {
+    /// The member's keys as bytes.
+    ///
+    /// # Errors
+    /// Which one is not hex of its length (a file [`DemoStaff::from_json`] read has none).
+    pub fn keys(&self) -> Result<DemoKeys, String> {
+        fn bytes<const N: usize>(text: &str, what: &str) -> Result<[u8; N], String> {
+            hex::decode(text)
+                .ok()
+                .and_then(|b| <[u8; N]>::try_from(b).ok())
+                .ok_or_else(|| format!("{what} is not {N} bytes of hex"))
+        }
+        let device_id = hex::decode(&self.device_id)
+            .ok()
+            .filter(|d| (1..=64).contains(&d.len()))
+            .ok_or("a device identifier is not 1 to 64 bytes of hex")?;
+        Ok(DemoKeys {
+            device_id,
+            certificate: bytes(&self.certificate, "a certificate")?,
+            signing_seed: bytes(&self.signing_seed, "a signing seed")?,
+            kem_seed: bytes(&self.kem_seed, "an ML-KEM seed")?,
+            x25519: bytes(&self.x25519, "an X25519 secret")?,
+        })
+    }
+}
+
 impl DemoStaff {
     /// Reads a staff file: at most [`STAFF_FILE_LEN_MAX`] bytes of JSON of this shape,
     /// every fingerprint and key of its length.
@@ -62,22 +110,12 @@ impl DemoStaff {
         }
         let staff: Self =
             serde_json::from_slice(bytes).map_err(|e| format!("not a demo staff file: {e}"))?;
-        let hex_of = |text: &str, len: usize, what: &str| {
-            hex::decode(text)
-                .ok()
-                .filter(|b| b.len() == len)
-                .map(|_| ())
-                .ok_or_else(|| format!("{what} is not {len} bytes of hex"))
-        };
-        hex_of(&staff.root, 32, "the root")?;
+        hex::decode(&staff.root)
+            .ok()
+            .filter(|b| b.len() == 32)
+            .ok_or("the root is not 32 bytes of hex")?;
         for p in &staff.people {
-            hex_of(&p.certificate, 32, "a certificate")?;
-            hex_of(&p.signing_seed, 64, "a signing seed")?;
-            hex_of(&p.kem_seed, 64, "an ML-KEM seed")?;
-            hex_of(&p.x25519, 32, "an X25519 secret")?;
-            if hex::decode(&p.device_id).map_or(true, |d| d.is_empty() || d.len() > 64) {
-                return Err("a device identifier is not 1 to 64 bytes of hex".into());
-            }
+            p.keys()?;
         }
         Ok(staff)
     }

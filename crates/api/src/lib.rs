@@ -22,7 +22,7 @@ pub mod wire;
 
 pub use acts::{CHECKPOINT_LABEL, checkpoint_bytes};
 pub use bank::{Bank, BankResult, SignedReport};
-pub use demo_staff::{DemoStaff, DemoStaffMember, STAFF_FILE_LEN_MAX};
+pub use demo_staff::{DemoKeys, DemoStaff, DemoStaffMember, STAFF_FILE_LEN_MAX};
 pub use error::{RequestCode, RequestError};
 pub use header::{
     ACT_CONTEXT, BODY_LEN_MAX, DEVICE_ID_LEN_MAX, HEADER_LEN_MAX, REQUEST_TAG, Request,

@@ -73,11 +73,14 @@ enum LogCommand {
 enum BenchCommand {
     /// Transfers per second and posting latency, application beside bare SQL.
     Ledger(bench::BenchLedger),
-    /// Full logins: p50 and p99.
-    Login(service_cmds::BenchService),
+    /// Full logins: p50 and p99 in this process, or through a pqbank-server at 1, 4 and
+    /// 16 workstations (`--server URL --staff FILE`).
+    Login(service_cmds::BenchLogin),
     /// Log verification rate beside the raw composite-verify rate.
     Verify(service_cmds::BenchService),
-    /// Transfers through the service: whole path, database side alone, bare SQL.
+    /// Transfers through the service: whole path, database side alone, bare SQL; or
+    /// through a pqbank-server at 1, 4 and 16 workstations beside bare SQL
+    /// (`--server URL --staff FILE --db mysql://...`).
     Transfers(service_cmds::BenchTransfers),
     /// Transfers and logins through a pqbank-server over TLS at 1, 4 and 16
     /// workstations, beside bare SQL on the same database.

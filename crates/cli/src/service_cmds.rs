@@ -273,6 +273,21 @@ fn branch_auditor()
     )))
 }
 
+/// Signs a branch's auditor in at its server (TLS under the pinned root).
+async fn sign_in(
+    server: &str,
+    pin: Fingerprint,
+    device: pqbank_client::DeviceKey,
+    certificate: Fingerprint,
+) -> Result<pqbank_client::ServerBank, CliError> {
+    let addr = pqbank_workstation::server_addr(server)?;
+    let remote = pqbank_client::Remote::new(addr, pqbank_net::VouchedKey::new(pin));
+    let session = remote
+        .login(Arc::new(device), certificate, "pqbank-cli")
+        .await?;
+    Ok(pqbank_client::ServerBank { remote, session })
+}
+
 pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
     let subject = Fingerprint::from_hex(&args.cert)?;
     let branch = if args.db.is_none() {
@@ -283,12 +298,7 @@ pub fn audit_report(args: &AuditReport) -> Result<ExitCode, CliError> {
     let signed = match branch {
         // A branch workstation asks its server, through the same interface.
         Some((server, pin, device, certificate)) => runtime()?.block_on(async {
-            let addr = pqbank_workstation::server_addr(&server)?;
-            let remote = pqbank_client::Remote::new(addr, pqbank_net::VouchedKey::new(pin));
-            let session = remote
-                .login(Arc::new(device), certificate, "pqbank-cli")
-                .await?;
-            let auditor = pqbank_client::ServerBank { remote, session };
+            let auditor = sign_in(&server, pin, device, certificate).await?;
             let signed = auditor.report(subject).await?;
             auditor.logout().await?;
             Ok::<_, CliError>(signed)
@@ -342,7 +352,9 @@ fn demo_seed() -> [u8; 32] {
 /// Arguments of `pqbank log verify`.
 #[derive(Debug, Args)]
 pub struct LogVerify {
-    /// Database URL; default: the configured or embedded database.
+    /// Database URL (an auditor's check of a copy, here); default: through this branch's
+    /// pqbank-server as its auditor when the settings name one, else the embedded
+    /// database.
     #[arg(long)]
     db: Option<String>,
     /// Pinned root fingerprint; default: from the settings.
@@ -366,6 +378,42 @@ fn pinned_root(pin: Option<&str>) -> Result<Fingerprint, CliError> {
 }
 
 pub fn log_verify(args: &LogVerify) -> Result<ExitCode, CliError> {
+    let branch = if args.db.is_none() {
+        branch_auditor()?
+    } else {
+        None
+    };
+    if let Some((server, pin, device, certificate)) = branch {
+        // A branch workstation holds no database: its auditor asks the server, through
+        // the same interface as the window's Verify screen.
+        let pin = match &args.pin {
+            Some(p) => Fingerprint::from_hex(p)?,
+            None => pin,
+        };
+        let report = runtime()?.block_on(async {
+            let auditor = sign_in(&server, pin, device, certificate).await?;
+            let report = auditor.verify_log().await?;
+            auditor.logout().await?;
+            Ok::<_, CliError>(report)
+        })?;
+        let problems: Vec<_> = report
+            .problems
+            .iter()
+            .map(|p| (p.table.as_str(), p.row.clone(), p.reason.as_str()))
+            .collect();
+        if !args.json {
+            println!(
+                "verified by the bank's server at {server} for this branch's auditor                  ({certificate}); `pqbank log verify --db URL` checks a copy of its database here"
+            );
+        }
+        return print_verification(
+            args.json,
+            Some(&server),
+            report.transfers,
+            report.events,
+            &problems,
+        );
+    }
     let url = database_url(args.db.as_deref());
     let pin = pinned_root(args.pin.as_deref())?;
     runtime()?.block_on(async {
@@ -385,32 +433,58 @@ pub fn log_verify(args: &LogVerify) -> Result<ExitCode, CliError> {
             if interactive {
                 eprintln!();
             }
-            let problems: Vec<_> = report.problems.iter().map(|p| json!({ "table": p.table, "row": p.row, "reason": p.reason })).collect();
-            if args.json {
-                let out = json!({ "transfers": report.transfers, "events": report.events, "problems": problems });
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            } else {
-                println!("checked {} transfers and {} events", report.transfers, report.events);
-                for p in &report.problems {
-                    println!("BAD {} {}: {}", p.table, p.row, p.reason);
-                }
-                if report.problems.is_empty() {
-                    println!("the log proves itself: every signature, link and checkpoint verifies");
-                }
-            }
-            Ok(if report.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            let problems: Vec<_> = report
+                .problems
+                .iter()
+                .map(|p| (p.table, p.row.to_string(), p.reason.as_str()))
+                .collect();
+            print_verification(args.json, None, report.transfers as u64, report.events as u64, &problems)
         })
     })
 }
 
-/// Arguments of `pqbank bench verify` and `pqbank bench login`.
+/// Prints a verification (JSON, or lines naming every bad row); exit 1 when a row is bad.
+fn print_verification(
+    as_json: bool,
+    server: Option<&str>,
+    transfers: u64,
+    events: u64,
+    problems: &[(&str, String, &str)],
+) -> Result<ExitCode, CliError> {
+    if as_json {
+        let problems: Vec<_> = problems
+            .iter()
+            .map(|(table, row, reason)| json!({ "table": table, "row": row, "reason": reason }))
+            .collect();
+        let mut out = json!({ "transfers": transfers, "events": events, "problems": problems });
+        if let Some(server) = server {
+            out["server"] = json!(server);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("checked {transfers} transfers and {events} events");
+        for (table, row, reason) in problems {
+            println!("BAD {table} {row}: {reason}");
+        }
+        if problems.is_empty() {
+            println!("the log proves itself: every signature, link and checkpoint verifies");
+        }
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Arguments of `pqbank bench verify`.
 #[derive(Debug, Args)]
 pub struct BenchService {
     /// `sqlite` for a temporary file, or a `mysql://user@host:port` server (a scratch
     /// database is created and dropped).
     #[arg(long, default_value = "sqlite")]
     db: String,
-    /// Transfers in the demo log (bench verify) or logins to time (bench login).
+    /// Transfers in the demo log.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     count: u32,
 }
@@ -471,7 +545,31 @@ pub fn bench_verify(args: &BenchService) -> Result<ExitCode, CliError> {
     })
 }
 
-pub fn bench_login(args: &BenchService) -> Result<ExitCode, CliError> {
+/// Arguments of `pqbank bench login`.
+#[derive(Debug, Args)]
+pub struct BenchLogin {
+    /// `sqlite` for a temporary file, or a `mysql://user@host:port` server (a scratch
+    /// database is created and dropped).
+    #[arg(long, default_value = "sqlite")]
+    db: String,
+    /// Logins to time, in this process's service.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    count: u32,
+    /// Workstations signing in at once through `--server`, one figure each.
+    #[arg(long, value_delimiter = ',', requires = "server")]
+    workers: Vec<u32>,
+    /// Seconds per figure through `--server`.
+    #[arg(long, default_value_t = 10, requires = "server", value_parser = clap::value_parser!(u64).range(1..=600))]
+    seconds: u64,
+    #[command(flatten)]
+    through: Through,
+}
+
+pub fn bench_login(args: &BenchLogin) -> Result<ExitCode, CliError> {
+    if let (Some(server), Some(staff)) = (&args.through.server, &args.through.staff) {
+        let workers = workers_or(&args.workers, &crate::bench_server::WORKERS_THROUGH);
+        return crate::bench_server::logins_through_server(server, staff, &workers, args.seconds);
+    }
     runtime()?.block_on(async {
         with_scratch!(&args.db, store => {
             let (service, bank) = demo::build(store, demo_seed(), 5, 0, now()).await?;
@@ -498,15 +596,29 @@ const PRESIGNED_PER_SECOND: usize = 400;
 /// Arguments of `pqbank bench transfers`.
 #[derive(Debug, Args)]
 pub struct BenchTransfers {
-    /// `sqlite` or a `mysql://user@host:port` server (scratch database).
+    /// `sqlite` or a `mysql://user@host:port` server (scratch database); with
+    /// `--server`, the MariaDB of the bare SQL baseline.
     #[arg(long, default_value = "sqlite")]
     db: String,
-    /// Concurrent tellers.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
-    workers: u32,
+    /// Concurrent tellers, one figure each (default 4; through a server 1,4,16).
+    #[arg(long, value_delimiter = ',')]
+    workers: Vec<u32>,
     /// Seconds per phase.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     seconds: u64,
+    #[command(flatten)]
+    through: Through,
+}
+
+/// A pqbank-server started on its own, for `bench transfers` and `bench login`.
+#[derive(Debug, Args)]
+pub struct Through {
+    /// Through this pqbank-server (`https://host:port`), as the tellers of `--staff`.
+    #[arg(long, requires = "staff")]
+    server: Option<String>,
+    /// The server demo's staff file (`demo-staff.json` in its state directory).
+    #[arg(long, requires = "server")]
+    staff: Option<PathBuf>,
 }
 
 pub(crate) struct Figures {
@@ -530,8 +642,31 @@ pub(crate) fn figures(mut latencies: Vec<std::time::Duration>, elapsed: f64) -> 
 }
 
 pub fn bench_transfers(args: &BenchTransfers) -> Result<ExitCode, CliError> {
-    runtime()?
-        .block_on(async { with_scratch!(&args.db, store => transfers_phases(store, args).await) })
+    if let (Some(server), Some(staff)) = (&args.through.server, &args.through.staff) {
+        let workers = workers_or(&args.workers, &crate::bench_server::WORKERS_THROUGH);
+        return crate::bench_server::transfers_through_server(
+            server,
+            staff,
+            &args.db,
+            &workers,
+            args.seconds,
+        );
+    }
+    let workers = workers_or(&args.workers, &[4]);
+    crate::bench_server::check_workers(&workers)?;
+    let [workers] = workers[..] else {
+        return Err(CliError(
+            "--workers takes one count without --server (the phases share one bank)".into(),
+        ));
+    };
+    runtime()?.block_on(async {
+        with_scratch!(&args.db, store => transfers_phases(store, &args.db, workers, args.seconds).await)
+    })
+}
+
+/// The `--workers` given, or `default`.
+fn workers_or(given: &[u32], default: &[u32]) -> Vec<u32> {
+    if given.is_empty() { default } else { given }.to_vec()
 }
 
 /// Three phases on one demo bank: (a) the whole path, device signatures included;
@@ -540,7 +675,9 @@ pub fn bench_transfers(args: &BenchTransfers) -> Result<ExitCode, CliError> {
 /// teller's device makes it); (c) the bare SQL baseline.
 async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store + Clone>(
     store: S,
-    args: &BenchTransfers,
+    db: &str,
+    workers: u32,
+    seconds: u64,
 ) -> Result<ExitCode, CliError> {
     // The bare baseline writes through the store itself, beside the service on it.
     let (service, bank) = demo::build(store.clone(), demo_seed(), 64, 64, now()).await?;
@@ -551,17 +688,17 @@ async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store + Clone>(
         sessions.push(demo::login(&service, t).await?);
     }
     let sessions = std::sync::Arc::new(sessions);
-    let duration = std::time::Duration::from_secs(args.seconds);
+    let duration = std::time::Duration::from_secs(seconds);
     let mut results = Vec::new();
     for phase in 0..3u8 {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         // Phase (b)'s transfers are signed before the clock starts.
-        let ready = std::sync::Arc::new(tokio::sync::Barrier::new(args.workers as usize + 1));
-        let budget = usize::try_from(args.seconds)
+        let ready = std::sync::Arc::new(tokio::sync::Barrier::new(workers as usize + 1));
+        let budget = usize::try_from(seconds)
             .unwrap_or(1)
             .saturating_mul(PRESIGNED_PER_SECOND);
         let mut handles = Vec::new();
-        for w in 0..args.workers as usize {
+        for w in 0..workers as usize {
             let (service, store, bank, sessions, stop, ready) = (
                 service.clone(),
                 store.clone(),
@@ -674,10 +811,7 @@ async fn transfers_phases<S: crate::bench::Bare + pqbank_db::Store + Clone>(
         }
         results.push(figures(all, started.elapsed().as_secs_f64()));
     }
-    println!(
-        "pqbank bench transfers: {}, {} workers, {} s per phase",
-        args.db, args.workers, args.seconds
-    );
+    println!("pqbank bench transfers: {db}, {workers} workers, {seconds} s per phase");
     println!(
         "{:<44} {:>12} {:>9} {:>9}",
         "", "transfers/s", "p50 ms", "p99 ms"

@@ -597,12 +597,14 @@ fn branch_demo_adopts_a_server_demo_staff() {
     keys.delete(&item).unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// Proves `pqbank audit report` on a branch workstation goes through its pqbank-server:
-/// the server demo's staff adopted with `branch-demo`, the auditor signs in at the server
-/// (TLS under the pinned root) and signs the report the server made. Needs the Secret
+/// Proves `pqbank audit report` and `pqbank log verify` on a branch workstation go
+/// through its pqbank-server: the server demo's staff adopted with `branch-demo`, the
+/// auditor signs in at the server (TLS under the pinned root) and signs the report the
+/// server made; the verification is the server's, on the auditor's chain there. Needs the Secret
 /// Service and MariaDB, as the test command provides.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_report_through_a_branch_server() {
+    use pqbank_tests::Raw as _;
     let served = pqbank_tests::server::serve(None).await;
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let d = tmp.path().to_path_buf();
@@ -624,9 +626,30 @@ async fn audit_report_through_a_branch_server() {
             &dir,
             &["audit", "report", "--cert", &cert, "--out", "report.json"],
         );
+        // The log's verification too: the branch holds no database to read.
+        let said = ok(&dir, &["log", "verify"]);
+        assert!(said.contains("verified by the bank's server"), "{said}");
+        assert!(said.contains("the log proves itself"), "{said}");
+        let out = pqbank(&dir, &["log", "verify", "--json"]);
+        assert!(out.status.success(), "{out:?}");
+        let verified = json(&out);
+        assert_eq!(verified["server"], url.as_str());
+        assert!(
+            verified["events"].as_u64().unwrap_or_default() > 0,
+            "{verified}"
+        );
+        assert_eq!(verified["problems"], serde_json::json!([]));
     })
     .await
     .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        served
+            .root_store
+            .count("accountability_events WHERE kind = 'audit.verify'")
+            .await,
+        2,
+        "both verifications are on the auditor's chain at the server"
+    );
     let report = std::fs::read_to_string(d.join("report.json")).unwrap_or_else(|e| panic!("{e}"));
     assert!(report.contains(&teller), "the report is the teller's");
     let sig: serde_json::Value = serde_json::from_slice(
@@ -641,4 +664,141 @@ async fn audit_report_through_a_branch_server() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+}
+
+/// The numbers of the table row of `workstations` in a bench's output.
+fn bench_row(out: &str, workstations: u32) -> Vec<f64> {
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(&workstations.to_string()))
+        .unwrap_or_else(|| panic!("no row of {workstations} workstations in {out}"))
+        .split_whitespace()
+        .skip(1)
+        .map(|n| n.parse().unwrap_or_else(|e| panic!("{n}: {e}")))
+        .collect()
+}
+
+/// Proves `pqbank bench transfers|login --server URL --staff FILE`: against a
+/// pqbank-server started on its own (served by this test process; the bench is another
+/// process that knows only its address and the demo's staff file), each count of
+/// workstations gets its figures beside the bare SQL baseline, and the transfers are the
+/// server's, in its log, which still proves itself. A server whose rate limits refuse
+/// the bench stops it with what to do, rather than printing the limit as a figure.
+/// Needs MariaDB, as the test command provides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_through_a_server_started_on_its_own() {
+    use pqbank_tests::server::{ServeOptions, serve_with};
+    let lifted = pqbank_server::RateLimits {
+        address_rate: 1e6,
+        address_burst: 1e6,
+        session_rate: 1e6,
+        session_burst: 1e6,
+    };
+    let served = serve_with(ServeOptions {
+        customers: 6,
+        transfers: 6,
+        rates: lifted,
+        ..ServeOptions::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = tmp.path().to_path_buf();
+    let staff = serde_json::to_vec(&pqbank_service::demo::staff(&served.bank))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("staff.json"), staff).unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("https://{}", served.addr);
+    let before = served.written().await[0];
+    let (dir, server) = (d.clone(), url.clone());
+    let (transfers, logins) = tokio::task::spawn_blocking(move || {
+        let through = ["--server", &server, "--staff", "staff.json"];
+        let db = pqbank_tests::mysql_url();
+        let transfers = ok(
+            &dir,
+            &[
+                &["bench", "transfers", "--db", &db, "--workers", "1,2"][..],
+                &through,
+                &["--seconds", "1"],
+            ]
+            .concat(),
+        );
+        let logins = ok(
+            &dir,
+            &[
+                &["bench", "login", "--workers", "2"][..],
+                &through,
+                &["--seconds", "1"],
+            ]
+            .concat(),
+        );
+        (transfers, logins)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    for w in [1, 2] {
+        let row = bench_row(&transfers, w);
+        assert_eq!(row.len(), 7, "{transfers}");
+        assert!(
+            row[0] > 0.0 && row[3] > 0.0,
+            "both sides posted: {transfers}"
+        );
+    }
+    assert!(bench_row(&logins, 2)[0] > 0.0, "{logins}");
+    assert!(
+        served.written().await[0] > before,
+        "the transfers were the server's"
+    );
+    let verified = served
+        .admin
+        .verify_log(&|_, _| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+
+    // A session may sign two requests at once and one a second: the bench's search
+    // passes, its transfers do not.
+    let limited = serve_with(ServeOptions {
+        customers: 6,
+        transfers: 6,
+        rates: pqbank_server::RateLimits {
+            session_rate: 1.0,
+            session_burst: 2.0,
+            ..lifted
+        },
+        ..ServeOptions::default()
+    })
+    .await;
+    let server = format!("https://{}", limited.addr);
+    let staff = serde_json::to_vec(&pqbank_service::demo::staff(&limited.bank))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("limited.json"), staff).unwrap_or_else(|e| panic!("{e}"));
+    let out = tokio::task::spawn_blocking(move || {
+        pqbank(
+            &d,
+            &[
+                "bench",
+                "transfers",
+                "--server",
+                &server,
+                "--staff",
+                "limited.json",
+                "--db",
+                &pqbank_tests::mysql_url(),
+                "--workers",
+                "1",
+                "--seconds",
+                "2",
+            ],
+        )
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("request.busy") && stderr.contains("--session-rate"),
+        "{stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("\n1 "),
+        "no figure of a limit"
+    );
 }

@@ -218,30 +218,20 @@ async fn store_demo_keys(
     keys: &Keys,
     location: &str,
 ) -> Result<Vec<LocalDevice>, UiError> {
-    fn key<const N: usize>(text: &str) -> Result<[u8; N], UiError> {
-        hex::decode(text)
-            .ok()
-            .and_then(|b| <[u8; N]>::try_from(b).ok())
-            .ok_or_else(|| {
-                UiError::new(
-                    WorkstationErrorCode::InputFingerprint,
-                    "a demo key is malformed",
-                )
-            })
-    }
     let mut devices = Vec::new();
     for person in &staff.people {
-        let secrets = DeviceSecrets {
-            signing_seed: key(&person.signing_seed)?,
-            kem_seed: key(&person.kem_seed)?,
-            x25519: key(&person.x25519)?,
-        };
-        let certificate = Fingerprint::from_hex(&person.certificate).map_err(|_| {
+        let keys_of = person.keys().map_err(|e| {
             UiError::new(
                 WorkstationErrorCode::InputFingerprint,
-                "not a certificate fingerprint",
+                format!("a demo key is malformed: {e}"),
             )
         })?;
+        let secrets = DeviceSecrets {
+            signing_seed: keys_of.signing_seed,
+            kem_seed: keys_of.kem_seed,
+            x25519: keys_of.x25519,
+        };
+        let certificate = Fingerprint::from_bytes(keys_of.certificate);
         let item = format!("demo-{}", &certificate.to_hex()[..16]);
         let (keys, name) = (keys.clone(), item.clone());
         blocking(move || Ok(keys.store(&name, &secrets)?)).await?;
