@@ -159,7 +159,7 @@ pub async fn build<S: Store>(
         now,
     )?;
     let service = Service::new(store, Config::new(root.fingerprint()));
-    service.install_root(&root).await?;
+    service.store_root(&root).await?;
     publish_empty_crl(&service, &root, &root_key, now).await?;
 
     let mut serial = 1u8;
@@ -302,7 +302,7 @@ async fn publish_empty_crl<S: Store>(
     }
     .sign(issuer, key, &[0; 32])
     .map_err(ServiceError::Certificate)?;
-    service.publish_crl(issuer.fingerprint(), &crl).await
+    service.store_crl(issuer.fingerprint(), &crl).await
 }
 
 async fn enrol<S: Store>(
@@ -321,7 +321,7 @@ async fn enrol<S: Store>(
         role: role.as_str().into(),
     };
     let staff_id = service.store.create_staff(&staff, now).await?;
-    service.record_certificate(&cert, staff_id).await?;
+    service.store_certificate(&cert, staff_id).await?;
     service
         .store
         .insert_device(&DeviceRecord {

@@ -17,6 +17,8 @@ mod device;
 mod enrol;
 mod error;
 mod inprocess;
+#[cfg(feature = "install")]
+mod install;
 mod login;
 mod pdf;
 mod pins;

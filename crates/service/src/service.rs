@@ -129,8 +129,9 @@ impl<S: Store> Service<S> {
         &self.store
     }
 
-    /// Stores the root certificate; it must be the pinned one.
-    pub async fn install_root(&self, root: &Certificate) -> Result<(), ServiceError> {
+    /// Stores the root certificate; it must be the pinned one. An installation's step,
+    /// not an act: nothing is logged (the public call is behind the `install` feature).
+    pub(crate) async fn store_root(&self, root: &Certificate) -> Result<(), ServiceError> {
         if root.fingerprint() != self.config.pinned_root {
             return Err(ServiceError::Certificate(pqbank_pki::Error::RootNotPinned));
         }
@@ -138,7 +139,8 @@ impl<S: Store> Service<S> {
     }
 
     /// Stores an issued certificate for a staff member; its issuer must be stored already.
-    pub async fn record_certificate(
+    /// An installation's step, not an act (see [`Self::store_root`]).
+    pub(crate) async fn store_certificate(
         &self,
         cert: &Certificate,
         staff_id: i64,
@@ -185,8 +187,13 @@ impl<S: Store> Service<S> {
     }
 
     /// Publishes a CRL signed by a stored CA certificate; its number must be higher than
-    /// every CRL of that issuer before.
-    pub async fn publish_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<(), ServiceError> {
+    /// every CRL of that issuer before. An installation's step, not an act (see
+    /// [`Self::store_root`]); a manager's revocation is `revoke`, which is logged.
+    pub(crate) async fn store_crl(
+        &self,
+        issuer: Fingerprint,
+        crl: &Crl,
+    ) -> Result<(), ServiceError> {
         let record = self.checked_crl(issuer, crl).await?;
         self.store.insert_crl(&record).await?;
         self.crl_pins.raise(&issuer, crl.number())?;
@@ -194,7 +201,7 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 
-    /// Checks a CRL as `publish_crl` does and returns the row to store.
+    /// Checks a CRL as `store_crl` does and returns the row to store.
     async fn checked_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<CrlRecord, ServiceError> {
         let record = self
             .store

@@ -1,0 +1,43 @@
+//! An installation's steps (feature `install`): the root, the certificates issued
+//! offline, the CRLs signed offline, stored as `pqbank init` sets a bank up. They are
+//! not acts of a signed-in caller and nothing is logged, so neither the workstation nor
+//! the server is built with them; the acts that do the same at work (enrolment,
+//! renewal, revocation) are logged.
+
+use pqbank_db::Store;
+use pqbank_pki::{Certificate, Crl, Fingerprint};
+
+use crate::{Service, ServiceError};
+
+impl<S: Store> Service<S> {
+    /// Stores the root certificate; it must be the pinned one.
+    ///
+    /// # Errors
+    /// Another root than the pinned one, or the store's.
+    pub async fn install_root(&self, root: &Certificate) -> Result<(), ServiceError> {
+        self.store_root(root).await
+    }
+
+    /// Stores an issued certificate for a staff member; its issuer must be stored
+    /// already.
+    ///
+    /// # Errors
+    /// An unknown issuer, or the store's.
+    pub async fn record_certificate(
+        &self,
+        cert: &Certificate,
+        staff_id: i64,
+    ) -> Result<(), ServiceError> {
+        self.store_certificate(cert, staff_id).await
+    }
+
+    /// Publishes a CRL signed by a stored CA certificate; its number must be higher
+    /// than every CRL of that issuer before.
+    ///
+    /// # Errors
+    /// A CRL that does not verify under the issuer, a number not above the last, or
+    /// the store's.
+    pub async fn publish_crl(&self, issuer: Fingerprint, crl: &Crl) -> Result<(), ServiceError> {
+        self.store_crl(issuer, crl).await
+    }
+}
