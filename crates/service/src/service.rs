@@ -299,7 +299,9 @@ impl<S: Store> Service<S> {
 
     /// A transfer its maker's device signed beforehand: the same checks as
     /// [`Service::post_transfer`], then written and chained with `event_sign` signing the
-    /// act's event. `pqbank bench transfers` uses it to time the database side alone.
+    /// act's event. `pqbank bench transfers` uses it to time the database side alone
+    /// (feature `test-support`: a caller's `event_sign` is no device's).
+    #[cfg(feature = "test-support")]
     pub async fn post_presigned_transfer(
         &self,
         token: &SessionToken,
