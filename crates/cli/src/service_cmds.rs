@@ -403,7 +403,8 @@ pub fn log_verify(args: &LogVerify) -> Result<ExitCode, CliError> {
             .collect();
         if !args.json {
             println!(
-                "verified by the bank's server at {server} for this branch's auditor                  ({certificate}); `pqbank log verify --db URL` checks a copy of its database here"
+                "verified by the bank's server at {server} for this branch's auditor \
+                 ({certificate}); `pqbank log verify --db URL` checks a copy of its database here"
             );
         }
         return print_verification(
