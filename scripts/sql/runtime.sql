@@ -71,9 +71,11 @@ PREPARE pqbank_stmt FROM @pqbank_sql;
 EXECUTE pqbank_stmt;
 
 -- UPDATE of exactly the columns the server rewrites.
--- account_balances: the cached totals, rewritten under the account's row lock.
+-- account_balances: the cached totals, rewritten under the account's row lock, with the
+-- newest transfer applied and the row's seal.
 SET @pqbank_sql = CONCAT('GRANT UPDATE (debits_posted, credits_posted, debits_pending, ',
-    'credits_pending) ON ', @pqbank_db, '.account_balances TO ', @pqbank_account);
+    'credits_pending, last_transfer_id, seal) ON ', @pqbank_db, '.account_balances TO ',
+    @pqbank_account);
 PREPARE pqbank_stmt FROM @pqbank_sql;
 EXECUTE pqbank_stmt;
 -- sessions: seen at each call; a signed request's counter claimed; ended at logout,

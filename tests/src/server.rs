@@ -123,6 +123,7 @@ pub async fn serve_with(options: ServeOptions) -> Served {
     .unwrap();
     let service =
         Service::new(runtime, Config::new(state.root)).with_server_key(Arc::new(server_key));
+    service.seal_balances().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(pqbank_server::serve(

@@ -1230,7 +1230,7 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
             csr: &csr,
             device_hash: hash,
             role: pqbank_pki::Role::Auditor,
-            staff_id: nora_id,
+            number: &request.staff_number,
             name: &request.name,
         },
         &issuer,

@@ -170,8 +170,9 @@ pub struct StaffRequest<'a> {
     pub device_hash: [u8; 32],
     /// The role asked for.
     pub role: pqbank_pki::Role,
-    /// The staff member.
-    pub staff_id: i64,
+    /// The staff member's number as the bank holds it: the certificate's StaffId claim,
+    /// by which log verification knows whom the certificate speaks for.
+    pub number: &'a str,
     /// The staff member's name as the bank holds it: the subject's common name (the
     /// bank's records name the holder, not the request, as a CA's profile does).
     pub name: &'a str,
@@ -179,7 +180,7 @@ pub struct StaffRequest<'a> {
 
 /// The staff certificate a manager (`issuer`) issues for a checked request: subject
 /// `O=pqbank, CN=<name>`, the CSR's key, all seven layers, the role's actions, the CSR's
-/// device, staff number `S-<staff_id>`, serial `serial`, valid for [`STAFF_CERT_DAYS`]
+/// device, the staff number the bank holds, serial `serial`, valid for [`STAFF_CERT_DAYS`]
 /// from `now`.
 #[must_use]
 pub fn staff_certificate(
@@ -192,7 +193,7 @@ pub fn staff_certificate(
         csr,
         device_hash,
         role,
-        staff_id,
+        number,
         name,
     } = request;
     CertificateBuilder {
@@ -212,7 +213,7 @@ pub fn staff_certificate(
                 replaces: None,
             }),
             defence_version: Some(pqbank_pki::ext::DEFENCE_VERSION),
-            staff_id: Some(format!("S-{staff_id}")),
+            staff_id: Some(number.to_owned()),
         },
     }
 }

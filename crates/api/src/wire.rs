@@ -555,6 +555,8 @@ pub struct EnrolmentView {
     pub csr: String,
     /// The new hire.
     pub staff_id: i64,
+    /// The new hire's staff number (the certificate's StaffId claim).
+    pub staff_number: String,
     /// The new hire's name (the certificate's subject is made from it).
     pub name: String,
     /// The role asked for.

@@ -106,11 +106,9 @@ async fn run<S: crate::bench::Bare + pqbank_db::Store + Clone + 'static>(
         session_rate: f64::MAX,
         session_burst: f64::MAX,
     };
-    let app = App::with_rates(
-        served.with_server_key(Arc::new(server_key)),
-        state.root,
-        &unlimited,
-    );
+    let served = served.with_server_key(Arc::new(server_key));
+    served.seal_balances().await?;
+    let app = App::with_rates(served, state.root, &unlimited);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(pqbank_server::serve(listener, acceptor, app.clone()));

@@ -80,7 +80,10 @@ pub fn init(args: &InitArgs) -> Result<ExitCode, CliError> {
         with_store!(url.clone(), store => {
             // The first manager's staff row is the installation's to make, before the
             // service that will check everything after it.
-            let staff = pqbank_db::NewStaff { number: "M-001".into(), display_name: args.manager.clone(), role: "manager".into() };
+            // Its number is the one the certificate's StaffId claim names: log verification
+            // knows whom a certificate speaks for by it.
+            let number = manager.claims().staff_id.clone().unwrap_or_default();
+            let staff = pqbank_db::NewStaff { number, display_name: args.manager.clone(), role: "manager".into() };
             let staff_id = pqbank_db::Backend::create_staff(&store, &staff, now).await?;
             let service = Service::new(store, Config::new(root.fingerprint())).with_crl_pins(crl_pins()?);
             service.install_root(&root).await?;

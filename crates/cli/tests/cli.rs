@@ -391,10 +391,13 @@ fn demo_then_log_verify() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     assert_eq!(report["problems"], serde_json::json!([]));
     assert!(report["transfers"].as_u64().unwrap_or(0) >= 20);
-    // A wrong pin: every signer is unknown, and the command says so with exit 1.
+    // A wrong pin: no signer's chain ends at it, and the command says so with exit 1.
     let out = run(&["log", "verify", "--pin", &"00".repeat(32)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("signed by an unknown certificate"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("its certificate chain does not end at the pinned root")
+    );
     let log = std::fs::read_to_string(pqbank_workstation::log_file(&tmp.path().join("pqbank")))
         .unwrap_or_else(|e| panic!("no log file: {e}"));
     assert!(log.contains("act signed: transfer.post"), "{log}");

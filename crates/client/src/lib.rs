@@ -935,7 +935,7 @@ impl Session {
                 csr: &csr,
                 device_hash,
                 role,
-                staff_id: request.staff_id,
+                number: &request.staff_number,
                 name: &request.name,
             },
             &issuer,

@@ -38,6 +38,7 @@ const POOL_CONNECTIONS_MAX: u32 = 40;
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
     pool: MySqlPool,
+    seal: Option<pqbank_db::Seal>,
 }
 
 impl MySqlStore {
@@ -72,7 +73,7 @@ impl MySqlStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool })
+        Ok(Self { pool, seal: None })
     }
 
     /// Connects without migrating and refuses a schema that is not exactly this build's
@@ -142,8 +143,9 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
     })
 }
 
-/// A write transaction; row locks are taken by [`pqbank_db::LedgerTx::lock_accounts`].
-pub struct MySqlTx(Transaction<'static, MySql>);
+/// A write transaction, with the store's seal; row locks are taken by
+/// [`pqbank_db::LedgerTx::lock_accounts`].
+pub struct MySqlTx(Transaction<'static, MySql>, Option<pqbank_db::Seal>);
 
 /// Starts a transaction; its row locks are taken by the statements' `FOR UPDATE`.
 async fn begin_write(pool: &MySqlPool) -> Result<Transaction<'static, MySql>> {

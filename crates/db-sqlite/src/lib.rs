@@ -30,6 +30,7 @@ const BUSY_TIMEOUT_MS: u64 = 2_000;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    seal: Option<pqbank_db::Seal>,
 }
 
 impl SqliteStore {
@@ -65,7 +66,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool })
+        Ok(Self { pool, seal: None })
     }
 
     /// The pool, for tests and benchmarks that need raw SQL (feature `test-support`).
@@ -86,8 +87,8 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
     })
 }
 
-/// A write transaction holding SQLite's reserved lock.
-pub struct SqliteTx(Transaction<'static, Sqlite>);
+/// A write transaction holding SQLite's reserved lock, with the store's seal.
+pub struct SqliteTx(Transaction<'static, Sqlite>, Option<pqbank_db::Seal>);
 
 /// Starts a write transaction holding SQLite's reserved lock.
 async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>> {

@@ -48,6 +48,8 @@ pub enum StoreCode {
     AppendOnly,
     /// `stale`.
     Stale,
+    /// `cache_unproven`: a balance row its seal and the journal do not prove.
+    CacheUnproven,
     /// `signing`.
     Signing,
     /// `database`.
@@ -83,6 +85,7 @@ impl StoreCode {
         Self::Busy,
         Self::AppendOnly,
         Self::Stale,
+        Self::CacheUnproven,
         Self::Signing,
         Self::Database,
         Self::Migration,
@@ -113,6 +116,7 @@ impl StoreCode {
             Self::Busy => "busy",
             Self::AppendOnly => "append_only",
             Self::Stale => "stale",
+            Self::CacheUnproven => "cache_unproven",
             Self::Signing => "signing",
             Self::Database => "database",
             Self::Migration => "migration",
@@ -154,6 +158,7 @@ impl StoreError {
             Self::Busy { .. } => StoreCode::Busy,
             Self::AppendOnly => StoreCode::AppendOnly,
             Self::Stale(_) => StoreCode::Stale,
+            Self::CacheUnproven(_) => StoreCode::CacheUnproven,
             Self::Signing(_) => StoreCode::Signing,
             Self::Database(_) => StoreCode::Database,
             Self::Migration(_) => StoreCode::Migration,

@@ -93,7 +93,22 @@ pub async fn post_transfer_logged<B: Backend>(
 }
 
 /// Locks `ids` in ascending order and returns them by id.
+/// Locks the accounts a flow moves money between; under a seal, refuses (before anything
+/// is applied) any whose cached totals its seal and the journal do not prove.
 async fn lock<T: LedgerTx>(tx: &mut T, ids: &[i64]) -> Result<BTreeMap<i64, AccountRow>> {
+    let locked = lock_unproven(tx, ids).await?;
+    if let Some(seal) = tx.seal()
+        && let Some(row) = locked
+            .values()
+            .find(|r| !r.cache.holds(seal, r.id, &r.balances))
+    {
+        return Err(StoreError::CacheUnproven(row.id));
+    }
+    Ok(locked)
+}
+
+/// Locks and reads the accounts, proven or not.
+async fn lock_unproven<T: LedgerTx>(tx: &mut T, ids: &[i64]) -> Result<BTreeMap<i64, AccountRow>> {
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
@@ -146,8 +161,8 @@ async fn apply_transfer<T: LedgerTx>(
             recorded_at: now,
         })
         .await?;
-    write(tx, locked, request.debit, decision.debit_after).await?;
-    write(tx, locked, request.credit, decision.credit_after).await?;
+    write(tx, locked, request.debit, decision.debit_after, Some(id)).await?;
+    write(tx, locked, request.credit, decision.credit_after, Some(id)).await?;
     Ok(TransferOutcome {
         id,
         status: decision.status,
@@ -156,16 +171,26 @@ async fn apply_transfer<T: LedgerTx>(
     })
 }
 
+/// Rewrites a locked account's totals; `applied` is the transfer just applied to it
+/// (`None`: a resolution, which keeps the row's newest transfer). Under a seal the row is
+/// sealed again for its new totals.
 async fn write<T: LedgerTx>(
     tx: &mut T,
     locked: &mut BTreeMap<i64, AccountRow>,
     id: i64,
     balances: Balances,
+    applied: Option<i64>,
 ) -> Result<()> {
-    tx.write_balances(id, &balances).await?;
-    if let Some(row) = locked.get_mut(&id) {
-        row.balances = balances;
-    }
+    let row = locked.get_mut(&id).ok_or(StoreError::NotFound("account"))?;
+    let last = applied.or(row.cache.last_transfer);
+    let seal = tx.seal().map(|s| s.of(id, &balances, last));
+    tx.write_balances(id, &balances, last, seal).await?;
+    row.balances = balances;
+    row.cache = crate::CacheProof {
+        last_transfer: last,
+        seal: seal.map(|s| s.to_vec()),
+        journal_last: last,
+    };
     Ok(())
 }
 
@@ -244,17 +269,16 @@ pub async fn resolve_pending_logged<B: Backend>(
             if expired { now } else { request.created_at },
         )
         .await?;
-        if let Some(act) = act
-            && !expired
-        {
-            tx.append_event(
-                &act.certificate,
-                act.kind,
-                &request.canonical_bytes(),
-                now,
-                act.sign,
-            )
-            .await?;
+        // The approver's act, or, when it came too late, the expiry it found: logged on
+        // the approver's chain, so the expiry is signed like any other resolution.
+        if let Some(act) = act {
+            let (kind, payload) = if expired {
+                ("transfer.expire", row.id.to_be_bytes().to_vec())
+            } else {
+                (act.kind, request.canonical_bytes())
+            };
+            tx.append_event(&act.certificate, kind, &payload, now, act.sign)
+                .await?;
         }
         tx.commit().await?;
         Ok(expired)
@@ -298,17 +322,24 @@ async fn settle<T: LedgerTx>(
         signed,
     })
     .await?;
-    write(tx, locked, debit, d).await?;
-    write(tx, locked, credit, c).await
+    write(tx, locked, debit, d, None).await?;
+    write(tx, locked, credit, c, None).await
 }
 
 /// Expires every pending transfer whose time has run out; returns how many.
 pub async fn expire_pending<B: Backend>(db: &B, retry: &RetryPolicy, now: i64) -> Result<usize> {
-    expire_due(db, retry, now).await.map(|ids| ids.len())
+    expire_due(db, retry, now, None).await.map(|ids| ids.len())
 }
 
-/// [`expire_pending`], returning the ids of the transfers it expired.
-pub async fn expire_due<B: Backend>(db: &B, retry: &RetryPolicy, now: i64) -> Result<Vec<i64>> {
+/// [`expire_pending`], returning the ids of the transfers it expired; with `act`, each
+/// expiry is logged (payload: the transfer's id) in the transaction that writes it, so
+/// no expiry stands without the signed event log verification matches it to.
+pub async fn expire_due<B: Backend>(
+    db: &B,
+    retry: &RetryPolicy,
+    now: i64,
+    act: Option<&Act<'_>>,
+) -> Result<Vec<i64>> {
     let due = db.expired_pending(now).await?;
     let mut expired = Vec::new();
     for id in due {
@@ -335,6 +366,10 @@ pub async fn expire_due<B: Backend>(db: &B, retry: &RetryPolicy, now: i64) -> Re
                 now,
             )
             .await?;
+            if let Some(act) = act {
+                tx.append_event(&act.certificate, act.kind, &id.to_be_bytes(), now, act.sign)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(true)
         })
@@ -676,16 +711,63 @@ pub async fn rebuild_balances<B: Backend>(db: &B, retry: &RetryPolicy) -> Result
     let ids: Vec<i64> = db.accounts().await?.iter().map(|a| a.id).collect();
     with_retry(retry, || async {
         let mut tx = db.begin().await?;
-        let mut locked = lock(&mut tx, &ids).await?;
+        let mut locked = lock_unproven(&mut tx, &ids).await?;
         let mut repaired = Vec::new();
         for (id, totals) in tx.journal_totals().await? {
-            if locked.get(&id).is_some_and(|row| row.balances != totals) {
-                write(&mut tx, &mut locked, id, totals).await?;
+            if let Some(row) = locked.get(&id)
+                && row.balances != totals
+            {
+                let newest = row.cache.journal_last;
+                write(&mut tx, &mut locked, id, totals, newest).await?;
                 repaired.push(id);
             }
         }
         tx.commit().await?;
         Ok(repaired)
+    })
+    .await
+}
+
+/// What [`seal_balances`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealReport {
+    /// Accounts sealed now: their totals were the journal's.
+    pub sealed: Vec<i64>,
+    /// Accounts whose cached totals are not the journal's: left unsealed, so no flow
+    /// moves money on them until an administrator rebuilds them from the journal.
+    pub unproven: Vec<i64>,
+}
+
+/// Seals every account the store's seal does not prove yet but the journal does (a bank
+/// just installed or migrated, or a server with a new key): under the locks of all
+/// accounts, a row whose totals equal the journal's is sealed at the journal's newest
+/// transfer touching it. A row that differs is left as it is and named. Without a seal
+/// on the store, nothing is done.
+pub async fn seal_balances<B: Backend>(db: &B, retry: &RetryPolicy) -> Result<SealReport> {
+    let ids: Vec<i64> = db.accounts().await?.iter().map(|a| a.id).collect();
+    with_retry(retry, || async {
+        let mut tx = db.begin().await?;
+        let Some(seal) = tx.seal().cloned() else {
+            return Ok(SealReport::default());
+        };
+        let mut locked = lock_unproven(&mut tx, &ids).await?;
+        let journal: BTreeMap<i64, Balances> = tx.journal_totals().await?.into_iter().collect();
+        let mut report = SealReport::default();
+        for id in &ids {
+            let Some(row) = locked.get(id) else { continue };
+            if row.cache.holds(&seal, row.id, &row.balances) {
+                continue;
+            }
+            if journal.get(id).copied().unwrap_or_default() != row.balances {
+                report.unproven.push(*id);
+                continue;
+            }
+            let (totals, newest) = (row.balances, row.cache.journal_last);
+            write(&mut tx, &mut locked, *id, totals, newest).await?;
+            report.sealed.push(*id);
+        }
+        tx.commit().await?;
+        Ok(report)
     })
     .await
 }

@@ -191,7 +191,7 @@ pub struct SignedRow {
     /// For approvals: the decision ("post", "void", "expire", "sign_off").
     #[sqlx(default)]
     pub decision: Option<String>,
-    /// For approvals: when, as recorded; for revocations: when revoked.
+    /// For approvals and drawer events: when, as recorded; for revocations: when revoked.
     #[sqlx(default)]
     pub created_at: Option<i64>,
     /// For revocations: the revoked certificate's fingerprint.
@@ -203,6 +203,18 @@ pub struct SignedRow {
     /// For revocations: the number of the CRL that lists it.
     #[sqlx(default)]
     pub crl_number: Option<i64>,
+    /// For drawer events: the drawer account.
+    #[sqlx(default)]
+    pub drawer_account_id: Option<i64>,
+    /// For drawer events: "open" or "close".
+    #[sqlx(default)]
+    pub kind: Option<String>,
+    /// For drawer events: the teller's idempotency key.
+    #[sqlx(default)]
+    pub idempotency_key: Option<String>,
+    /// For drawer events: the counted cash, minor units.
+    #[sqlx(default)]
+    pub counted_minor: Option<i64>,
     /// The staff member who signed, as the row records it.
     pub staff_id: i64,
     /// The signed bytes.

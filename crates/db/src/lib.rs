@@ -16,6 +16,7 @@ mod raw;
 mod retry;
 mod rows;
 pub mod schema;
+mod seal;
 pub mod sql;
 pub mod views;
 
@@ -29,6 +30,7 @@ pub use identity::{
 pub use raw::{RawAccount, RawDrawerEvent, RawTransfer};
 pub use retry::RetryPolicy;
 pub use rows::*;
+pub use seal::{CacheProof, Seal};
 
 use pqbank_ledger::LedgerError;
 
@@ -71,6 +73,10 @@ pub enum StoreError {
     /// used or expired, an enrolment request already decided); nothing was written.
     #[error("{0} is no longer pending; nothing was written")]
     Stale(Stale),
+    /// An account's cached totals are not proven by its seal and the journal (someone
+    /// edited or put back the balance row in the database); nothing was applied.
+    #[error("the cached balance of account {0} is not the journal's; nothing was applied")]
+    CacheUnproven(i64),
     /// The acting device could not sign the act's event; nothing was written.
     #[error("the device could not sign: {0}; nothing was written")]
     Signing(String),

@@ -105,6 +105,10 @@ pub struct RawAccount {
     pub credits_posted: i64,
     pub debits_pending: i64,
     pub credits_pending: i64,
+    #[sqlx(default)]
+    pub last_transfer_id: Option<i64>,
+    #[sqlx(default)]
+    pub seal: Option<Vec<u8>>,
 }
 
 impl RawAccount {
@@ -127,6 +131,11 @@ impl RawAccount {
                 credits_posted: self.credits_posted,
                 debits_pending: self.debits_pending,
                 credits_pending: self.credits_pending,
+            },
+            cache: crate::CacheProof {
+                last_transfer: self.last_transfer_id,
+                seal: self.seal,
+                journal_last: None,
             },
         })
     }

@@ -203,6 +203,9 @@ pub struct AccountRow {
     pub label: String,
     /// Cached totals.
     pub balances: Balances,
+    /// What proves the cached totals when the account is locked under a seal
+    /// ([`crate::Seal`]); empty when read otherwise.
+    pub cache: crate::CacheProof,
 }
 
 impl AccountRow {
@@ -267,7 +270,11 @@ pub trait LedgerTx: Send {
     ) -> impl Future<Output = Result<Option<TransferRow>>> + Send;
     /// A transfer by id, with its current status.
     fn transfer(&mut self, id: i64) -> impl Future<Output = Result<Option<TransferRow>>> + Send;
-    /// Locks the accounts in ascending id order (no deadlocks by design) and reads them.
+    /// The seal this transaction's balance rows are checked against and written with,
+    /// if the store holds one ([`Backend::with_seal`]).
+    fn seal(&self) -> Option<&crate::Seal>;
+    /// Locks the accounts in ascending id order (no deadlocks by design) and reads them;
+    /// under a seal, each with what proves its cached totals ([`crate::CacheProof`]).
     fn lock_accounts(
         &mut self,
         ids: &[i64],
@@ -277,11 +284,14 @@ pub trait LedgerTx: Send {
         &mut self,
         row: &NewTransferRow<'_>,
     ) -> impl Future<Output = Result<i64>> + Send;
-    /// Rewrites an account's cached totals.
+    /// Rewrites an account's cached totals, with the newest transfer applied to it and
+    /// the row's seal (none without a seal key).
     fn write_balances(
         &mut self,
         account: i64,
         balances: &Balances,
+        last_transfer: Option<i64>,
+        seal: Option<[u8; 32]>,
     ) -> impl Future<Output = Result<()>> + Send;
     /// Appends an approval.
     fn insert_approval(&mut self, row: &NewApprovalRow)
@@ -323,6 +333,12 @@ pub trait LedgerTx: Send {
 pub trait Backend: Send + Sync {
     /// Its transaction type.
     type Tx: LedgerTx;
+    /// The store, its flows checking and writing every balance row under `seal`: a
+    /// bank server's ([`crate::Seal`]).
+    #[must_use]
+    fn with_seal(self, seal: crate::Seal) -> Self
+    where
+        Self: Sized;
     /// Starts a write transaction.
     fn begin(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
     /// Runs the forward-only migrations.

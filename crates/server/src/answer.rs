@@ -118,9 +118,11 @@ pub fn status_of(code: &str) -> StatusCode {
         ("forbidden" | "drawer", _) => StatusCode::FORBIDDEN,
         ("store", "stale" | "idempotency_conflict") => StatusCode::CONFLICT,
         ("store", "transient" | "busy") => StatusCode::SERVICE_UNAVAILABLE,
-        ("store", "database" | "migration" | "signing" | "schema_outdated" | "schema_unknown") => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        (
+            "store",
+            "database" | "migration" | "signing" | "cache_unproven" | "schema_outdated"
+            | "schema_unknown",
+        ) => StatusCode::INTERNAL_SERVER_ERROR,
         ("store", _) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

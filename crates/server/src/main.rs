@@ -198,6 +198,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             )?;
             let service =
                 Service::new(store, Config::new(state.root)).with_server_key(Arc::new(key));
+            service.seal_balances().await?;
             let listener = tokio::net::TcpListener::bind(listen).await?;
             tracing::info!(%listen, root = %state.root, "serving");
             println!(

@@ -260,7 +260,7 @@ impl<S: Store> Service<S> {
                 csr: &checked.csr,
                 device_hash: checked.device_hash,
                 role: checked.role,
-                staff_id: request.staff_id,
+                number: &member.number,
                 name: &member.name,
             },
             &issuer,

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod acts;
+mod authority;
 mod check;
 mod checkpoint;
 pub mod demo;

@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use pqbank_db::{EventSign, SignError, Store};
+use pqbank_db::flows::SealReport;
+use pqbank_db::{EventSign, Seal, SignError, Store};
 use pqbank_pki::{Certificate, CompositeSigningKey, Fingerprint};
 
 use crate::{Service, ServiceError};
@@ -98,11 +99,32 @@ impl EventSign for ServerSigner<'_> {
 
 impl<S: Store> Service<S> {
     /// Gives the service the server's key: it then serves signed requests, signing their
-    /// events itself. The certificate must be stored ([`Service::record_server`]).
+    /// events itself, and its flows check and write every balance row under the seal
+    /// derived from the key ([`pqbank_db::Seal`]). The certificate must be stored
+    /// ([`Service::record_server`]); call [`Service::seal_balances`] before serving.
     #[must_use]
     pub fn with_server_key(mut self, key: Arc<ServerKey>) -> Self {
+        self.store = self.store.with_seal(Seal::derive(key.key.seed()));
         self.server_key = Some(key);
         self
+    }
+
+    /// Seals every balance row the journal proves and no seal does yet (a bank just
+    /// installed or migrated, a new server key); the rows whose totals are not the
+    /// journal's are left unsealed, so nothing moves money on them, and logged. What a
+    /// server does before it serves.
+    pub async fn seal_balances(&self) -> Result<SealReport, ServiceError> {
+        let report = pqbank_db::flows::seal_balances(&self.store, &self.config.retry).await?;
+        for account in &report.unproven {
+            tracing::warn!(
+                account,
+                "cached balance is not the journal's: no money moves on it until it is rebuilt"
+            );
+        }
+        if !report.sealed.is_empty() {
+            tracing::info!(accounts = report.sealed.len(), "balance rows sealed");
+        }
+        Ok(report)
     }
 
     /// The server's key, or the refusal of a service that has none.
@@ -113,24 +135,20 @@ impl<S: Store> Service<S> {
     }
 
     /// The server's job: expires every pending transfer past its expiry (releasing its
-    /// reservation) and logs the ids on the server's own chain, signed by its key.
-    /// Returns the ids expired.
+    /// reservation), each expiry logged in its own transaction on the server's own
+    /// chain, signed by its key (payload: the transfer's id). Returns the ids expired.
     pub async fn sweep_expired(&self) -> Result<Vec<i64>, ServiceError> {
         let key = self.server_key()?;
+        let sign = ServerSigner::new(key, Vec::new());
+        let act = pqbank_db::flows::Act {
+            certificate: *key.fingerprint().as_bytes(),
+            kind: "transfer.expire",
+            sign: &sign,
+        };
         let expired =
-            pqbank_db::flows::expire_due(&self.store, &self.config.retry, self.now()).await?;
-        if !expired.is_empty() {
-            let payload: Vec<u8> = expired.iter().flat_map(|id| id.to_be_bytes()).collect();
-            let sign = ServerSigner::new(key, Vec::new());
-            self.store
-                .append_event(
-                    key.fingerprint().as_bytes(),
-                    "transfer.expire",
-                    &payload,
-                    self.now(),
-                    &sign,
-                )
+            pqbank_db::flows::expire_due(&self.store, &self.config.retry, self.now(), Some(&act))
                 .await?;
+        if !expired.is_empty() {
             tracing::info!(count = expired.len(), "pending transfers expired");
         }
         Ok(expired)

@@ -2,16 +2,24 @@
 //! row it sits on and the certificate that signed it; every certificate's event chain,
 //! link by link, with every event signature; every transfer matched by the act on its
 //! maker's chain, every approval by the act on its approver's, every revocation by the
-//! act on its manager's; every signed row's bytes rebuilt from its columns. Any row
-//! edited, inserted or removed directly in the database is named.
+//! act on its manager's, every expiry by a bank server's or a manager's; every signed
+//! row's bytes rebuilt from its columns. Beyond who signed, what they were allowed to
+//! ([`crate::authority`]): each signer's chain validated as of each act's time, its
+//! actions and role, its staff member from the signed claim, revocations as of their
+//! time, four eyes re-checked after the fact (never the maker, only a pending transfer,
+//! pending exactly when the policy says so), and every account's cached totals
+//! recomputed from the signed journal. Any row edited, inserted or removed directly in
+//! the database is named.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use pqbank_audit::chain::verify_chain;
-use pqbank_db::Store;
-use pqbank_pki::Certificate;
-use pqbank_pki::composite::CompositeVerifyingKey;
+use pqbank_db::{SignedRow, Store, TransferRow};
+use pqbank_ledger::{Balances, DrawerEventKind, DrawerEventRequest, TransferStatus};
+use pqbank_pki::{Action, Certificate};
 
+use crate::authority::{Revoked, Signer, event_action, transfer_action};
 use crate::device::ACT_CONTEXT;
 use crate::server_key::SERVER_EVENT_CONTEXT;
 use crate::{Service, ServiceError};
@@ -38,18 +46,39 @@ pub struct LogReport {
     pub problems: Vec<Problem>,
 }
 
-/// A stored certificate's public key and staff member, as verification caches them.
-type SignerKey = (CompositeVerifyingKey, Option<i64>);
+impl LogReport {
+    fn push(&mut self, table: &'static str, row: impl Into<String>, reason: impl Into<String>) {
+        self.problems.push(Problem {
+            table,
+            row: row.into(),
+            reason: reason.into(),
+        });
+    }
+}
 
-/// Signer keys by certificate fingerprint (`None`: unknown, or not under the pin).
-type SignerKeys = BTreeMap<[u8; 32], Option<SignerKey>>;
+/// A stored certificate proven as a signer, or why it signs nothing.
+type Proven = Result<Arc<Signer>, Arc<str>>;
 
 /// The acts found on the chains, each to be matched by its row: transfers and drawer
-/// events by (transfer id, signed bytes); approvals and revocations by [`RowActs`].
+/// events by (transfer id, signed bytes); approvals and revocations by [`RowActs`];
+/// expiries by transfer id, with the time they were logged, from chains whose actor may
+/// expire a transfer (a bank server, or a manager whose approval came too late).
 #[derive(Default)]
 struct LoggedActs {
     transfers: BTreeSet<(i64, Vec<u8>)>,
     rows: RowActs,
+    expiries: BTreeMap<i64, i64>,
+}
+
+/// One reading's state: the signers proven so far, the staff numbers, the revocations
+/// that verified, and what was found.
+struct Verifier<'a, S> {
+    service: &'a Service<S>,
+    staff: BTreeMap<String, i64>,
+    signers: BTreeMap<[u8; 32], Proven>,
+    revoked: Revoked,
+    acts: LoggedActs,
+    report: LogReport,
 }
 
 impl<S: Store> Service<S> {
@@ -86,120 +115,560 @@ impl<S: Store> Service<S> {
         &self,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<LogReport, ServiceError> {
-        let transfers = self.store.transfers().await?;
-        let chains = self.store.event_certificates().await?;
+        let staff = self
+            .store
+            .staff()
+            .await?
+            .into_iter()
+            .map(|s| (s.number, s.id))
+            .collect();
+        let mut v = Verifier {
+            service: self,
+            staff,
+            signers: BTreeMap::new(),
+            revoked: Revoked::new(),
+            acts: LoggedActs::default(),
+            report: LogReport::default(),
+        };
+        v.run(progress).await?;
+        Ok(v.report)
+    }
+}
+
+impl<S: Store> Verifier<'_, S> {
+    async fn run(&mut self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<(), ServiceError> {
+        let store = &self.service.store;
+        let mut transfers = store.transfers().await?;
+        // The journal is read joined with its resolutions: a transfer resolved twice
+        // (which the schema refuses) is one row here, its resolutions checked below.
+        transfers.dedup_by_key(|t| t.id);
+        let approvals = store.signed_rows("approvals").await?;
+        let drawer_events = store.signed_rows("drawer_events").await?;
+        let revocations = store.signed_rows("revocations").await?;
+        let chains = store.event_certificates().await?;
+        self.prove_revocations(&revocations).await?;
         let total = transfers.len() + chains.len();
-        let mut report = LogReport::default();
-        let mut keys = SignerKeys::new();
-        let mut acts = LoggedActs::default();
-        let mut servers = ServerKeys::new();
         for (done, certificate) in chains.iter().enumerate() {
-            let events = self.store.events(certificate).await?;
-            let key = self.signer_key(&mut keys, certificate).await?;
-            for server in events.iter().filter_map(|e| e.event.server) {
-                self.server_key_of(&mut keys, &mut servers, &server).await?;
-            }
-            let signers = Signers {
-                device: key.as_ref(),
-                servers: &servers,
-            };
-            check_chain(certificate, &events, &signers, &mut acts, &mut report);
+            self.check_chain(certificate).await?;
             progress(done + 1, total);
         }
+        let mut journal = Vec::with_capacity(transfers.len());
         for (done, t) in transfers.iter().enumerate() {
-            let key = self.signer_key(&mut keys, &t.signed.signer).await?;
-            check_transfer(t, key.as_ref(), &mut acts.transfers, &mut report);
+            journal.push((self.check_transfer(t).await?, t));
             progress(chains.len() + done + 1, total);
         }
-        let hashes: BTreeMap<i64, [u8; 32]> =
-            transfers.iter().map(|t| (t.id, t.request_hash)).collect();
-        self.verify_signed_rows(&hashes, &mut keys, &mut acts.rows, &mut report)
+        let by_id: BTreeMap<i64, &TransferRow> = transfers.iter().map(|t| (t.id, t)).collect();
+        let resolved = self
+            .check_approvals(&approvals, &by_id, &drawer_events)
             .await?;
-        unmatched_row_acts(acts.rows, &mut report);
-        self.verify_checkpoints(&mut keys, &mut report).await?;
-        unmatched_transfer_acts(acts.transfers, &mut report);
-        Ok(report)
+        self.check_drawer_events(&drawer_events).await?;
+        self.check_revocations(&revocations).await?;
+        unmatched_row_acts(std::mem::take(&mut self.acts.rows), &mut self.report);
+        self.check_balances(&journal, &resolved).await?;
+        self.check_checkpoints().await?;
+        unmatched_transfer_acts(std::mem::take(&mut self.acts.transfers), &mut self.report);
+        Ok(())
     }
 
-    /// Every approval, drawer event and revocation: signed by a certificate under the pin
-    /// that belongs to the staff member the row names, over bytes rebuilt from the row's
-    /// own columns; every approval and revocation matched by the act its signer logged.
-    async fn verify_signed_rows(
+    /// The stored certificate `fingerprint` as a signer, its chain walked through the
+    /// stored issuers and validated once (cached).
+    async fn signer(&mut self, fingerprint: &[u8; 32]) -> Result<Proven, ServiceError> {
+        if let Some(hit) = self.signers.get(fingerprint) {
+            return Ok(hit.clone());
+        }
+        let proven = match self.path(fingerprint).await? {
+            Ok(path) => Signer::prove(&path, self.service.config.pinned_root, &self.staff)
+                .map(Arc::new)
+                .map_err(Arc::from),
+            Err(reason) => Err(Arc::from(reason)),
+        };
+        self.signers.insert(*fingerprint, proven.clone());
+        Ok(proven)
+    }
+
+    /// The stored path from `fingerprint` up to a self-issued root, leaf first, each
+    /// certificate's DER matching its stored fingerprint.
+    async fn path(
         &self,
-        transfers: &BTreeMap<i64, [u8; 32]>,
-        keys: &mut SignerKeys,
-        row_acts: &mut RowActs,
-        report: &mut LogReport,
-    ) -> Result<(), ServiceError> {
-        for table in ["approvals", "drawer_events", "revocations"] {
-            for row in self.store.signed_rows(table).await? {
-                // An expiry is the ledger's own act: unsigned by design, and it only
-                // releases a reservation. Every other approval must be signed.
-                if table == "approvals"
-                    && row.decision.as_deref() == Some("expire")
-                    && row.signature.is_empty()
-                {
-                    continue;
+        fingerprint: &[u8; 32],
+    ) -> Result<Result<Vec<Certificate>, &'static str>, ServiceError> {
+        let mut path = Vec::new();
+        let mut next = Some(*fingerprint);
+        while let Some(fp) = next {
+            if path.len() == pqbank_pki::chain::CHAIN_LEN_MAX {
+                return Ok(Err(
+                    "its certificate chain is longer than any the bank issues",
+                ));
+            }
+            let Some(record) = self.service.store.certificate(&fp).await? else {
+                return Ok(Err(if path.is_empty() {
+                    "signed by an unknown certificate"
+                } else {
+                    "its certificate's issuer is not stored"
+                }));
+            };
+            let Ok(cert) = Certificate::from_der(&record.der) else {
+                return Ok(Err("its certificate does not decode"));
+            };
+            if cert.fingerprint().as_bytes() != &record.fingerprint {
+                return Ok(Err("its certificate is not the one its fingerprint names"));
+            }
+            next = record.issuer;
+            path.push(cert);
+        }
+        if path
+            .last()
+            .is_none_or(|root| root.fingerprint() != self.service.config.pinned_root)
+        {
+            return Ok(Err("its certificate chain does not end at the pinned root"));
+        }
+        Ok(Ok(path))
+    }
+
+    /// Every revocation whose bytes are its columns, signed by a certificate allowed to
+    /// revoke at the time: the time each certificate was revoked, for every act after.
+    async fn prove_revocations(&mut self, rows: &[SignedRow]) -> Result<(), ServiceError> {
+        for row in rows {
+            let (Some(target), Some(at)) = (
+                row.certificate_fingerprint
+                    .as_deref()
+                    .and_then(|t| <[u8; 32]>::try_from(t).ok()),
+                row.created_at,
+            ) else {
+                continue;
+            };
+            let Ok(signer) = <[u8; 32]>::try_from(row.signer_fingerprint.as_slice()) else {
+                continue;
+            };
+            let proven = self.signer(&signer).await?;
+            let valid = revocation_matches(row)
+                && proven.is_ok_and(|s| {
+                    s.key
+                        .verify(&row.signed_bytes, ACT_CONTEXT, &row.signature)
+                        .is_ok()
+                        && s.may(Action::CertRevoke, at, &Revoked::new()).is_ok()
+                });
+            if valid {
+                let when = self.revoked.entry(target).or_insert(at);
+                *when = (*when).min(at);
+            }
+        }
+        Ok(())
+    }
+
+    /// One certificate's chain: its links, every event's signature (by the certificate's
+    /// key, or for a v2 event by a bank server's over the device's request, which must be
+    /// signed by the certificate's key and used once), every act's authority at its
+    /// time, and the acts it logged, kept to be matched by their rows.
+    async fn check_chain(&mut self, certificate: &[u8; 32]) -> Result<(), ServiceError> {
+        let events = self.service.store.events(certificate).await?;
+        let actor = self.signer(certificate).await?;
+        let mut servers: BTreeMap<[u8; 32], Option<Arc<Signer>>> = BTreeMap::new();
+        for server in events.iter().filter_map(|e| e.event.server) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = servers.entry(server) {
+                let proven = self.signer(&server).await?;
+                slot.insert(proven.ok().filter(|s| s.server));
+            }
+        }
+        let key = actor.as_ref().ok().map(|s| &**s);
+        let mut requests = SeenRequests::new();
+        self.report.events += events.len();
+        let name = hex(certificate);
+        if let Err(reason) = &actor {
+            self.report.push(
+                "accountability_events",
+                name.clone(),
+                format!("the chain's certificate signs nothing: {reason}"),
+            );
+        }
+        let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
+        if let Err(e) = verify_chain(certificate, &pairs) {
+            self.report
+                .push("accountability_events", name.clone(), e.to_string());
+        }
+        for e in &events {
+            let row = format!("{name} #{}", e.event.seq);
+            let signed = match &e.event.server {
+                None => {
+                    key.is_some_and(|s| s.key.verify(&e.hash, ACT_CONTEXT, &e.signature).is_ok())
                 }
-                let contents_match = match table {
-                    "approvals" => approval_matches(&row, transfers),
-                    "revocations" => revocation_matches(&row),
+                Some(server) => servers
+                    .get(server)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|s| {
+                        s.key
+                            .verify(&e.hash, SERVER_EVENT_CONTEXT, &e.signature)
+                            .is_ok()
+                    }),
+            };
+            if !signed && key.is_some() {
+                self.report.push(
+                    "accountability_events",
+                    row.clone(),
+                    if e.event.server.is_some() {
+                        "the signature is not a bank server's"
+                    } else {
+                        "the signature is not the certificate's"
+                    },
+                );
+            }
+            if e.event.server.is_some()
+                && let Err(reason) = check_request(&e.event, key, &mut requests)
+            {
+                self.report
+                    .push("accountability_events", row.clone(), reason);
+            }
+            let (kind, payload, at) = (e.event.kind.as_str(), &e.event.payload, e.event.created_at);
+            if let (Some(action), Some(actor)) = (event_action(kind), key)
+                && let Err(reason) = actor.may(action, at, &self.revoked)
+            {
+                self.report
+                    .push("accountability_events", row.clone(), reason);
+            }
+            // An expiry is logged by a bank server's sweep, or on the chain of a manager
+            // whose approval came after the transfer's time ran out.
+            if kind == "transfer.expire"
+                && signed
+                && payload.len() % 8 == 0
+                && key.is_some_and(|s| {
+                    s.server || s.may(Action::TransferApprove, at, &self.revoked).is_ok()
+                })
+            {
+                for id in payload.chunks_exact(8) {
+                    let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
+                    let when = self.acts.expiries.entry(id).or_insert(at);
+                    *when = (*when).min(at);
+                }
+            }
+            if matches!(kind, "transfer.post" | "drawer.open" | "drawer.close") && payload.len() > 8
+            {
+                let (bytes, id) = payload.split_at(payload.len() - 8);
+                let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
+                self.acts.transfers.insert((id, bytes.to_vec()));
+            }
+            if ROW_ACTS.contains(&kind) {
+                self.acts
+                    .rows
+                    .entry((*certificate, kind.to_owned(), payload.clone()))
+                    .or_default()
+                    .push(row);
+            }
+        }
+        Ok(())
+    }
+
+    /// One journal row: its signed bytes are its contents, signed by its maker's
+    /// certificate, which allowed the act when it was signed; pending exactly when the
+    /// policy says so; matched by the act on the maker's chain. True if the row is the
+    /// signed journal's (its bytes and signature hold), whatever else is wrong.
+    async fn check_transfer(&mut self, t: &TransferRow) -> Result<bool, ServiceError> {
+        self.report.transfers += 1;
+        let row = format!("#{}", t.id);
+        let mut problems = Vec::new();
+        let canonical = t.request.canonical_bytes();
+        let contents = t.signed_bytes == canonical;
+        if !contents {
+            problems.push("the signed bytes are not the row's contents".to_string());
+        }
+        if t.request_hash != t.request.request_hash() {
+            problems.push("the request hash is not the hash of the signed bytes".into());
+        }
+        let mut signed = false;
+        match self.signer(&t.signed.signer).await? {
+            Err(reason) => problems.push(reason.to_string()),
+            Ok(s) => {
+                signed = s
+                    .key
+                    .verify(&t.signed_bytes, ACT_CONTEXT, &t.signed.signature)
+                    .is_ok();
+                if !signed {
+                    problems.push("the maker's signature does not verify".into());
+                }
+                if s.staff != Some(t.request.maker) {
+                    problems.push("the signing certificate is not the maker's".into());
+                }
+                let action = transfer_action(t.request.kind);
+                if let Err(reason) = s.may(action, t.request.created_at, &self.revoked) {
+                    problems.push(reason);
+                }
+            }
+        }
+        let policy = &self.service.config.policy;
+        let expected = expected_status(policy, t);
+        if t.created_status != expected {
+            problems.push(match expected {
+                TransferStatus::Pending => "recorded as posted above the approval threshold".into(),
+                _ => "recorded as pending at or below the approval threshold".into(),
+            });
+        } else if t.expires_at
+            != (expected == TransferStatus::Pending)
+                .then(|| t.recorded_at.saturating_add(policy.pending_ttl_secs))
+        {
+            problems.push("its expiry is not the policy's".into());
+        }
+        if !self.acts.transfers.remove(&(t.id, canonical)) {
+            problems.push("no matching act on the maker's accountability chain".into());
+        }
+        for reason in problems {
+            self.report.push("transfers", row.clone(), reason);
+        }
+        Ok(contents && signed)
+    }
+
+    /// A signed row's signer: a certificate that signs, of the staff member the row
+    /// names, whose signature verifies over the row's signed bytes, allowed `action` at
+    /// `at`. Every failure is named; true if the signature holds.
+    async fn check_signer(
+        &mut self,
+        table: &'static str,
+        row: &SignedRow,
+        action: Action,
+        at: i64,
+    ) -> Result<bool, ServiceError> {
+        let name = format!("#{}", row.id);
+        let Ok(signer) = <[u8; 32]>::try_from(row.signer_fingerprint.as_slice()) else {
+            self.report.push(table, name, "the signer is malformed");
+            return Ok(false);
+        };
+        let s = match self.signer(&signer).await? {
+            Err(reason) => {
+                self.report.push(table, name, reason.to_string());
+                return Ok(false);
+            }
+            Ok(s) => s,
+        };
+        if s.staff != Some(row.staff_id) {
+            self.report.push(
+                table,
+                name.clone(),
+                "the signing certificate is not the staff member's",
+            );
+        }
+        let signed = s
+            .key
+            .verify(&row.signed_bytes, ACT_CONTEXT, &row.signature)
+            .is_ok();
+        if !signed {
+            self.report
+                .push(table, name.clone(), "the signature does not verify");
+        }
+        if let Err(reason) = s.may(action, at, &self.revoked) {
+            self.report.push(table, name, reason);
+        }
+        Ok(signed)
+    }
+
+    /// Every approval: its bytes rebuilt from its columns, its signer allowed to approve
+    /// when it signed, never the maker (or the drawer's teller), only of a transfer that
+    /// was pending, once per transfer, and matched by the act its signer logged. An
+    /// expiry is unsigned: it must be logged by a bank server or a manager after the
+    /// transfer's time ran out. The resolutions that hold, by transfer.
+    async fn check_approvals(
+        &mut self,
+        rows: &[SignedRow],
+        transfers: &BTreeMap<i64, &TransferRow>,
+        drawer_events: &[SignedRow],
+    ) -> Result<BTreeMap<i64, String>, ServiceError> {
+        const TABLE: &str = "approvals";
+        let tellers: BTreeMap<i64, i64> =
+            drawer_events.iter().map(|d| (d.id, d.staff_id)).collect();
+        let hashes: BTreeMap<i64, [u8; 32]> = transfers
+            .iter()
+            .map(|(id, t)| (*id, t.request.request_hash()))
+            .collect();
+        let policy = self.service.config.policy;
+        let mut resolved = BTreeMap::new();
+        for row in rows {
+            let name = format!("#{}", row.id);
+            let decision = row.decision.as_deref().unwrap_or_default();
+            let transfer = row.transfer_id.and_then(|id| transfers.get(&id).copied());
+            if let Some(id) = row.transfer_id
+                && resolved.contains_key(&id)
+            {
+                self.report
+                    .push(TABLE, name.clone(), "a second resolution of one transfer");
+            }
+            if let Some(t) = transfer
+                && expected_status(&policy, t) != TransferStatus::Pending
+            {
+                self.report.push(
+                    TABLE,
+                    name.clone(),
+                    "resolves a transfer that was never pending",
+                );
+            }
+            if decision == "expire" && row.signature.is_empty() {
+                let logged = row
+                    .transfer_id
+                    .and_then(|id| self.acts.expiries.get(&id).copied());
+                let holds = match (transfer, logged) {
+                    (None, _) => {
+                        self.report.push(
+                            TABLE,
+                            name,
+                            "expires a transfer that is not in the journal",
+                        );
+                        false
+                    }
+                    (Some(_), None) => {
+                        self.report
+                            .push(TABLE, name, "an expiry no bank server or manager logged");
+                        false
+                    }
+                    (Some(t), Some(at))
+                        if at < t.request.created_at.saturating_add(policy.pending_ttl_secs) =>
+                    {
+                        self.report.push(TABLE, name, "expired before its time");
+                        false
+                    }
                     _ => true,
                 };
-                if !contents_match {
-                    report.problems.push(Problem {
-                        table,
-                        row: format!("#{}", row.id),
-                        reason: "the signed bytes are not the row's contents".into(),
-                    });
+                if holds && let Some(id) = row.transfer_id {
+                    resolved.entry(id).or_insert_with(|| decision.to_owned());
                 }
-                let signer: Option<[u8; 32]> = row.signer_fingerprint.as_slice().try_into().ok();
-                let reason = match signer {
-                    None => Some("the signer is malformed"),
-                    Some(signer) => match self.signer_key(keys, &signer).await? {
-                        None => Some("signed by an unknown certificate"),
-                        Some((key, staff)) if staff != Some(row.staff_id) => {
-                            let _ = key;
-                            Some("the signing certificate is not the staff member's")
-                        }
-                        Some((key, _)) => key
-                            .verify(&row.signed_bytes, ACT_CONTEXT, &row.signature)
-                            .is_err()
-                            .then_some("the signature does not verify"),
-                    },
-                };
-                if let Some(reason) = reason {
-                    report.problems.push(Problem {
-                        table,
-                        row: format!("#{}", row.id),
-                        reason: reason.into(),
-                    });
+                continue;
+            }
+            if !approval_matches(row, &hashes) {
+                self.report.push(
+                    TABLE,
+                    name.clone(),
+                    "the signed bytes are not the row's contents",
+                );
+            }
+            let at = row.created_at.unwrap_or(i64::MIN);
+            let action = if decision == "sign_off" {
+                Action::VarianceApprove
+            } else {
+                Action::TransferApprove
+            };
+            let signed = self.check_signer(TABLE, row, action, at).await?;
+            if transfer.is_some_and(|t| t.request.maker == row.staff_id) {
+                self.report
+                    .push(TABLE, name.clone(), "approved by its own maker");
+            }
+            if decision == "sign_off"
+                && row.drawer_event_id.and_then(|d| tellers.get(&d)) == Some(&row.staff_id)
+            {
+                self.report.push(
+                    TABLE,
+                    name.clone(),
+                    "signed off by the teller whose drawer it is",
+                );
+            }
+            if let Some((act, reason)) = row_act(TABLE, row) {
+                let signer = row.signer_fingerprint.as_slice().try_into().ok();
+                if !take_act(&mut self.acts.rows, signer, act) {
+                    self.report.push(TABLE, name, reason);
                 }
-                if let Some((act, reason)) = row_act(table, &row)
-                    && !take_act(row_acts, signer, act)
-                {
-                    report.problems.push(Problem {
-                        table,
-                        row: format!("#{}", row.id),
-                        reason: reason.into(),
-                    });
+            }
+            if signed && let Some(id) = row.transfer_id {
+                resolved.entry(id).or_insert_with(|| decision.to_owned());
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// Every drawer event: its bytes rebuilt from its columns, signed by its teller,
+    /// who was allowed to run a drawer when they signed.
+    async fn check_drawer_events(&mut self, rows: &[SignedRow]) -> Result<(), ServiceError> {
+        for row in rows {
+            if !drawer_event_matches(row) {
+                self.report.push(
+                    "drawer_events",
+                    format!("#{}", row.id),
+                    "the signed bytes are not the row's contents",
+                );
+            }
+            let at = row.created_at.unwrap_or(i64::MIN);
+            self.check_signer("drawer_events", row, Action::DrawerOperate, at)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Every revocation: its bytes rebuilt from its columns, signed by a manager allowed
+    /// to revoke when she signed, and matched by the act she logged.
+    async fn check_revocations(&mut self, rows: &[SignedRow]) -> Result<(), ServiceError> {
+        const TABLE: &str = "revocations";
+        for row in rows {
+            let name = format!("#{}", row.id);
+            if !revocation_matches(row) {
+                self.report.push(
+                    TABLE,
+                    name.clone(),
+                    "the signed bytes are not the row's contents",
+                );
+            }
+            let at = row.created_at.unwrap_or(i64::MIN);
+            self.check_signer(TABLE, row, Action::CertRevoke, at)
+                .await?;
+            if let Some((act, reason)) = row_act(TABLE, row) {
+                let signer = row.signer_fingerprint.as_slice().try_into().ok();
+                if !take_act(&mut self.acts.rows, signer, act) {
+                    self.report.push(TABLE, name, reason);
                 }
             }
         }
         Ok(())
     }
 
-    /// Every checkpoint: signed by a stored certificate, and its root the root of the
-    /// sequenced log at its size (which also makes every pair of checkpoints consistent).
-    async fn verify_checkpoints(
-        &self,
-        keys: &mut SignerKeys,
-        report: &mut LogReport,
+    /// Every account's cached totals against those of the signed journal: the transfers
+    /// whose bytes and signatures hold, posted or pending as the policy makes them, and
+    /// the resolutions that hold.
+    async fn check_balances(
+        &mut self,
+        transfers: &[(bool, &TransferRow)],
+        resolved: &BTreeMap<i64, String>,
     ) -> Result<(), ServiceError> {
-        let checkpoints = self.store.checkpoints().await?;
+        let policy = self.service.config.policy;
+        let mut journal: BTreeMap<i64, Balances> = BTreeMap::new();
+        for (signed, t) in transfers {
+            if !signed {
+                continue;
+            }
+            let pending = match (
+                expected_status(&policy, t),
+                resolved.get(&t.id).map(String::as_str),
+            ) {
+                (TransferStatus::Pending, None) => true,
+                (TransferStatus::Pending, Some("post")) | (_, None) => false,
+                (TransferStatus::Pending, Some(_)) => continue,
+                (_, Some(_)) => false,
+            };
+            let amount = t.request.amount.minor();
+            let debit = journal.entry(t.request.debit).or_default();
+            if pending {
+                debit.debits_pending = debit.debits_pending.saturating_add(amount);
+            } else {
+                debit.debits_posted = debit.debits_posted.saturating_add(amount);
+            }
+            let credit = journal.entry(t.request.credit).or_default();
+            if pending {
+                credit.credits_pending = credit.credits_pending.saturating_add(amount);
+            } else {
+                credit.credits_posted = credit.credits_posted.saturating_add(amount);
+            }
+        }
+        for account in self.service.store.accounts().await? {
+            if journal.get(&account.id).copied().unwrap_or_default() != account.balances {
+                self.report.push(
+                    "account_balances",
+                    format!("#{}", account.id),
+                    "the cached totals are not those of the signed journal",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every checkpoint: signed by a certificate allowed to verify the log when it
+    /// signed, and its root the root of the sequenced log at its size (which also makes
+    /// every pair of checkpoints consistent).
+    async fn check_checkpoints(&mut self) -> Result<(), ServiceError> {
+        let store = &self.service.store;
+        let checkpoints = store.checkpoints().await?;
         let largest = checkpoints.iter().map(|c| c.tree_size).max().unwrap_or(0);
-        let hashes = self
-            .store
+        let hashes = store
             .log_leaves(u64::try_from(largest).unwrap_or(0))
             .await?;
         let leaves: Vec<[u8; 32]> = hashes
@@ -210,196 +679,90 @@ impl<S: Store> Service<S> {
             let row = format!("size {}", c.tree_size);
             let size = usize::try_from(c.tree_size).unwrap_or(usize::MAX);
             let expected_bytes = crate::checkpoint_bytes(size as u64, &c.root, c.created_at);
-            let signed = self
-                .signer_key(keys, &c.signer)
-                .await?
-                .is_some_and(|(k, _)| {
-                    c.signed_bytes == expected_bytes
-                        && k.verify(&c.signed_bytes, ACT_CONTEXT, &c.signature).is_ok()
-                });
+            let signer = self.signer(&c.signer).await?;
+            let signed = signer.as_ref().is_ok_and(|k| {
+                c.signed_bytes == expected_bytes
+                    && k.key
+                        .verify(&c.signed_bytes, ACT_CONTEXT, &c.signature)
+                        .is_ok()
+            });
             if !signed {
-                report.problems.push(Problem {
-                    table: "checkpoints",
-                    row: row.clone(),
-                    reason: "the signature does not verify".into(),
-                });
+                self.report
+                    .push("checkpoints", row.clone(), "the signature does not verify");
+            } else if let Ok(s) = &signer
+                && let Err(reason) = s.may(Action::AuditVerify, c.created_at, &self.revoked)
+            {
+                self.report.push("checkpoints", row.clone(), reason);
             }
             let recomputed = leaves.get(..size).map(pqbank_audit::merkle::root);
             if recomputed != Some(c.root) {
-                report.problems.push(Problem {
-                    table: "checkpoints",
+                self.report.push(
+                    "checkpoints",
                     row,
-                    reason: "the root is not the log's root at this size".into(),
-                });
+                    "the root is not the log's root at this size",
+                );
             }
         }
         Ok(())
     }
+}
 
-    /// True if the stored certificate's issuer links, each signature verified, end at the
-    /// pinned root: a certificate planted in the database by someone without a CA key
-    /// signs nothing that verification accepts. (Time and revocation are not applied:
-    /// acts signed before a revocation stay attributable.)
-    async fn issued_under_pin(&self, fingerprint: &[u8; 32]) -> Result<bool, ServiceError> {
-        let mut current = match self.store.certificate(fingerprint).await? {
-            Some(r) => r,
-            None => return Ok(false),
-        };
-        for _ in 0..pqbank_pki::chain::CHAIN_LEN_MAX {
-            let Ok(cert) = Certificate::from_der(&current.der) else {
-                return Ok(false);
-            };
-            if cert.fingerprint().as_bytes() != &current.fingerprint {
-                return Ok(false);
-            }
-            let Some(issuer_fp) = current.issuer else {
-                return Ok(cert.fingerprint() == self.config.pinned_root
-                    && cert.verify_signed_by(&cert).is_ok());
-            };
-            let Some(issuer) = self.store.certificate(&issuer_fp).await? else {
-                return Ok(false);
-            };
-            let Ok(issuer_cert) = Certificate::from_der(&issuer.der) else {
-                return Ok(false);
-            };
-            if cert.verify_signed_by(&issuer_cert).is_err()
-                || cert.issuer_der() != issuer_cert.subject_der()
-            {
-                return Ok(false);
-            }
-            current = issuer;
-        }
-        Ok(false)
-    }
-
-    /// The public key and staff member of a stored certificate, cached.
-    async fn signer_key(
-        &self,
-        cache: &mut SignerKeys,
-        fingerprint: &[u8; 32],
-    ) -> Result<Option<SignerKey>, ServiceError> {
-        if let Some(hit) = cache.get(fingerprint) {
-            return Ok(hit.clone());
-        }
-        let found = match self.store.certificate(fingerprint).await? {
-            Some(record) if self.issued_under_pin(fingerprint).await? => {
-                Certificate::from_der(&record.der)
-                    .ok()
-                    .and_then(|c| CompositeVerifyingKey::from_bytes(c.public_key()).ok())
-                    .map(|k| (k, record.staff_id))
-            }
-            _ => None,
-        };
-        cache.insert(*fingerprint, found.clone());
-        Ok(found)
+/// What the policy makes a transfer when it is made: pending above the threshold,
+/// posted otherwise.
+fn expected_status(policy: &pqbank_ledger::Policy, t: &TransferRow) -> TransferStatus {
+    if policy.requires_approval(t.request.kind, t.request.amount) {
+        TransferStatus::Pending
+    } else {
+        TransferStatus::Posted
     }
 }
 
-/// Server keys by certificate fingerprint (`None`: unknown, not under the pin, or not of
-/// the server profile).
-type ServerKeys = BTreeMap<[u8; 32], Option<CompositeVerifyingKey>>;
-
-/// Who may have signed a chain's events: its certificate's device (v1) or a server (v2).
-struct Signers<'a> {
-    device: Option<&'a SignerKey>,
-    servers: &'a ServerKeys,
-}
-
-impl<S: Store> Service<S> {
-    /// The key of a server certificate stored under the pin, of the server profile.
-    async fn server_key_of(
-        &self,
-        keys: &mut SignerKeys,
-        servers: &mut ServerKeys,
-        fingerprint: &[u8; 32],
-    ) -> Result<(), ServiceError> {
-        if servers.contains_key(fingerprint) {
-            return Ok(());
-        }
-        let server = match self.signer_key(keys, fingerprint).await? {
-            Some((key, None)) => {
-                let record = self.store.certificate(fingerprint).await?;
-                record
-                    .and_then(|r| Certificate::from_der(&r.der).ok())
-                    .filter(|c| c.tls_key_hash().is_some() && c.claims().is_server_compatible())
-                    .map(|_| key)
-            }
-            _ => None,
-        };
-        servers.insert(*fingerprint, server);
-        Ok(())
+/// A drawer event's signed bytes must be the bytes rebuilt from its row (the teller,
+/// drawer, kind, count, key and time), with the vault and variance accounts its teller
+/// signed (columns the row does not keep).
+fn drawer_event_matches(row: &SignedRow) -> bool {
+    let label = pqbank_ledger::DRAWER_LABEL.len();
+    let id_at = |n: usize| {
+        row.signed_bytes
+            .get(label + 8 * n..label + 8 * (n + 1))
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(i64::from_be_bytes)
+    };
+    let kind = match row.kind.as_deref() {
+        Some("open") => DrawerEventKind::Open,
+        Some("close") => DrawerEventKind::Close,
+        _ => return false,
+    };
+    let (
+        Some(vault),
+        Some(variance_account),
+        Some(drawer),
+        Some(counted_minor),
+        Some(key),
+        Some(created_at),
+    ) = (
+        id_at(2),
+        id_at(3),
+        row.drawer_account_id,
+        row.counted_minor,
+        row.idempotency_key.clone(),
+        row.created_at,
+    )
+    else {
+        return false;
+    };
+    DrawerEventRequest {
+        teller: row.staff_id,
+        drawer,
+        vault,
+        variance_account,
+        kind,
+        counted_minor,
+        idempotency_key: key,
+        created_at,
     }
-}
-
-/// One certificate's chain: its links, every event's signature (by the certificate's
-/// key, or for a v2 event by a bank server's over the device's request, which must be
-/// signed by the certificate's key and used once), and the acts it logged, kept to be
-/// matched by their rows.
-fn check_chain(
-    certificate: &[u8; 32],
-    events: &[pqbank_db::EventRecord],
-    signers: &Signers<'_>,
-    acts: &mut LoggedActs,
-    report: &mut LogReport,
-) {
-    let key = signers.device;
-    let mut requests = SeenRequests::new();
-    report.events += events.len();
-    let name = hex(certificate);
-    let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
-    if let Err(e) = verify_chain(certificate, &pairs) {
-        report.problems.push(Problem {
-            table: "accountability_events",
-            row: name.clone(),
-            reason: e.to_string(),
-        });
-    }
-    for e in events {
-        let row = format!("{name} #{}", e.event.seq);
-        let signed = match &e.event.server {
-            None => key.is_some_and(|(k, _)| k.verify(&e.hash, ACT_CONTEXT, &e.signature).is_ok()),
-            Some(server) => signers
-                .servers
-                .get(server)
-                .and_then(Option::as_ref)
-                .is_some_and(|k| {
-                    k.verify(&e.hash, SERVER_EVENT_CONTEXT, &e.signature)
-                        .is_ok()
-                }),
-        };
-        if !signed {
-            report.problems.push(Problem {
-                table: "accountability_events",
-                row: row.clone(),
-                reason: if e.event.server.is_some() {
-                    "the signature is not a bank server's".into()
-                } else {
-                    "the signature is not the certificate's".into()
-                },
-            });
-        }
-        if e.event.server.is_some()
-            && let Err(reason) = check_request(&e.event, key, &mut requests)
-        {
-            report.problems.push(Problem {
-                table: "accountability_events",
-                row,
-                reason: reason.into(),
-            });
-        }
-        let (kind, payload) = (e.event.kind.as_str(), &e.event.payload);
-        if matches!(kind, "transfer.post" | "drawer.open" | "drawer.close") && payload.len() > 8 {
-            let (bytes, id) = payload.split_at(payload.len() - 8);
-            let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
-            acts.transfers.insert((id, bytes.to_vec()));
-        }
-        if ROW_ACTS.contains(&kind) {
-            acts.rows
-                .entry((*certificate, kind.to_owned(), payload.clone()))
-                .or_default()
-                .push(format!("{name} #{}", e.event.seq));
-        }
-    }
+    .canonical_bytes()
+        == row.signed_bytes
 }
 
 /// The requests v2 events kept, by (session, counter, kind): the position of the last
@@ -418,7 +781,7 @@ const CLOSE_EVENTS_MAX: usize = 2;
 /// expiry sweep).
 fn check_request(
     event: &pqbank_audit::chain::Event,
-    key: Option<&SignerKey>,
+    key: Option<&Signer>,
     seen: &mut SeenRequests,
 ) -> Result<(), &'static str> {
     if event.request.is_empty() {
@@ -433,7 +796,11 @@ fn check_request(
     let record = pqbank_api::RequestRecord::from_bytes(&event.request)
         .map_err(|_| "the device's request it keeps is malformed")?;
     let digest = pqbank_api::RequestHeader::digest(record.header_bytes);
-    if key.is_none_or(|(k, _)| k.verify(&digest, ACT_CONTEXT, record.signature).is_err()) {
+    if key.is_none_or(|s| {
+        s.key
+            .verify(&digest, ACT_CONTEXT, record.signature)
+            .is_err()
+    }) {
         return Err("the request it keeps is not signed by the certificate's device");
     }
     let header = record.header;
@@ -453,46 +820,6 @@ fn check_request(
     };
     seen.insert(used, (event.seq, event.payload.clone(), uses));
     Ok(())
-}
-
-/// One journal row: its signed bytes are its contents, signed by its maker's certificate,
-/// and matched by the act on the maker's chain.
-fn check_transfer(
-    t: &pqbank_db::TransferRow,
-    key: Option<&SignerKey>,
-    acts: &mut BTreeSet<(i64, Vec<u8>)>,
-    report: &mut LogReport,
-) {
-    report.transfers += 1;
-    let row = format!("#{}", t.id);
-    let mut bad = |reason: &str| {
-        report.problems.push(Problem {
-            table: "transfers",
-            row: row.clone(),
-            reason: reason.into(),
-        })
-    };
-    let canonical = t.request.canonical_bytes();
-    if t.signed_bytes != canonical {
-        bad("the signed bytes are not the row's contents");
-    }
-    match key {
-        None => bad("signed by an unknown certificate"),
-        Some((key, staff)) => {
-            if key
-                .verify(&t.signed_bytes, ACT_CONTEXT, &t.signed.signature)
-                .is_err()
-            {
-                bad("the maker's signature does not verify");
-            }
-            if *staff != Some(t.request.maker) {
-                bad("the signing certificate is not the maker's");
-            }
-        }
-    }
-    if !acts.remove(&(t.id, canonical)) {
-        bad("no matching act on the maker's accountability chain");
-    }
 }
 
 /// Every approval or revocation logged on a chain whose row is missing or changed.

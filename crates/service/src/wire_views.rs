@@ -210,18 +210,28 @@ pub async fn enrolments_answer<S: Store>(
     queue: Vec<EnrolmentRecord>,
     issuer: &[u8],
 ) -> Result<EnrolmentsAnswer, ServiceError> {
-    let staff = staff_names(service).await?;
+    let staff: BTreeMap<i64, pqbank_db::views::StaffRow> = service
+        .store
+        .staff()
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
     Ok(EnrolmentsAnswer {
         issuer: STANDARD.encode(issuer),
         requests: queue
             .into_iter()
-            .map(|e| EnrolmentView {
-                id: e.id,
-                csr: STANDARD.encode(&e.csr_der),
-                name: staff.get(&e.staff_id).cloned().unwrap_or_default(),
-                staff_id: e.staff_id,
-                requested_role: e.requested_role,
-                created_at: e.created_at,
+            .map(|e| {
+                let member = staff.get(&e.staff_id);
+                EnrolmentView {
+                    id: e.id,
+                    csr: STANDARD.encode(&e.csr_der),
+                    name: member.map(|m| m.name.clone()).unwrap_or_default(),
+                    staff_number: member.map(|m| m.number.clone()).unwrap_or_default(),
+                    staff_id: e.staff_id,
+                    requested_role: e.requested_role,
+                    created_at: e.created_at,
+                }
             })
             .collect(),
     })

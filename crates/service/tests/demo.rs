@@ -192,8 +192,8 @@ const FORGED_REVOCATION: &str = "INSERT INTO revocations (certificate_fingerprin
      revoked_by, signed_bytes, signature, signer_fingerprint) VALUES (?, 'keyCompromise', 0, 99, ?, ?, ?, ?)";
 
 /// Proves a revocation row written directly, with a manager's name but not their
-/// signature (nor bytes of its own contents, nor the manager's act), is named by
-/// `verify_log`.
+/// signature (nor bytes of its own contents, nor a time the manager's certificate was
+/// valid, nor the manager's act), is named by `verify_log`.
 async fn forged_revocation<S>(store: S)
 where
     S: pqbank_db::Store + Raw + Clone,
@@ -223,6 +223,8 @@ where
         [
             ("revocations", "the signed bytes are not the row's contents"),
             ("revocations", "the signature does not verify"),
+            // Dated 1970, long before the manager's certificate.
+            ("revocations", "signed outside its certificate's validity"),
             (
                 "revocations",
                 "no matching act on the revoking manager's accountability chain"

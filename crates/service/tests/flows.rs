@@ -4,239 +4,17 @@
 //! session ends, and a nonce is consumed exactly once even by concurrent logins.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 
 use pqbank_db::Store;
-use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind, TransferRequest, TransferStatus};
-use pqbank_pki::cert::Issuer;
-use pqbank_pki::crl::CrlBuilder;
-use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
-use pqbank_pki::{
-    Certificate, CertificateBuilder, CompositeSigningKey, DistinguishedName, Layer, Lineage,
-    RevocationReason, Role, StaffClaims,
-};
+use pqbank_ledger::{AccountKind, Currency, Policy, TransferStatus};
+use pqbank_pki::{CompositeSigningKey, RevocationReason, Role};
 use pqbank_service::{Config, Device, Service, ServiceError};
-use pqbank_tests::{Bind, Raw, account, minor, on_every_backend};
-use time::OffsetDateTime;
+use pqbank_tests::{Bind, Raw, account, on_every_backend};
 
-const START: i64 = 1_800_000_000;
+mod common;
 
-struct Person {
-    staff_id: i64,
-    cert: Certificate,
-    device: Device,
-}
-
-fn t(unix: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(unix).unwrap()
-}
-
-fn issue(
-    name: &str,
-    key: &CompositeSigningKey,
-    role: Role,
-    issuer: Option<(&Certificate, &CompositeSigningKey)>,
-    device: &[u8],
-    serial: u8,
-) -> Certificate {
-    let claims = StaffClaims {
-        layers: Layer::ALL.to_vec(),
-        role: Some(role),
-        actions: role.actions().to_vec(),
-        device_id_hash: (role != Role::Root).then(|| device_id_hash(device)),
-        lineage: issuer.map(|(c, _)| Lineage {
-            issuer: c.fingerprint(),
-            replaces: None,
-        }),
-        defence_version: Some(DEFENCE_VERSION),
-        staff_id: (role != Role::Root).then(|| format!("{role}-{serial}")),
-    };
-    let builder = CertificateBuilder {
-        serial: [serial; 16],
-        subject: DistinguishedName::new("pqbank test", name).to_der(),
-        subject_key: key.verifying_key().clone(),
-        not_before: t(START - 86_400),
-        not_after: t(START + 365 * 86_400),
-        ca_path_len: match role {
-            Role::Root => Some(1),
-            Role::Manager => Some(0),
-            _ => None,
-        },
-        claims,
-    };
-    let issuer = match issuer {
-        Some((certificate, key)) => Issuer::Ca { certificate, key },
-        None => Issuer::SelfSigned(key),
-    };
-    builder.sign(issuer, &[0; 32]).unwrap()
-}
-
-struct Bank<S> {
-    service: Service<S>,
-    clock: Arc<AtomicI64>,
-    manager: Person,
-    teller: Person,
-    auditor: Person,
-    drawer: i64,
-    customer: i64,
-}
-
-async fn bank<S: Store>(store: S) -> Bank<S> {
-    let root_key = CompositeSigningKey::from_seed(&[1; 64]);
-    let root = issue("Root", &root_key, Role::Root, None, b"", 1);
-    let clock = Arc::new(AtomicI64::new(START));
-    let c = clock.clone();
-    let mut config = Config::new(root.fingerprint());
-    config.policy = Policy {
-        approval_threshold_minor: 100_000,
-        pending_ttl_secs: 3_600,
-    };
-    let service =
-        Service::new(store, config).with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
-    service.install_root(&root).await.unwrap();
-    let root_crl = CrlBuilder {
-        number: 1,
-        this_update: t(START - 60),
-        next_update: t(START + 30 * 86_400),
-        entries: vec![],
-    }
-    .sign(&root, &root_key, &[0; 32])
-    .unwrap();
-    service
-        .publish_crl(root.fingerprint(), &root_crl)
-        .await
-        .unwrap();
-
-    let person =
-        |name: &str, role: Role, seed: u8, issuer: Option<(&Certificate, &CompositeSigningKey)>| {
-            let key = CompositeSigningKey::from_seed(&[seed; 64]);
-            let device_id = format!("device-{seed}").into_bytes();
-            let cert = issue(name, &key, role, issuer, &device_id, seed);
-            (cert, Device::new(&device_id, key))
-        };
-    let (mcert, mdev) = person("Mary Manager", Role::Manager, 2, Some((&root, &root_key)));
-    let manager_key = CompositeSigningKey::from_seed(&[2; 64]);
-    let (tcert, tdev) = person("Tom Teller", Role::Teller, 3, Some((&mcert, &manager_key)));
-    let (acert, adev) = person(
-        "Ann Auditor",
-        Role::Auditor,
-        4,
-        Some((&mcert, &manager_key)),
-    );
-    let mut people = Vec::new();
-    for (cert, device, role) in [
-        (mcert, mdev, "manager"),
-        (tcert, tdev, "teller"),
-        (acert, adev, "auditor"),
-    ] {
-        let staff = pqbank_tests::staff(service.store(), role, role, 0).await;
-        service.record_certificate(&cert, staff.id).await.unwrap();
-        people.push(Person {
-            staff_id: staff.id,
-            cert,
-            device,
-        });
-    }
-    let auditor = people.pop().unwrap();
-    let teller = people.pop().unwrap();
-    let manager = people.pop().unwrap();
-    let mgr_crl = CrlBuilder {
-        number: 1,
-        this_update: t(START - 60),
-        next_update: t(START + 7 * 86_400),
-        entries: vec![],
-    }
-    .sign(&manager.cert, manager.device.key(), &[0; 32])
-    .unwrap();
-    service
-        .publish_crl(manager.cert.fingerprint(), &mgr_crl)
-        .await
-        .unwrap();
-    let store = service.store();
-    let drawer = account(
-        store,
-        "DRAWER",
-        None,
-        AccountKind::CashDrawer,
-        Currency::EUR,
-        None,
-    )
-    .await;
-    let customer = account(
-        store,
-        "CUST",
-        None,
-        AccountKind::Customer,
-        Currency::EUR,
-        Some(0),
-    )
-    .await;
-    for number in ["VAULT-EUR", "VARIANCE-EUR"] {
-        account(
-            store,
-            number,
-            None,
-            AccountKind::BankInternal,
-            Currency::EUR,
-            None,
-        )
-        .await;
-    }
-    let bank = Bank {
-        service,
-        clock,
-        manager,
-        teller,
-        auditor,
-        drawer,
-        customer,
-    };
-    // Deposits go through the teller's own open drawer: the teller opens it (a float of
-    // zero would be no transfer) at the start of every story.
-    let token = login(&bank, &bank.teller).await.unwrap();
-    bank.service
-        .open_drawer(&token, &bank.teller.device, 1, "open-drawer")
-        .await
-        .unwrap();
-    bank
-}
-
-async fn login<S: Store>(
-    bank: &Bank<S>,
-    who: &Person,
-) -> Result<pqbank_service::SessionToken, ServiceError> {
-    let fp = who.cert.fingerprint();
-    let nonce = bank
-        .service
-        .challenge(fp, &who.device.id, "127.0.0.1 branch-1")
-        .await?;
-    let signed = bank
-        .service
-        .sign_transcript(&who.device, nonce, fp, "127.0.0.1 branch-1")?;
-    bank.service
-        .login(fp, &who.device, "127.0.0.1 branch-1", &signed)
-        .await
-}
-
-/// The transfers a story posted: every one but the drawer's opening float.
-async fn posted<S: Store>(s: &Service<S>) -> Vec<pqbank_db::TransferRow> {
-    let mut rows = s.store().transfers().await.unwrap();
-    rows.retain(|t| t.request.kind != TransferKind::DrawerOpen);
-    rows
-}
-
-fn deposit(b: &Bank<impl Sized>, key: &str, amount: i64) -> TransferRequest {
-    TransferRequest {
-        maker: b.teller.staff_id,
-        idempotency_key: key.into(),
-        kind: TransferKind::Deposit,
-        debit: b.drawer,
-        credit: b.customer,
-        amount: minor(amount, Currency::EUR),
-        memo: String::new(),
-        created_at: b.clock.load(Ordering::SeqCst),
-    }
-}
+use common::*;
 
 async fn story<S: Store + 'static>(store: S) {
     let b = bank(store).await;
@@ -467,7 +245,13 @@ async fn log_verification<S: Store + Raw + Clone + 'static>(store: S) {
         rows,
         [
             ("transfers", "the signed bytes are not the row's contents"),
+            (
+                "transfers",
+                "the request hash is not the hash of the signed bytes"
+            ),
             ("transfers", "the maker's signature does not verify"),
+            // Made at time 0, long before the teller's certificate.
+            ("transfers", "signed outside its certificate's validity"),
             (
                 "transfers",
                 "no matching act on the maker's accountability chain"
@@ -652,8 +436,8 @@ const FORGED_CHECKPOINT: &str = "INSERT INTO checkpoints (tree_size, root_hash, 
 on_every_backend!(checkpoints, |db| checkpoints(db.store.clone()));
 
 /// Proves a certificate planted in the database under a root other than the pinned one
-/// lends no authority: a transfer it signed is reported as signed by an unknown
-/// certificate.
+/// lends no authority: a transfer it signed is reported as signed by a certificate whose
+/// chain does not end at the pinned root.
 async fn planted_certificate<S: Store + 'static>(store: S) {
     use pqbank_db::{CertificateRecord, RetryPolicy, SignedBy, SignedTransfer};
     let b = bank(store).await;
@@ -712,10 +496,8 @@ async fn planted_certificate<S: Store + 'static>(store: S) {
     .id;
     let report = s.verify_log(&|_, _| {}).await.unwrap();
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.row == format!("#{id}") && p.reason == "signed by an unknown certificate"),
+        report.problems.iter().any(|p| p.row == format!("#{id}")
+            && p.reason == "its certificate chain does not end at the pinned root"),
         "{:?}",
         report.problems
     );

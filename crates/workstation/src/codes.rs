@@ -204,6 +204,7 @@ family! {
         Busy => "store.busy",
         AppendOnly => "store.append_only",
         Stale => "store.stale",
+        CacheUnproven => "store.cache_unproven",
         Signing => "store.signing",
         Database => "store.database",
         Migration => "store.migration",

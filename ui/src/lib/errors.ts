@@ -94,6 +94,7 @@ const OTHERS: Record<Exclude<ErrorCode, PkiCode>, string> = {
   "store.busy": "The database is busy. Your entry is kept; try again.",
   "store.append_only": "The log refused a change: its rows are never changed or removed. Call security.",
   "store.stale": "Someone acted on this first. Refresh and try again.",
+  "store.cache_unproven": "This account's balance does not match its journal, so nothing was applied. Call support: the bank must check the account before it is used.",
   "store.signing": "This device could not sign; nothing was written. Try again.",
   "store.database": "The database failed; nothing was applied. Try again, then call support.",
   "store.migration": "The database could not be brought up to date. Call support.",

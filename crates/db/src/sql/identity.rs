@@ -656,7 +656,8 @@ macro_rules! impl_identity_store {
                          FROM approvals ORDER BY id"
                     }
                     "drawer_events" => {
-                        "SELECT id, teller_staff_id AS staff_id, signed_bytes, signature, \
+                        "SELECT id, teller_staff_id AS staff_id, drawer_account_id, kind, \
+                         idempotency_key, counted_minor, created_at, signed_bytes, signature, \
                          signer_fingerprint FROM drawer_events ORDER BY id"
                     }
                     "revocations" => {

@@ -109,15 +109,33 @@ macro_rules! impl_ledger_tx {
                 // already holds the whole file).
                 let mut rows = Vec::with_capacity(ids.len());
                 for id in ids {
-                    let raw: Option<$crate::RawAccount> =
-                        sqlx::query_as($crate::select_accounts!("WHERE a.id = ?", $for_update))
-                            .bind(id)
-                            .fetch_optional(&mut *self.0)
-                            .await
-                            .map_err(map_err)?;
-                    if let Some(raw) = raw {
-                        rows.push(raw.decode()?);
+                    let raw: Option<$crate::RawAccount> = sqlx::query_as($crate::select_accounts!(
+                        + ", b.last_transfer_id, b.seal",
+                        "WHERE a.id = ?",
+                        $for_update
+                    ))
+                    .bind(id)
+                    .fetch_optional(&mut *self.0)
+                    .await
+                    .map_err(map_err)?;
+                    let Some(raw) = raw else { continue };
+                    let mut row = raw.decode()?;
+                    // Under a seal, the journal's newest transfer touching the account, read
+                    // once the row is locked: every transfer touching it was written under
+                    // this lock, so none is missed.
+                    if self.1.is_some() {
+                        let (debit, credit): (Option<i64>, Option<i64>) = sqlx::query_as(
+                            "SELECT (SELECT MAX(id) FROM transfers WHERE debit_account_id = ?), \
+                             (SELECT MAX(id) FROM transfers WHERE credit_account_id = ?)",
+                        )
+                        .bind(id)
+                        .bind(id)
+                        .fetch_one(&mut *self.0)
+                        .await
+                        .map_err(map_err)?;
+                        row.cache.journal_last = debit.max(credit);
                     }
+                    rows.push(row);
                 }
                 Ok(rows)
             }
@@ -155,19 +173,28 @@ macro_rules! impl_ledger_tx {
                 .map_err(map_err)
             }
 
+            fn seal(&self) -> Option<&$crate::Seal> {
+                self.1.as_ref()
+            }
+
             async fn write_balances(
                 &mut self,
                 account: i64,
                 b: &$crate::sql::Balances,
+                last_transfer: Option<i64>,
+                seal: Option<[u8; 32]>,
             ) -> $crate::Result<()> {
                 sqlx::query(
                     "UPDATE account_balances SET debits_posted = ?, credits_posted = ?, \
-                     debits_pending = ?, credits_pending = ? WHERE account_id = ?",
+                     debits_pending = ?, credits_pending = ?, last_transfer_id = ?, seal = ? \
+                     WHERE account_id = ?",
                 )
                 .bind(b.debits_posted)
                 .bind(b.credits_posted)
                 .bind(b.debits_pending)
                 .bind(b.credits_pending)
+                .bind(last_transfer)
+                .bind(seal.as_ref().map(|s| &s[..]))
                 .bind(account)
                 .execute(&mut *self.0)
                 .await
@@ -301,7 +328,13 @@ macro_rules! impl_backend {
             type Tx = $tx;
 
             async fn begin(&self) -> $crate::Result<$tx> {
-                begin_write(&self.pool).await.map($tx)
+                let seal = self.seal.clone();
+                begin_write(&self.pool).await.map(|tx| $tx(tx, seal))
+            }
+
+            fn with_seal(mut self, seal: $crate::Seal) -> Self {
+                self.seal = Some(seal);
+                self
             }
 
             async fn migrate(&self) -> $crate::Result<()> {

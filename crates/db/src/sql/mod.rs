@@ -88,17 +88,22 @@ macro_rules! select_transfers {
 }
 
 /// `SELECT` of the columns [`RawAccount`](crate::RawAccount) decodes (an account with its
-/// cached totals), followed by the `$tail` literals.
+/// cached totals; after `+`, the extra columns of the literal that follows), followed by
+/// the `$tail` literals.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! select_accounts {
-    ($($tail:literal),*) => {
+    (+ $extra:literal, $($tail:literal),*) => {
         concat!(
             "SELECT a.id, a.account_number, a.customer_id, a.kind, a.currency, a.floor_minor, ",
             "a.closed, a.label, b.debits_posted, b.credits_posted, b.debits_pending, ",
-            "b.credits_pending FROM accounts a JOIN account_balances b ON b.account_id = a.id ",
+            "b.credits_pending", $extra,
+            " FROM accounts a JOIN account_balances b ON b.account_id = a.id ",
             $($tail),*
         )
+    };
+    ($($tail:literal),*) => {
+        $crate::select_accounts!(+ "", $($tail),*)
     };
 }
 

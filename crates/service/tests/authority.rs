@@ -1,0 +1,639 @@
+//! Log verification proves authority, not only authenticity, on both backends: rows a
+//! database writer forges with keys that do exist, or edits in place, are each named with
+//! table, row and reason. A staff key minting a certificate, a self-approval, a transfer
+//! above the threshold recorded as posted, an act after revocation, an edited cache, an
+//! expiry nobody logged, columns edited against their signed bytes.
+
+use std::sync::atomic::Ordering;
+
+use pqbank_db::Store;
+use pqbank_ledger::{Resolution, TransferRequest};
+use pqbank_pki::{Certificate, CompositeSigningKey, RevocationReason, Role};
+use pqbank_service::{Device, LogReport, ServiceError};
+use pqbank_tests::{Bind, Raw, on_every_backend};
+
+mod common;
+
+use common::*;
+
+/// The problems of a report, as (table, row, reason).
+fn named(report: LogReport) -> Vec<(String, String, String)> {
+    report
+        .problems
+        .into_iter()
+        .map(|p| (p.table.to_owned(), p.row, p.reason))
+        .collect()
+}
+
+fn problem(table: &str, row: impl Into<String>, reason: &str) -> (String, String, String) {
+    (table.to_owned(), row.into(), reason.to_owned())
+}
+
+/// How verification names an account whose cached totals are not the signed journal's.
+fn unjournaled(account: i64) -> (String, String, String) {
+    problem(
+        "account_balances",
+        format!("#{account}"),
+        "the cached totals are not those of the signed journal",
+    )
+}
+
+async fn verified<S: Store>(b: &Bank<S>) -> Vec<(String, String, String)> {
+    named(b.service.verify_log(&|_, _| {}).await.unwrap())
+}
+
+/// How verification names an event: its chain's certificate (the first 8 bytes of its
+/// fingerprint, in hex) and its position.
+fn event_row(certificate: &Certificate, seq: Option<u64>) -> String {
+    let chain: String = certificate.fingerprint().as_bytes()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    match seq {
+        Some(seq) => format!("{chain} #{seq}"),
+        None => chain,
+    }
+}
+
+/// The position of the newest event on a certificate's chain.
+async fn newest_event<S: Store>(b: &Bank<S>, certificate: &Certificate) -> u64 {
+    let chain = b
+        .service
+        .store()
+        .events(certificate.fingerprint().as_bytes())
+        .await
+        .unwrap();
+    chain.last().unwrap().event.seq
+}
+
+/// Writes a transfer row the way a database writer would, signed by `device` (whose
+/// certificate is `signer`) with the status and expiry the writer chose, and, with
+/// `logged`, the maker's `transfer.post` event on the signer's chain: a row whose bytes
+/// and signatures all hold. Returns its id.
+async fn write_transfer<S: Store + Raw>(
+    store: &S,
+    request: &TransferRequest,
+    status: &str,
+    signer: &Certificate,
+    device: &Device,
+    logged: bool,
+) -> i64 {
+    let bytes = request.canonical_bytes();
+    let sql = format!(
+        "INSERT INTO transfers (maker_staff_id, idempotency_key, request_hash, kind, \
+         debit_account_id, credit_account_id, amount_minor, currency, memo, status, expires_at, \
+         created_at, recorded_at, signed_bytes, signature, signer_fingerprint) \
+         VALUES (?, '{}', ?, '{}', ?, ?, ?, 'EUR', '', '{status}', NULL, ?, ?, ?, ?, ?)",
+        request.idempotency_key,
+        request.kind.as_str()
+    );
+    let binds: [Bind; 10] = [
+        request.maker.into(),
+        request.request_hash().to_vec().into(),
+        request.debit.into(),
+        request.credit.into(),
+        request.amount.minor().into(),
+        request.created_at.into(),
+        request.created_at.into(),
+        bytes.clone().into(),
+        device.sign_act(&bytes).unwrap().into(),
+        signer.fingerprint().as_bytes().to_vec().into(),
+    ];
+    store.run(&sql, &binds).await.unwrap();
+    let id = store
+        .transfers()
+        .await
+        .unwrap()
+        .iter()
+        .find(|t| t.request.idempotency_key == request.idempotency_key)
+        .unwrap()
+        .id;
+    if logged {
+        let payload = [bytes, id.to_be_bytes().to_vec()].concat();
+        store
+            .append_event(
+                signer.fingerprint().as_bytes(),
+                "transfer.post",
+                &payload,
+                request.created_at,
+                &device.event_signer(),
+            )
+            .await
+            .unwrap();
+    }
+    id
+}
+
+/// Writes an approval row signed by `device` for certificate `signer`, as approver
+/// `approver`, with the approver's `transfer.approve` event. Returns its id.
+async fn write_approval<S: Store + Raw>(
+    b: &Bank<S>,
+    transfer: i64,
+    approver: i64,
+    signer: &Certificate,
+    device: &Device,
+) -> i64 {
+    let store = b.service.store();
+    let row = store
+        .transfers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id == transfer)
+        .unwrap();
+    let now = b.clock.load(Ordering::SeqCst);
+    let bytes = pqbank_db::ApprovalRequest {
+        transfer_id: transfer,
+        transfer_hash: row.request.request_hash(),
+        approver,
+        approver_is_manager: true,
+        decision: Resolution::Post,
+        created_at: now,
+    }
+    .canonical_bytes();
+    let binds: [Bind; 6] = [
+        transfer.into(),
+        approver.into(),
+        now.into(),
+        bytes.clone().into(),
+        device.sign_act(&bytes).unwrap().into(),
+        signer.fingerprint().as_bytes().to_vec().into(),
+    ];
+    store
+        .run(
+            "INSERT INTO approvals (transfer_id, drawer_event_id, decision, approver_staff_id, \
+             created_at, signed_bytes, signature, signer_fingerprint) \
+             VALUES (?, NULL, 'post', ?, ?, ?, ?, ?)",
+            &binds,
+        )
+        .await
+        .unwrap();
+    store
+        .append_event(
+            signer.fingerprint().as_bytes(),
+            "transfer.approve",
+            &bytes,
+            now,
+            &device.event_signer(),
+        )
+        .await
+        .unwrap();
+    store
+        .signed_rows("approvals")
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id
+}
+
+/// A pending deposit the teller posts through the service.
+async fn pending_deposit<S: Store>(b: &Bank<S>, key: &str) -> i64 {
+    let teller = login(b, &b.teller).await.unwrap();
+    let outcome = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(b, key, 500_000))
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, pqbank_ledger::TransferStatus::Pending);
+    outcome.id
+}
+
+/// Proves a certificate a teller's key signed (a "manager" certificate no CA issued)
+/// signs nothing: its approval is named for the chain's reason, though its signature,
+/// bytes and event all hold and its staff row says manager.
+async fn a_staff_key_mints_a_certificate<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let pending = pending_deposit(&b, "big").await;
+    assert_eq!(verified(&b).await, vec![]);
+    let key = CompositeSigningKey::from_seed(&[9; 64]);
+    let minted = issue(
+        "Mallory Minted",
+        &key,
+        Role::Manager,
+        Some((&b.teller.cert, b.teller.device.key())),
+        b"device-9",
+        9,
+    );
+    let number = minted.claims().staff_id.clone().unwrap();
+    let staff = pqbank_tests::staff(b.service.store(), &number, "manager", 0).await;
+    b.service
+        .record_certificate(&minted, staff.id)
+        .await
+        .unwrap();
+    let device = Device::new(b"device-9", key);
+    let approval = write_approval(&b, pending, staff.id, &minted, &device).await;
+    let reason = "its certificate chain is not valid: \
+                  certificate at depth 1 is not a CA but issued another certificate";
+    let found = verified(&b).await;
+    assert!(
+        found.contains(&problem("approvals", format!("#{approval}"), reason)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&problem(
+            "accountability_events",
+            event_row(&minted, None),
+            &format!("the chain's certificate signs nothing: {reason}")
+        )),
+        "{found:?}"
+    );
+}
+
+on_every_backend!(a_staff_key_mints_a_certificate, |db| {
+    a_staff_key_mints_a_certificate(db.store.clone())
+});
+
+/// Proves an approval by the transfer's own maker is named, and so is one by a
+/// certificate that may not approve, though the row, its signature and its event hold.
+async fn self_approval<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let pending = pending_deposit(&b, "big").await;
+    let approval = write_approval(
+        &b,
+        pending,
+        b.teller.staff_id,
+        &b.teller.cert,
+        &b.teller.device,
+    )
+    .await;
+    let row = format!("#{approval}");
+    let event = event_row(&b.teller.cert, Some(newest_event(&b, &b.teller.cert).await));
+    assert_eq!(
+        verified(&b).await,
+        [
+            problem(
+                "accountability_events",
+                event,
+                "its certificate does not allow transfer.approve"
+            ),
+            problem(
+                "approvals",
+                &row,
+                "its certificate does not allow transfer.approve"
+            ),
+            problem("approvals", &row, "approved by its own maker"),
+            // The cache still holds the deposit as pending: the writer did not move it.
+            unjournaled(b.drawer),
+            unjournaled(b.customer),
+        ]
+    );
+}
+
+on_every_backend!(self_approval_is_named, |db| self_approval(db.store.clone()));
+
+/// Proves a transfer above the four-eyes threshold written as posted, signed by its
+/// maker with its act on her chain, is named, and the cache that did not take it too.
+async fn over_threshold_recorded_as_posted<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let request = deposit(&b, "big-posted", 500_000);
+    let id = write_transfer(
+        b.service.store(),
+        &request,
+        "posted",
+        &b.teller.cert,
+        &b.teller.device,
+        true,
+    )
+    .await;
+    assert_eq!(
+        verified(&b).await,
+        [
+            problem(
+                "transfers",
+                format!("#{id}"),
+                "recorded as posted above the approval threshold"
+            ),
+            unjournaled(b.drawer),
+            unjournaled(b.customer),
+        ]
+    );
+}
+
+on_every_backend!(over_threshold_recorded_as_posted, |db| {
+    over_threshold_recorded_as_posted(db.store.clone())
+});
+
+/// Proves an act signed after its certificate was revoked is named, on its row and on
+/// its chain, though signed with the right key by the staff member it names.
+async fn act_after_revocation<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let manager = login(&b, &b.manager).await.unwrap();
+    b.service
+        .revoke(
+            &manager,
+            &b.manager.device,
+            b.teller.cert.fingerprint(),
+            RevocationReason::KeyCompromise,
+        )
+        .await
+        .unwrap();
+    assert_eq!(verified(&b).await, vec![]);
+    b.clock.fetch_add(60, Ordering::SeqCst);
+    let request = deposit(&b, "after", 1_000);
+    let id = write_transfer(
+        b.service.store(),
+        &request,
+        "posted",
+        &b.teller.cert,
+        &b.teller.device,
+        true,
+    )
+    .await;
+    let found = verified(&b).await;
+    let reason = "signed after its certificate was revoked";
+    assert!(
+        found.contains(&problem("transfers", format!("#{id}"), reason)),
+        "{found:?}"
+    );
+    let row = event_row(&b.teller.cert, Some(newest_event(&b, &b.teller.cert).await));
+    assert!(
+        found.contains(&problem("accountability_events", row, reason)),
+        "{found:?}"
+    );
+}
+
+on_every_backend!(act_after_revocation, |db| act_after_revocation(
+    db.store.clone()
+));
+
+/// Proves an edited cached balance is named by verification, account by account.
+async fn edited_cache<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    b.service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "small", 5_000))
+        .await
+        .unwrap();
+    assert_eq!(verified(&b).await, vec![]);
+    b.service
+        .store()
+        .exec(&format!(
+            "UPDATE account_balances SET credits_posted = credits_posted + 100000 \
+             WHERE account_id = {}",
+            b.customer
+        ))
+        .await;
+    assert_eq!(verified(&b).await, [unjournaled(b.customer)]);
+}
+
+on_every_backend!(edited_cache_is_named, |db| edited_cache(db.store.clone()));
+
+/// Proves an expiry is accepted only where a manager (or a bank server) logged it after
+/// the transfer's time ran out: a manager's approval that comes too late logs the expiry
+/// on her chain and the log verifies; an expiry row written by hand is named.
+async fn expiries<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let late = pending_deposit(&b, "late").await;
+    let hash = b
+        .service
+        .store()
+        .transfers()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id == late)
+        .unwrap()
+        .request_hash;
+    b.clock.fetch_add(3_700, Ordering::SeqCst);
+    let manager = login(&b, &b.manager).await.unwrap();
+    let refused = b
+        .service
+        .resolve_transfer(&manager, &b.manager.device, late, hash, true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, ServiceError::Store(_)),
+        "expired, not approved: {refused:?}"
+    );
+    let kinds: Vec<String> = b
+        .service
+        .store()
+        .events(b.manager.cert.fingerprint().as_bytes())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.kind)
+        .collect();
+    assert_eq!(kinds.last().map(String::as_str), Some("transfer.expire"));
+    assert_eq!(verified(&b).await, vec![]);
+
+    let forged = pending_deposit(&b, "forged").await;
+    let now = b.clock.load(Ordering::SeqCst);
+    b.service
+        .store()
+        .run(
+            "INSERT INTO approvals (transfer_id, drawer_event_id, decision, approver_staff_id, \
+             created_at, signed_bytes, signature, signer_fingerprint) \
+             VALUES (?, NULL, 'expire', NULL, ?, NULL, NULL, NULL)",
+            &[forged.into(), (now + 4_000).into()],
+        )
+        .await
+        .unwrap();
+    let approval = b.service.store().signed_rows("approvals").await.unwrap();
+    let row = format!("#{}", approval.last().unwrap().id);
+    assert_eq!(
+        verified(&b).await,
+        [problem(
+            "approvals",
+            row,
+            "an expiry no bank server or manager logged"
+        )]
+    );
+}
+
+on_every_backend!(expiries_are_logged, |db| expiries(db.store.clone()));
+
+/// Proves columns edited in place against their signed bytes are named: a transfer's
+/// request hash, and a drawer event's count.
+async fn edited_columns<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let small = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "small", 5_000))
+        .await
+        .unwrap();
+    assert_eq!(verified(&b).await, vec![]);
+    let db = b.service.store();
+    db.exec("DROP TRIGGER transfers_append_only_u").await;
+    db.exec(&format!(
+        "UPDATE transfers SET request_hash = signer_fingerprint WHERE id = {}",
+        small.id
+    ))
+    .await;
+    db.exec("DROP TRIGGER drawer_events_append_only_u").await;
+    db.exec("UPDATE drawer_events SET counted_minor = counted_minor + 1")
+        .await;
+    let event = db.signed_rows("drawer_events").await.unwrap()[0].id;
+    assert_eq!(
+        verified(&b).await,
+        [
+            problem(
+                "transfers",
+                format!("#{}", small.id),
+                "the request hash is not the hash of the signed bytes"
+            ),
+            problem(
+                "drawer_events",
+                format!("#{event}"),
+                "the signed bytes are not the row's contents"
+            ),
+        ]
+    );
+}
+
+on_every_backend!(edited_columns_are_named, |db| edited_columns(
+    db.store.clone()
+));
+
+/// A withdrawal by the teller from the customer's account through the drawer.
+fn withdrawal<S>(b: &Bank<S>, key: &str, amount: i64) -> TransferRequest {
+    TransferRequest {
+        kind: pqbank_ledger::TransferKind::Withdrawal,
+        debit: b.customer,
+        credit: b.drawer,
+        ..deposit(b, key, amount)
+    }
+}
+
+/// Proves a service holding a seal key (a bank server's) moves no money on a balance
+/// row someone edited, or on an older sealed row put back to undo a withdrawal: the
+/// flow is refused before anything is applied, and works again once the row is rebuilt
+/// from the journal.
+async fn sealed_balances<S: Store + Raw + 'static>(store: S) {
+    use pqbank_db::StoreError;
+    let b = bank(store.with_seal(pqbank_db::Seal::derive(b"the server's secret"))).await;
+    let s = &b.service;
+    let db = s.store();
+    let teller = login(&b, &b.teller).await.unwrap();
+    s.post_transfer(&teller, &b.teller.device, deposit(&b, "in", 5_000))
+        .await
+        .unwrap();
+    db.exec("CREATE TABLE balances_before AS SELECT * FROM account_balances")
+        .await;
+    s.post_transfer(&teller, &b.teller.device, withdrawal(&b, "out", 3_000))
+        .await
+        .unwrap();
+    let before = (
+        db.accounts().await.unwrap(),
+        db.transfers().await.unwrap().len(),
+    );
+
+    // The row from before the withdrawal, seal and all, put back: 5,000 on it again.
+    let column = |c: &str| {
+        format!(
+            "{c} = (SELECT o.{c} FROM balances_before o WHERE o.account_id = account_balances.account_id)"
+        )
+    };
+    let put_back = [
+        "debits_posted",
+        "credits_posted",
+        "last_transfer_id",
+        "seal",
+    ]
+    .map(column)
+    .join(", ");
+    // Each edit of the row is refused before anything is written.
+    let refused_after = |set: String, key: &'static str| {
+        let teller = &teller;
+        let b = &b;
+        async move {
+            db.exec(&format!(
+                "UPDATE account_balances SET {set} WHERE account_id = {}",
+                b.customer
+            ))
+            .await;
+            let e = s
+                .post_transfer(
+                    teller,
+                    &b.teller.device,
+                    withdrawal(b, &key.replace(' ', "-"), 4_000),
+                )
+                .await
+                .unwrap_err();
+            let unproven =
+                matches!(e, ServiceError::Store(StoreError::CacheUnproven(id)) if id == b.customer);
+            assert!(unproven, "{key}: {e:?}");
+            assert_eq!(
+                db.transfers().await.unwrap().len(),
+                before.1,
+                "{key}: nothing written"
+            );
+        }
+    };
+    refused_after(put_back, "an older sealed row put back").await;
+    refused_after("debits_posted = 0".into(), "a total edited in place").await;
+
+    // A server starting on it leaves it unsealed; the administrator's rebuild from the
+    // journal mends it, and the teller's next withdrawal meets the true balance.
+    let sealing = s.seal_balances().await.unwrap();
+    assert_eq!(sealing.unproven, [b.customer]);
+    let repaired = pqbank_db::flows::rebuild_balances(db, &pqbank_db::RetryPolicy::default())
+        .await
+        .unwrap();
+    assert_eq!(repaired, [b.customer]);
+    assert_eq!(db.accounts().await.unwrap(), before.0);
+    let short = s
+        .post_transfer(&teller, &b.teller.device, withdrawal(&b, "short", 4_000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            short,
+            ServiceError::Store(StoreError::Ledger(
+                pqbank_ledger::LedgerError::InsufficientFunds { .. }
+            ))
+        ),
+        "{short:?}"
+    );
+    s.post_transfer(&teller, &b.teller.device, withdrawal(&b, "fits", 2_000))
+        .await
+        .unwrap();
+    assert_eq!(verified(&b).await, vec![]);
+}
+
+on_every_backend!(sealed_balances_refuse_an_edited_cache, |db| {
+    sealed_balances(db.store.clone())
+});
+
+/// Proves whom a certificate speaks for is read from its signed StaffId claim, never
+/// from the `certificates.staff_id` column: a teller's certificate recorded as the
+/// auditor's signs no transfer as the auditor.
+async fn staff_from_the_claim<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let key = CompositeSigningKey::from_seed(&[12; 64]);
+    // The manager issues a teller's certificate naming the teller's number; whoever
+    // writes the row records it for the auditor.
+    let cert = issue(
+        "Tom Teller",
+        &key,
+        Role::Teller,
+        Some((&b.manager.cert, b.manager.device.key())),
+        b"device-12",
+        3,
+    );
+    b.service
+        .record_certificate(&cert, b.auditor.staff_id)
+        .await
+        .unwrap();
+    let device = Device::new(b"device-12", key);
+    let request = TransferRequest {
+        maker: b.auditor.staff_id,
+        ..deposit(&b, "as-auditor", 1_000)
+    };
+    let id = write_transfer(b.service.store(), &request, "posted", &cert, &device, true).await;
+    let found = verified(&b).await;
+    assert!(
+        found.contains(&problem(
+            "transfers",
+            format!("#{id}"),
+            "the signing certificate is not the maker's"
+        )),
+        "{found:?}"
+    );
+}
+
+on_every_backend!(staff_is_read_from_the_claim, |db| staff_from_the_claim(
+    db.store.clone()
+));

@@ -1,0 +1,244 @@
+//! The test bank the service's tests share: a root, a manager who issued a teller and an
+//! auditor, a drawer and a customer account, and the teller's drawer open.
+#![allow(
+    dead_code,
+    reason = "each test binary uses the part of the bank it needs"
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use pqbank_db::Store;
+use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind, TransferRequest};
+use pqbank_pki::cert::Issuer;
+use pqbank_pki::crl::CrlBuilder;
+use pqbank_pki::ext::{DEFENCE_VERSION, device_id_hash};
+use pqbank_pki::{
+    Certificate, CertificateBuilder, CompositeSigningKey, DistinguishedName, Layer, Lineage, Role,
+    StaffClaims,
+};
+use pqbank_service::{Config, Device, Service, ServiceError};
+use pqbank_tests::{account, minor};
+use time::OffsetDateTime;
+
+pub const START: i64 = 1_800_000_000;
+
+pub struct Person {
+    pub staff_id: i64,
+    pub cert: Certificate,
+    pub device: Device,
+}
+
+pub fn t(unix: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(unix).unwrap()
+}
+
+pub fn issue(
+    name: &str,
+    key: &CompositeSigningKey,
+    role: Role,
+    issuer: Option<(&Certificate, &CompositeSigningKey)>,
+    device: &[u8],
+    serial: u8,
+) -> Certificate {
+    let claims = StaffClaims {
+        layers: Layer::ALL.to_vec(),
+        role: Some(role),
+        actions: role.actions().to_vec(),
+        device_id_hash: (role != Role::Root).then(|| device_id_hash(device)),
+        lineage: issuer.map(|(c, _)| Lineage {
+            issuer: c.fingerprint(),
+            replaces: None,
+        }),
+        defence_version: Some(DEFENCE_VERSION),
+        staff_id: (role != Role::Root).then(|| format!("{role}-{serial}")),
+    };
+    let builder = CertificateBuilder {
+        serial: [serial; 16],
+        subject: DistinguishedName::new("pqbank test", name).to_der(),
+        subject_key: key.verifying_key().clone(),
+        not_before: t(START - 86_400),
+        not_after: t(START + 365 * 86_400),
+        ca_path_len: match role {
+            Role::Root => Some(1),
+            Role::Manager => Some(0),
+            _ => None,
+        },
+        claims,
+    };
+    let issuer = match issuer {
+        Some((certificate, key)) => Issuer::Ca { certificate, key },
+        None => Issuer::SelfSigned(key),
+    };
+    builder.sign(issuer, &[0; 32]).unwrap()
+}
+
+pub struct Bank<S> {
+    pub service: Service<S>,
+    pub clock: Arc<AtomicI64>,
+    pub manager: Person,
+    pub teller: Person,
+    pub auditor: Person,
+    pub drawer: i64,
+    pub customer: i64,
+}
+
+pub async fn bank<S: Store>(store: S) -> Bank<S> {
+    let root_key = CompositeSigningKey::from_seed(&[1; 64]);
+    let root = issue("Root", &root_key, Role::Root, None, b"", 1);
+    let clock = Arc::new(AtomicI64::new(START));
+    let c = clock.clone();
+    let mut config = Config::new(root.fingerprint());
+    config.policy = Policy {
+        approval_threshold_minor: 100_000,
+        pending_ttl_secs: 3_600,
+    };
+    let service =
+        Service::new(store, config).with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
+    service.install_root(&root).await.unwrap();
+    let root_crl = CrlBuilder {
+        number: 1,
+        this_update: t(START - 60),
+        next_update: t(START + 30 * 86_400),
+        entries: vec![],
+    }
+    .sign(&root, &root_key, &[0; 32])
+    .unwrap();
+    service
+        .publish_crl(root.fingerprint(), &root_crl)
+        .await
+        .unwrap();
+
+    let person =
+        |name: &str, role: Role, seed: u8, issuer: Option<(&Certificate, &CompositeSigningKey)>| {
+            let key = CompositeSigningKey::from_seed(&[seed; 64]);
+            let device_id = format!("device-{seed}").into_bytes();
+            let cert = issue(name, &key, role, issuer, &device_id, seed);
+            (cert, Device::new(&device_id, key))
+        };
+    let (mcert, mdev) = person("Mary Manager", Role::Manager, 2, Some((&root, &root_key)));
+    let manager_key = CompositeSigningKey::from_seed(&[2; 64]);
+    let (tcert, tdev) = person("Tom Teller", Role::Teller, 3, Some((&mcert, &manager_key)));
+    let (acert, adev) = person(
+        "Ann Auditor",
+        Role::Auditor,
+        4,
+        Some((&mcert, &manager_key)),
+    );
+    let mut people = Vec::new();
+    for (cert, device, role) in [
+        (mcert, mdev, "manager"),
+        (tcert, tdev, "teller"),
+        (acert, adev, "auditor"),
+    ] {
+        // The staff number is the one the certificate's signed StaffId claim names: log
+        // verification finds the staff member by it.
+        let number = cert.claims().staff_id.clone().unwrap();
+        let staff = pqbank_tests::staff(service.store(), &number, role, 0).await;
+        service.record_certificate(&cert, staff.id).await.unwrap();
+        people.push(Person {
+            staff_id: staff.id,
+            cert,
+            device,
+        });
+    }
+    let auditor = people.pop().unwrap();
+    let teller = people.pop().unwrap();
+    let manager = people.pop().unwrap();
+    let mgr_crl = CrlBuilder {
+        number: 1,
+        this_update: t(START - 60),
+        next_update: t(START + 7 * 86_400),
+        entries: vec![],
+    }
+    .sign(&manager.cert, manager.device.key(), &[0; 32])
+    .unwrap();
+    service
+        .publish_crl(manager.cert.fingerprint(), &mgr_crl)
+        .await
+        .unwrap();
+    let store = service.store();
+    let drawer = account(
+        store,
+        "DRAWER",
+        None,
+        AccountKind::CashDrawer,
+        Currency::EUR,
+        None,
+    )
+    .await;
+    let customer = account(
+        store,
+        "CUST",
+        None,
+        AccountKind::Customer,
+        Currency::EUR,
+        Some(0),
+    )
+    .await;
+    for number in ["VAULT-EUR", "VARIANCE-EUR"] {
+        account(
+            store,
+            number,
+            None,
+            AccountKind::BankInternal,
+            Currency::EUR,
+            None,
+        )
+        .await;
+    }
+    let bank = Bank {
+        service,
+        clock,
+        manager,
+        teller,
+        auditor,
+        drawer,
+        customer,
+    };
+    // Deposits go through the teller's own open drawer: the teller opens it (a float of
+    // zero would be no transfer) at the start of every story.
+    let token = login(&bank, &bank.teller).await.unwrap();
+    bank.service
+        .open_drawer(&token, &bank.teller.device, 1, "open-drawer")
+        .await
+        .unwrap();
+    bank
+}
+
+pub async fn login<S: Store>(
+    bank: &Bank<S>,
+    who: &Person,
+) -> Result<pqbank_service::SessionToken, ServiceError> {
+    let fp = who.cert.fingerprint();
+    let nonce = bank
+        .service
+        .challenge(fp, &who.device.id, "127.0.0.1 branch-1")
+        .await?;
+    let signed = bank
+        .service
+        .sign_transcript(&who.device, nonce, fp, "127.0.0.1 branch-1")?;
+    bank.service
+        .login(fp, &who.device, "127.0.0.1 branch-1", &signed)
+        .await
+}
+
+/// The transfers a story posted: every one but the drawer's opening float.
+pub async fn posted<S: Store>(s: &Service<S>) -> Vec<pqbank_db::TransferRow> {
+    let mut rows = s.store().transfers().await.unwrap();
+    rows.retain(|t| t.request.kind != TransferKind::DrawerOpen);
+    rows
+}
+
+pub fn deposit(b: &Bank<impl Sized>, key: &str, amount: i64) -> TransferRequest {
+    TransferRequest {
+        maker: b.teller.staff_id,
+        idempotency_key: key.into(),
+        kind: TransferKind::Deposit,
+        debit: b.drawer,
+        credit: b.customer,
+        amount: minor(amount, Currency::EUR),
+        memo: String::new(),
+        created_at: b.clock.load(Ordering::SeqCst),
+    }
+}
