@@ -173,7 +173,8 @@ async fn run(command: Command) -> Result<(), Failure> {
             listen,
             rates,
         } => {
-            let state = State::load(&state)?;
+            let dir = state;
+            let state = State::load(&dir)?;
             let store = MySqlStore::connect_checked(&db).await?;
             let root = root_of(&store, &state).await?;
             let crl = store
@@ -199,6 +200,10 @@ async fn run(command: Command) -> Result<(), Failure> {
             let service =
                 Service::new(store, Config::new(state.root)).with_server_key(Arc::new(key));
             service.seal_balances().await?;
+            // The log must hold the pin before anything is served (see keep_log).
+            if let Some(pin) = pqbank_server::read_log_pin(&dir)? {
+                service.check_log_pin(&pin).await?;
+            }
             let listener = tokio::net::TcpListener::bind(listen).await?;
             tracing::info!(%listen, root = %state.root, "serving");
             println!(
@@ -217,8 +222,14 @@ async fn run(command: Command) -> Result<(), Failure> {
             }
             let app = App::with_rates(service, state.root, &rates);
             let sweeper = tokio::spawn(sweep(app.clone()));
+            let keeper = app.clone();
             tokio::select! {
                 served = serve(listener, acceptor, app) => served?,
+                kept = pqbank_server::keep_log(keeper.service(), &dir) => {
+                    sweeper.abort();
+                    let Err(e) = kept;
+                    return Err(format!("the server stopped: {e}").into());
+                }
                 _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
             }
             sweeper.abort();

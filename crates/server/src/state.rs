@@ -6,6 +6,7 @@
 //! | `server.der` | the root-issued server-profile certificate |
 //! | `server.key` | the composite key's 64-byte seed, which signs the server's events |
 //! | `tls.key` | the TLS key, PKCS#8 DER, whose hash the server certificate carries |
+//! | `log.pin` | the highest log size this server has seen and the root of that many events ([`LogPin`]) |
 //!
 //! Nothing here is in the database: whoever runs it cannot swap the root or the key.
 
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use pqbank_net::{ServerIdentity, TlsKey};
 use pqbank_pki::server::VouchingBundle;
 use pqbank_pki::{Certificate, CompositeSigningKey, Crl, Fingerprint};
+use pqbank_service::LogPin;
 use zeroize::Zeroizing;
 
 /// Why the state could not be read or written.
@@ -135,6 +137,35 @@ impl State {
 /// The file system's.
 pub fn write_private(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StateError> {
     write(dir, name, bytes)
+}
+
+const LOG_PIN: &str = "log.pin";
+
+/// The log pin in the state directory `dir` (`<size> <root hex>`), if one was written.
+pub fn read_log_pin(dir: &Path) -> Result<Option<LogPin>, StateError> {
+    let path = dir.join(LOG_PIN);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(StateError::Io { path, source }),
+    };
+    let invalid = || StateError::Invalid {
+        path: path.clone(),
+        reason: "not a log size and a hex root".into(),
+    };
+    let (size, root) = text.trim().split_once(' ').ok_or_else(invalid)?;
+    let size = size.parse().map_err(|_| invalid())?;
+    let root = hex::decode(root)
+        .ok()
+        .and_then(|r| <[u8; 32]>::try_from(r).ok())
+        .ok_or_else(invalid)?;
+    Ok(Some(LogPin { size, root }))
+}
+
+/// Writes the log pin into the state directory `dir`, whole or not at all.
+pub fn write_log_pin(dir: &Path, pin: &LogPin) -> Result<(), StateError> {
+    let text = format!("{} {}\n", pin.size, hex::encode(pin.root));
+    write(dir, LOG_PIN, text.as_bytes())
 }
 
 /// Writes `name` in `dir` through a temporary file renamed over it, mode 0600.

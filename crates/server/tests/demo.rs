@@ -133,3 +133,96 @@ async fn serve_keeps_the_rates_it_is_given() {
     assert!(answers[0].is_ok() && answers[1].is_ok(), "{answers:?}");
     assert_eq!(answers[2], Err("request.busy".to_owned()));
 }
+
+/// `serve` pins the log in its state directory (its size and root) and signs a
+/// checkpoint of it on its own chain; once the newest sequenced events are deleted from
+/// the database (their append-only trigger dropped first) and the log's head set back,
+/// the next `serve` refuses to start, saying the log is shorter than the one it has seen,
+/// and serves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_a_log_cut_short() {
+    use pqbank_tests::Raw as _;
+    let installed = pqbank_tests::server::install([0x24; 32], 3, 4).await;
+    let serve = || {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pqbank-server"));
+        command
+            .args(["serve", "--listen", &addr.to_string()])
+            .env("PQBANK_DATABASE_URL", installed.accounts.runtime_url())
+            .env("PQBANK_STATE_DIR", installed.state.path())
+            .env("RUST_LOG", "warn");
+        command
+    };
+    let mut first = serve().stdout(std::process::Stdio::null()).spawn().unwrap();
+    let pin = installed.state.path().join("log.pin");
+    let admin = installed.admin.store();
+    let mut checkpointed = false;
+    for _ in 0..200 {
+        checkpointed = pin.exists() && admin.count("checkpoints").await == 1;
+        if checkpointed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(checkpointed, "no pin or no checkpoint");
+    let pinned = pqbank_server::read_log_pin(installed.state.path())
+        .unwrap()
+        .unwrap();
+    assert!(pinned.size > 3, "{pinned:?}");
+    assert_eq!(
+        installed
+            .admin
+            .verify_log(&|_, _| {})
+            .await
+            .unwrap()
+            .problems,
+        vec![],
+        "the server's checkpoint verifies"
+    );
+
+    // The newest three sequenced events, and their place in the log, gone.
+    let cut = pinned.size - 3;
+    admin.exec("DROP TRIGGER log_entries_append_only_d").await;
+    admin
+        .exec("DROP TRIGGER accountability_events_append_only_d")
+        .await;
+    admin
+        .exec(&format!(
+            "CREATE TABLE cut AS SELECT event_id FROM log_entries WHERE log_index >= {cut}"
+        ))
+        .await;
+    admin
+        .exec(&format!("DELETE FROM log_entries WHERE log_index >= {cut}"))
+        .await;
+    admin
+        .exec("DELETE FROM accountability_events WHERE id IN (SELECT event_id FROM cut)")
+        .await;
+    admin
+        .exec(&format!("UPDATE log_head SET size = {cut}"))
+        .await;
+    let mut second = serve()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if second.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = second.kill();
+    let out = second.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "served a log cut short");
+    assert!(
+        stderr.contains("the log is shorter than the one this installation has seen"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("serving"));
+}

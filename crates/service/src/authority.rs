@@ -98,6 +98,17 @@ impl Signer {
     /// with the action both listed and permitted by its role. An act in the very second
     /// of a revocation counts as before it (the service refuses any act after).
     pub(crate) fn may(&self, action: Action, at: i64, revoked: &Revoked) -> Result<(), String> {
+        self.in_force(at, revoked)?;
+        let permitted = self.role.is_some_and(|r| r.permits(action));
+        if !permitted || !self.actions.contains(&action) {
+            return Err(format!("its certificate does not allow {action}"));
+        }
+        Ok(())
+    }
+
+    /// Whether this signer's certificate was in force at `at`: within its chain's
+    /// validity and before any revocation of it or an issuer above it.
+    pub(crate) fn in_force(&self, at: i64, revoked: &Revoked) -> Result<(), String> {
         if at < self.from || at > self.until {
             return Err("signed outside its certificate's validity".into());
         }
@@ -107,10 +118,6 @@ impl Signer {
             .any(|fp| revoked.get(fp).is_some_and(|when| at > *when))
         {
             return Err("signed after its certificate was revoked".into());
-        }
-        let permitted = self.role.is_some_and(|r| r.permits(action));
-        if !permitted || !self.actions.contains(&action) {
-            return Err(format!("its certificate does not allow {action}"));
         }
         Ok(())
     }

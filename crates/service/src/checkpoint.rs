@@ -12,6 +12,23 @@ use crate::{Device, Service, ServiceError, SessionToken};
 
 pub use pqbank_api::{CHECKPOINT_LABEL, checkpoint_bytes};
 
+/// A server checkpoints the log once this many events came since the newest checkpoint.
+pub const CHECKPOINT_EVENTS_MAX: u64 = 1_000;
+
+/// A server checkpoints the log once the newest checkpoint is this old (seconds), if any
+/// event came since.
+pub const CHECKPOINT_SECS_MAX: i64 = 300;
+
+/// The highest log size an installation has seen and the root of its first `size`
+/// events: a log shorter, or with another root at that size, is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPin {
+    /// Events.
+    pub size: u64,
+    /// RFC 9162 root of the first `size` events.
+    pub root: Hash,
+}
+
 /// An event's inclusion proof against a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InclusionProof {
@@ -110,6 +127,93 @@ impl<S: Store> Service<S> {
             "act signed: checkpoint"
         );
         Ok(record)
+    }
+
+    /// The server's job: a checkpoint of the whole sequenced log signed by the server's
+    /// key, chained on the server's own chain, when [`CHECKPOINT_EVENTS_MAX`] events or
+    /// more came since the newest checkpoint, or any did and it is
+    /// [`CHECKPOINT_SECS_MAX`] old. `None` when none is due.
+    pub async fn server_checkpoint(&self) -> Result<Option<CheckpointRecord>, ServiceError> {
+        let key = self.server_key()?;
+        if !self.checkpoint_due().await? {
+            return Ok(None);
+        }
+        let size = self.store.sequence_events().await?;
+        let now = self.now();
+        let head = root(&self.leaves(size).await?);
+        let signed_bytes = checkpoint_bytes(size, &head, now);
+        let signature = key.sign_act(&signed_bytes)?;
+        let record = CheckpointRecord {
+            tree_size: i64::try_from(size).unwrap_or(i64::MAX),
+            root: head,
+            created_at: now,
+            signature,
+            signed_bytes,
+            signer: *key.fingerprint().as_bytes(),
+        };
+        let sign = crate::server_key::ServerSigner::new(key, Vec::new());
+        self.store
+            .commit_logged(
+                &[RowWrite::Checkpoint(&record)],
+                &[LoggedEvent {
+                    certificate: record.signer,
+                    kind: "checkpoint",
+                    payload: &record.signed_bytes,
+                    created_at: now,
+                    sign: &sign,
+                }],
+            )
+            .await?;
+        tracing::info!(tree_size = size, "checkpoint signed by the server");
+        Ok(Some(record))
+    }
+
+    /// True when a server checkpoint is due: [`CHECKPOINT_EVENTS_MAX`] events or more
+    /// since the newest checkpoint, or any and it is [`CHECKPOINT_SECS_MAX`] old.
+    pub async fn checkpoint_due(&self) -> Result<bool, ServiceError> {
+        let size = self.store.sequence_events().await?;
+        let (newest_size, newest_at) = self
+            .store
+            .checkpoints()
+            .await?
+            .last()
+            .map_or((0, i64::MIN), |c| {
+                (u64::try_from(c.tree_size).unwrap_or(u64::MAX), c.created_at)
+            });
+        Ok(size > newest_size
+            && (size - newest_size >= CHECKPOINT_EVENTS_MAX
+                || self.now().saturating_sub(newest_at) >= CHECKPOINT_SECS_MAX))
+    }
+
+    /// The sequenced log's size (sequencing what was not yet).
+    pub async fn log_size(&self) -> Result<u64, ServiceError> {
+        Ok(self.store.sequence_events().await?)
+    }
+
+    /// Refuses a log shorter than `pin` (the highest size and its root this installation
+    /// has seen) or whose first `pin.size` events do not have that root: events deleted,
+    /// rewritten or reordered by whoever holds the database.
+    pub async fn check_log_pin(&self, pin: &LogPin) -> Result<(), ServiceError> {
+        let size = self.store.sequence_events().await?;
+        if size < pin.size {
+            tracing::error!(size, pinned = pin.size, "the log is shorter than its pin");
+            return Err(ServiceError::Audit(
+                "the log is shorter than the one this installation has seen",
+            ));
+        }
+        if root(&self.leaves(pin.size).await?) != pin.root {
+            tracing::error!(size, pinned = pin.size, "the log diverges from its pin");
+            return Err(ServiceError::Audit(
+                "the log diverges from the one this installation has seen",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The sequenced log's size and root now: the pin to keep.
+    pub async fn log_pin(&self) -> Result<LogPin, ServiceError> {
+        let (size, root) = self.log_head().await?;
+        Ok(LogPin { size, root })
     }
 
     async fn leaves(&self, size: u64) -> Result<Vec<Hash>, ServiceError> {

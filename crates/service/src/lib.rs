@@ -34,7 +34,10 @@ mod views;
 pub mod wire_views;
 
 pub use acts::ACT_SIGNATURES_MAX;
-pub use checkpoint::{CHECKPOINT_LABEL, InclusionProof, checkpoint_bytes};
+pub use checkpoint::{
+    CHECKPOINT_EVENTS_MAX, CHECKPOINT_LABEL, CHECKPOINT_SECS_MAX, InclusionProof, LogPin,
+    checkpoint_bytes,
+};
 pub use device::{ACT_CONTEXT, Device};
 pub use enrol::{DELIVERY_PURPOSE, enrolment_qr_svg, short_code};
 pub use error::{ServiceCode, ServiceError};

@@ -57,6 +57,16 @@ impl ServerKey {
         (self.certificate, self.key)
     }
 
+    /// Signs the bytes of one of the server's own acts (a checkpoint) under the act
+    /// context, as a device signs its acts.
+    pub(crate) fn sign_act(&self, bytes: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        let rnd = crate::service::random::<32>()?;
+        self.key
+            .sign(bytes, crate::ACT_CONTEXT, &rnd)
+            .map(|s| s.into_bytes())
+            .map_err(|e| ServiceError::Device(e.to_string()))
+    }
+
     /// The server certificate's fingerprint.
     #[must_use]
     pub fn fingerprint(&self) -> Fingerprint {
