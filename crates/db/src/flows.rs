@@ -92,7 +92,6 @@ pub async fn post_transfer_logged<B: Backend>(
     .await
 }
 
-/// Locks `ids` in ascending order and returns them by id.
 /// Locks the accounts a flow moves money between; under a seal, refuses (before anything
 /// is applied) any whose cached totals its seal and the journal do not prove.
 async fn lock<T: LedgerTx>(tx: &mut T, ids: &[i64]) -> Result<BTreeMap<i64, AccountRow>> {
@@ -107,7 +106,7 @@ async fn lock<T: LedgerTx>(tx: &mut T, ids: &[i64]) -> Result<BTreeMap<i64, Acco
     Ok(locked)
 }
 
-/// Locks and reads the accounts, proven or not.
+/// Locks `ids` in ascending order and returns them by id, proven or not.
 async fn lock_unproven<T: LedgerTx>(tx: &mut T, ids: &[i64]) -> Result<BTreeMap<i64, AccountRow>> {
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
