@@ -106,20 +106,7 @@ impl<S: Store> Service<S> {
             signed_bytes,
             signer: *auth.certificate.as_bytes(),
         };
-        // The checkpoint and the auditor's event commit together.
-        let now = self.now();
-        self.store
-            .commit_logged(
-                &[RowWrite::Checkpoint(&record)],
-                &[LoggedEvent {
-                    certificate: record.signer,
-                    kind: "checkpoint",
-                    payload: &record.signed_bytes,
-                    created_at: now,
-                    sign,
-                }],
-            )
-            .await?;
+        self.commit_checkpoint(&record, sign).await?;
         tracing::info!(
             certificate = %auth.certificate,
             staff_id = auth.staff_id,
@@ -152,20 +139,31 @@ impl<S: Store> Service<S> {
             signer: *key.fingerprint().as_bytes(),
         };
         let sign = crate::server_key::ServerSigner::new(key, Vec::new());
+        self.commit_checkpoint(&record, &sign).await?;
+        tracing::info!(tree_size = size, "checkpoint signed by the server");
+        Ok(Some(record))
+    }
+
+    /// Stores a checkpoint with its signer's `checkpoint` event on the signer's chain, the
+    /// two committed together.
+    async fn commit_checkpoint(
+        &self,
+        record: &CheckpointRecord,
+        sign: pqbank_db::Signer<'_>,
+    ) -> Result<(), ServiceError> {
         self.store
             .commit_logged(
-                &[RowWrite::Checkpoint(&record)],
+                &[RowWrite::Checkpoint(record)],
                 &[LoggedEvent {
                     certificate: record.signer,
                     kind: "checkpoint",
                     payload: &record.signed_bytes,
-                    created_at: now,
-                    sign: &sign,
+                    created_at: self.now(),
+                    sign,
                 }],
             )
             .await?;
-        tracing::info!(tree_size = size, "checkpoint signed by the server");
-        Ok(Some(record))
+        Ok(())
     }
 
     /// True when a server checkpoint is due: [`CHECKPOINT_EVENTS_MAX`] events or more
