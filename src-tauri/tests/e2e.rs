@@ -155,7 +155,7 @@ async fn a_branch_window_enrols_deposits_approves_verifies_and_revokes_through_t
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    pqbank_service::demo::add_new_hire(&served.admin, i64::try_from(now).unwrap())
+    pqbank_service::demo::add_new_hire(&served.admin, &served.bank, i64::try_from(now).unwrap())
         .await
         .unwrap();
     let data = tempfile::tempdir().unwrap();

@@ -14,6 +14,7 @@ pub mod server;
 use std::future::Future;
 use std::sync::Arc;
 
+use pqbank_db::master::Maker;
 use pqbank_db::{NewAccount, NewCustomer, NewStaff, SignedBy, SignedTransfer, StoreError};
 use pqbank_db_mysql::MySqlStore;
 use pqbank_db_sqlite::SqliteStore;
@@ -322,8 +323,20 @@ impl Staff {
     }
 }
 
-/// Adds a staff member with a deterministic key.
+/// Adds a staff member with a deterministic key, unsigned (for tests of the ledger alone).
 pub async fn staff<B: pqbank_db::Backend>(db: &B, number: &str, role: &str, seed: u8) -> Staff {
+    staff_by(db, number, role, seed, None, 0).await
+}
+
+/// [`staff`], its first version made by `maker` at `now` (see `pqbank_db::master`).
+pub async fn staff_by<B: pqbank_db::Backend>(
+    db: &B,
+    number: &str,
+    role: &str,
+    seed: u8,
+    maker: Option<Maker<'_>>,
+    now: i64,
+) -> Staff {
     let id = db
         .create_staff(
             &NewStaff {
@@ -331,7 +344,8 @@ pub async fn staff<B: pqbank_db::Backend>(db: &B, number: &str, role: &str, seed
                 display_name: number.into(),
                 role: role.into(),
             },
-            0,
+            now,
+            maker,
         )
         .await
         .unwrap();
@@ -344,7 +358,7 @@ pub async fn staff<B: pqbank_db::Backend>(db: &B, number: &str, role: &str, seed
     }
 }
 
-/// Opens an account.
+/// Opens an account, unsigned (for tests of the ledger alone).
 pub async fn account<B: pqbank_db::Backend>(
     db: &B,
     number: &str,
@@ -353,29 +367,47 @@ pub async fn account<B: pqbank_db::Backend>(
     currency: Currency,
     floor: Option<i64>,
 ) -> i64 {
-    db.create_account(
-        &NewAccount {
-            number: number.into(),
-            customer_id: customer,
-            kind,
-            currency,
-            floor_minor: floor,
-            label: number.into(),
-        },
-        0,
-    )
-    .await
-    .unwrap()
+    let account = NewAccount {
+        number: number.into(),
+        customer_id: customer,
+        kind,
+        currency,
+        floor_minor: floor,
+        label: number.into(),
+    };
+    account_by(db, &account, None, 0).await
 }
 
-/// Adds a customer.
+/// Opens `account`, its first version made by `maker` at `now`.
+pub async fn account_by<B: pqbank_db::Backend>(
+    db: &B,
+    account: &NewAccount,
+    maker: Option<Maker<'_>>,
+    now: i64,
+) -> i64 {
+    db.create_account(account, now, maker).await.unwrap()
+}
+
+/// Adds a customer, unsigned (for tests of the ledger alone).
 pub async fn customer<B: pqbank_db::Backend>(db: &B, number: &str, name: &str) -> i64 {
+    customer_by(db, number, name, None, 0).await
+}
+
+/// [`customer`], its first version made by `maker` at `now`.
+pub async fn customer_by<B: pqbank_db::Backend>(
+    db: &B,
+    number: &str,
+    name: &str,
+    maker: Option<Maker<'_>>,
+    now: i64,
+) -> i64 {
     db.create_customer(
         &NewCustomer {
             number: number.into(),
             full_name: name.into(),
         },
-        0,
+        now,
+        maker,
     )
     .await
     .unwrap()

@@ -198,7 +198,14 @@ async fn runtime_account_is_refused_what_the_server_never_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runtime_account_runs_a_day_at_the_bank() {
     let (accounts, admin, bank) = demo_database().await;
-    let new_hire = pqbank_tests::staff(&admin, "T-NEW", "teller", 0).await;
+    let maria = &bank.managers[0];
+    let sign = maria.device.event_signer();
+    let maker = pqbank_db::master::Maker {
+        certificate: *maria.cert.fingerprint().as_bytes(),
+        sign: &sign,
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let new_hire = pqbank_tests::staff_by(&admin, "T-NEW", "teller", 0, Some(maker), now).await;
     let runtime = MySqlStore::connect_checked(&accounts.runtime_url())
         .await
         .unwrap();

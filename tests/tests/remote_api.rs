@@ -1135,10 +1135,16 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
         display_name: "Nora New".into(),
         role: "teller".into(),
     };
+    let maria = &bank.managers[0];
+    let sign = maria.device.event_signer();
+    let maker = pqbank_db::master::Maker {
+        certificate: *maria.cert.fingerprint().as_bytes(),
+        sign: &sign,
+    };
     let nora_id = served
         .admin
         .store()
-        .create_staff(&staff, now)
+        .create_staff(&staff, now, Some(maker))
         .await
         .unwrap();
     let device = Arc::new(DeviceKey {

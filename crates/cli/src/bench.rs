@@ -121,7 +121,7 @@ async fn run<B: Bare>(store: B, args: &BenchLedger) -> Result<Results, CliError>
             display_name: format!("Bench {w}"),
             role: "teller".into(),
         };
-        makers.push(store.create_staff(&staff, 0).await?);
+        makers.push(store.create_staff(&staff, 0, None).await?);
     }
     let mut accounts = Vec::new();
     for a in 0..ACCOUNTS {
@@ -133,7 +133,7 @@ async fn run<B: Bare>(store: B, args: &BenchLedger) -> Result<Results, CliError>
             floor_minor: Some(-1_000_000_000_000),
             label: format!("bench {a}"),
         };
-        accounts.push(store.create_account(&account, 0).await?);
+        accounts.push(store.create_account(&account, 0, None).await?);
     }
     let store = Arc::new(store);
     let accounts = Arc::new(accounts);

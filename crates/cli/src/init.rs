@@ -78,16 +78,18 @@ pub fn init(args: &InitArgs) -> Result<ExitCode, CliError> {
     let url = database_url(args.db.as_deref());
     runtime()?.block_on(async {
         with_store!(url.clone(), store => {
-            // The first manager's staff row is the installation's to make, before the
-            // service that will check everything after it.
-            // Its number is the one the certificate's StaffId claim names: log verification
-            // knows whom a certificate speaks for by it.
-            let number = manager.claims().staff_id.clone().unwrap_or_default();
-            let staff = pqbank_db::NewStaff { number, display_name: args.manager.clone(), role: "manager".into() };
-            let staff_id = pqbank_db::Backend::create_staff(&store, &staff, now).await?;
             let service = Service::new(store, Config::new(root.fingerprint())).with_crl_pins(crl_pins()?);
             service.install_root(&root).await?;
-            service.record_certificate(&manager, staff_id).await?;
+            // The first manager's staff row is the root's to make: its first version is
+            // signed on the root's chain. Its number is the one the certificate's StaffId
+            // claim names: log verification knows whom a certificate speaks for by it.
+            let number = manager.claims().staff_id.clone().unwrap_or_default();
+            let staff = pqbank_db::NewStaff { number, display_name: args.manager.clone(), role: "manager".into() };
+            let root_device = pqbank_service::Device::new(b"root-ca", CompositeSigningKey::from_seed(&root_secrets.signing_seed));
+            let sign = root_device.event_signer();
+            let maker = pqbank_db::master::Maker { certificate: *root.fingerprint().as_bytes(), sign: &sign };
+            let staff_id = pqbank_db::Backend::create_staff(service.store(), &staff, now, Some(maker)).await?;
+            service.record_certificate(&manager, staff_id, &root_device).await?;
             for (issuer, key) in [(&root, &root_key), (&manager, &manager_key)] {
                 let t = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
                 let crl = CrlBuilder { number: 1, this_update: t(now - 60), next_update: t(now + 7 * 86_400), entries: vec![] }

@@ -93,13 +93,14 @@ pub async fn post_transfer_logged<B: Backend>(
 }
 
 /// Locks the accounts a flow moves money between; under a seal, refuses (before anything
-/// is applied) any whose cached totals its seal and the journal do not prove.
+/// is applied) any whose row and cached totals its seal and the journal do not prove.
 async fn lock<T: LedgerTx>(tx: &mut T, ids: &[i64]) -> Result<BTreeMap<i64, AccountRow>> {
     let locked = lock_unproven(tx, ids).await?;
     if let Some(seal) = tx.seal()
-        && let Some(row) = locked
-            .values()
-            .find(|r| !r.cache.holds(seal, r.id, &r.balances))
+        && let Some(row) = locked.values().find(|r| {
+            let contents = crate::master::account_row_contents(r);
+            !r.cache.holds(seal, r.id, &contents, &r.balances)
+        })
     {
         return Err(StoreError::CacheUnproven(row.id));
     }
@@ -182,7 +183,8 @@ async fn write<T: LedgerTx>(
 ) -> Result<()> {
     let row = locked.get_mut(&id).ok_or(StoreError::NotFound("account"))?;
     let last = applied.or(row.cache.last_transfer);
-    let seal = tx.seal().map(|s| s.of(id, &balances, last));
+    let contents = crate::master::account_row_contents(row);
+    let seal = tx.seal().map(|s| s.of(id, &contents, &balances, last));
     tx.write_balances(id, &balances, last, seal).await?;
     row.balances = balances;
     row.cache = crate::CacheProof {
@@ -730,19 +732,28 @@ pub async fn rebuild_balances<B: Backend>(db: &B, retry: &RetryPolicy) -> Result
 /// What [`seal_balances`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SealReport {
-    /// Accounts sealed now: their totals were the journal's.
+    /// Accounts sealed now: their totals were the journal's and their row their newest
+    /// signed version.
     pub sealed: Vec<i64>,
     /// Accounts whose cached totals are not the journal's: left unsealed, so no flow
     /// moves money on them until an administrator rebuilds them from the journal.
     pub unproven: Vec<i64>,
+    /// Accounts whose row is not its newest signed version: left unsealed, so no flow
+    /// moves money on them.
+    pub unsigned: Vec<i64>,
 }
 
-/// Seals every account the store's seal does not prove yet but the journal does (a bank
-/// just installed or migrated, or a server with a new key): under the locks of all
-/// accounts, a row whose totals equal the journal's is sealed at the journal's newest
-/// transfer touching it. A row that differs is left as it is and named. Without a seal
-/// on the store, nothing is done.
-pub async fn seal_balances<B: Backend>(db: &B, retry: &RetryPolicy) -> Result<SealReport> {
+/// Seals every account the store's seal does not prove yet but the journal and the
+/// signed versions do (a bank just installed or migrated, or a server with a new key):
+/// under the locks of all accounts, a row whose totals equal the journal's, and whose
+/// contents equal `versions` (each account's newest signed version, as the caller
+/// verified them), is sealed at the journal's newest transfer touching it. A row that
+/// differs is left as it is and named. Without a seal on the store, nothing is done.
+pub async fn seal_balances<B: Backend>(
+    db: &B,
+    retry: &RetryPolicy,
+    versions: &BTreeMap<i64, Vec<u8>>,
+) -> Result<SealReport> {
     let ids: Vec<i64> = db.accounts().await?.iter().map(|a| a.id).collect();
     with_retry(retry, || async {
         let mut tx = db.begin().await?;
@@ -754,11 +765,16 @@ pub async fn seal_balances<B: Backend>(db: &B, retry: &RetryPolicy) -> Result<Se
         let mut report = SealReport::default();
         for id in &ids {
             let Some(row) = locked.get(id) else { continue };
-            if row.cache.holds(&seal, row.id, &row.balances) {
+            let contents = crate::master::account_row_contents(row);
+            if row.cache.holds(&seal, row.id, &contents, &row.balances) {
                 continue;
             }
             if journal.get(id).copied().unwrap_or_default() != row.balances {
                 report.unproven.push(*id);
+                continue;
+            }
+            if versions.get(id) != Some(&contents) {
+                report.unsigned.push(*id);
                 continue;
             }
             let (totals, newest) = (row.balances, row.cache.journal_last);

@@ -12,6 +12,7 @@
 mod code;
 pub mod flows;
 mod identity;
+pub mod master;
 mod raw;
 mod retry;
 mod rows;

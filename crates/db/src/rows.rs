@@ -343,20 +343,31 @@ pub trait Backend: Send + Sync {
     fn begin(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
     /// Runs the forward-only migrations.
     fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
-    /// Adds a staff member; returns the id.
-    fn create_staff(&self, staff: &NewStaff, now: i64) -> impl Future<Output = Result<i64>> + Send;
-    /// Adds a customer; returns the id.
+    /// Adds a staff member; returns the id. With a maker, its first version
+    /// ([`crate::master`]) joins the maker's chain in the same transaction.
+    fn create_staff(
+        &self,
+        staff: &NewStaff,
+        now: i64,
+        maker: Option<crate::master::Maker<'_>>,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// Adds a customer; returns the id. With a maker, as [`Self::create_staff`].
     fn create_customer(
         &self,
         customer: &NewCustomer,
         now: i64,
+        maker: Option<crate::master::Maker<'_>>,
     ) -> impl Future<Output = Result<i64>> + Send;
-    /// Opens an account with zero totals; returns the id.
+    /// Opens an account with zero totals; returns the id. With a maker, as
+    /// [`Self::create_staff`].
     fn create_account(
         &self,
         account: &NewAccount,
         now: i64,
+        maker: Option<crate::master::Maker<'_>>,
     ) -> impl Future<Output = Result<i64>> + Send;
+    /// Every customer, in id order.
+    fn customers(&self) -> impl Future<Output = Result<Vec<CustomerRow>>> + Send;
     /// An account.
     fn account(&self, id: i64) -> impl Future<Output = Result<Option<AccountRow>>> + Send;
     /// Every account.

@@ -185,6 +185,10 @@ string_enum! {
         AuditVerify => "audit.verify",
         /// Produce a signed accountability report.
         AuditReport => "audit.report",
+        /// Add or change a staff member's record (number, name, role).
+        StaffAdmin => "staff.admin",
+        /// Add or change a customer's or an account's record.
+        CustomerWrite => "customer.write",
     }
 }
 
@@ -242,7 +246,7 @@ impl Role {
     pub fn actions(self) -> &'static [Action] {
         use Action::*;
         match self {
-            Self::Root => &[CertIssue, CertRevoke],
+            Self::Root => &[CertIssue, CertRevoke, StaffAdmin],
             Self::Manager => &[
                 TransferPost,
                 TransferApprove,
@@ -252,8 +256,10 @@ impl Role {
                 DeviceEnrol,
                 CertIssue,
                 CertRevoke,
+                StaffAdmin,
+                CustomerWrite,
             ],
-            Self::Teller => &[TransferPost, DrawerOperate, CustomerRead],
+            Self::Teller => &[TransferPost, DrawerOperate, CustomerRead, CustomerWrite],
             Self::Auditor => &[CustomerRead, AuditRead, AuditVerify, AuditReport],
         }
     }

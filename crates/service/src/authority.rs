@@ -145,6 +145,10 @@ pub(crate) fn event_action(kind: &str) -> Option<Action> {
         "audit.report" => Action::AuditReport,
         "audit.read" => Action::AuditRead,
         "customer.read" => Action::CustomerRead,
+        pqbank_db::master::STAFF_VERSION => Action::StaffAdmin,
+        pqbank_db::master::CUSTOMER_VERSION | pqbank_db::master::ACCOUNT_VERSION => {
+            Action::CustomerWrite
+        }
         _ => return None,
     })
 }

@@ -3,6 +3,7 @@
 //! transfers made through the service like any other. Keys are derived from a seed so a
 //! demo can be rebuilt; a real installation never uses this.
 
+use pqbank_db::master::Maker;
 use pqbank_db::{DeviceRecord, NewAccount, NewCustomer, NewStaff, Store};
 use pqbank_ledger::{AccountKind, Amount, Currency, TransferKind, TransferRequest};
 use pqbank_pki::bundle::{RecipientSecret, Suite};
@@ -161,6 +162,11 @@ pub async fn build<S: Store>(
     let service = Service::new(store, Config::new(root.fingerprint()));
     service.store_root(&root).await?;
     publish_empty_crl(&service, &root, &root_key, now).await?;
+    // The root makes the managers' staff records; the first manager everyone else's.
+    let root_device = Device::new(
+        b"demo-root",
+        CompositeSigningKey::from_seed(&seed_for(&seed, "root")),
+    );
 
     let mut serial = 1u8;
     let mut person =
@@ -175,7 +181,7 @@ pub async fn build<S: Store>(
     let mut managers = Vec::new();
     for name in ["Maria Manager", "Marco Manager"] {
         let made = person(name, Role::Manager, Some((&root, &root_key)))?;
-        managers.push(enrol(&service, &seed, made, now).await?);
+        managers.push(enrol(&service, &seed, made, (&root, &root_device), now).await?);
     }
     for m in &managers {
         publish_empty_crl(&service, &m.cert, m.device.key(), now).await?;
@@ -184,15 +190,15 @@ pub async fn build<S: Store>(
     let mut tellers = Vec::new();
     for name in ["Tom Teller", "Tara Teller", "Theo Teller"] {
         let made = person(name, Role::Teller, Some((&first.cert, first.device.key())))?;
-        tellers.push(enrol(&service, &seed, made, now).await?);
+        tellers.push(enrol(&service, &seed, made, (&first.cert, &first.device), now).await?);
     }
     let made = person(
         "Audrey Auditor",
         Role::Auditor,
         Some((&first.cert, first.device.key())),
     )?;
-    let auditor = enrol(&service, &seed, made, now).await?;
-    let (drawers, accounts) = accounts(&service, &tellers, customers, now).await?;
+    let auditor = enrol(&service, &seed, made, (&first.cert, &first.device), now).await?;
+    let (drawers, accounts) = accounts(&service, first, &tellers, customers, now).await?;
     let bank = DemoBank {
         root,
         managers,
@@ -209,11 +215,27 @@ pub async fn build<S: Store>(
 /// device for them (staff number, name).
 pub const NEW_HIRE: (&str, &str) = ("T-NEW", "Nia Novak");
 
-/// Adds the new hire ([`NEW_HIRE`]) and a drawer nobody has opened yet to a demo bank.
+/// Adds the new hire ([`NEW_HIRE`]) and a drawer nobody has opened yet to a demo bank,
+/// both made by its first manager.
 ///
 /// # Errors
 /// The store's.
-pub async fn add_new_hire<S: Store>(service: &Service<S>, now: i64) -> Result<(), ServiceError> {
+pub async fn add_new_hire<S: Store>(
+    service: &Service<S>,
+    bank: &DemoBank,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let manager =
+        bank.managers
+            .first()
+            .ok_or(ServiceError::Store(pqbank_db::StoreError::NotFound(
+                "manager",
+            )))?;
+    let sign = manager.device.event_signer();
+    let maker = || Maker {
+        certificate: *manager.cert.fingerprint().as_bytes(),
+        sign: &sign,
+    };
     service
         .store
         .create_staff(
@@ -223,6 +245,7 @@ pub async fn add_new_hire<S: Store>(service: &Service<S>, now: i64) -> Result<()
                 role: "teller".into(),
             },
             now,
+            Some(maker()),
         )
         .await?;
     service
@@ -237,6 +260,7 @@ pub async fn add_new_hire<S: Store>(service: &Service<S>, now: i64) -> Result<()
                 label: "DRAWER-NEW".into(),
             },
             now,
+            Some(maker()),
         )
         .await?;
     Ok(())
@@ -284,7 +308,8 @@ pub async fn install_server<S: Store>(
         &[0; 32],
     )
     .map_err(ServiceError::Certificate)?;
-    service.record_server(&certificate).await?;
+    let root_device = Device::new(b"demo-root", root_key);
+    service.record_server(&certificate, &root_device).await?;
     ServerKey::new(certificate, key)
 }
 
@@ -309,6 +334,7 @@ async fn enrol<S: Store>(
     service: &Service<S>,
     seed: &[u8; 32],
     (name, role, cert, device): (String, Role, Certificate, Device),
+    (by, by_device): (&Certificate, &Device),
     now: i64,
 ) -> Result<DemoPerson, ServiceError> {
     let kem = seed_for(seed, &format!("{name} delivery"));
@@ -320,8 +346,15 @@ async fn enrol<S: Store>(
         display_name: name.clone(),
         role: role.as_str().into(),
     };
-    let staff_id = service.store.create_staff(&staff, now).await?;
-    service.store_certificate(&cert, staff_id).await?;
+    let sign = by_device.event_signer();
+    let maker = Maker {
+        certificate: *by.fingerprint().as_bytes(),
+        sign: &sign,
+    };
+    let staff_id = service.store.create_staff(&staff, now, Some(maker)).await?;
+    service
+        .store_certificate(&cert, staff_id, by_device)
+        .await?;
     service
         .store
         .insert_device(&DeviceRecord {
@@ -344,11 +377,19 @@ async fn enrol<S: Store>(
 
 async fn accounts<S: Store>(
     service: &Service<S>,
+    manager: &DemoPerson,
     tellers: &[DemoPerson],
     customers: usize,
     now: i64,
 ) -> Result<(Vec<i64>, Vec<i64>), ServiceError> {
     let store = &service.store;
+    let sign = manager.device.event_signer();
+    let maker = || {
+        Some(Maker {
+            certificate: *manager.cert.fingerprint().as_bytes(),
+            sign: &sign,
+        })
+    };
     let account = |number: String, customer: Option<i64>, kind, floor| NewAccount {
         number: number.clone(),
         customer_id: customer,
@@ -362,12 +403,14 @@ async fn accounts<S: Store>(
         .create_account(
             &account("VAULT-EUR".into(), None, AccountKind::BankInternal, None),
             now,
+            maker(),
         )
         .await?;
     store
         .create_account(
             &account("VARIANCE-EUR".into(), None, AccountKind::BankInternal, None),
             now,
+            maker(),
         )
         .await?;
     let mut drawers = Vec::new();
@@ -381,6 +424,7 @@ async fn accounts<S: Store>(
                     Some(0),
                 ),
                 now,
+                maker(),
             )
             .await?;
         open(service, t, drawer, now).await?;
@@ -400,6 +444,7 @@ async fn accounts<S: Store>(
                     full_name: name,
                 },
                 now,
+                maker(),
             )
             .await?;
         let overdraft = if c % 3 == 0 { Some(-50_000) } else { Some(0) };
@@ -413,6 +458,7 @@ async fn accounts<S: Store>(
                         overdraft,
                     ),
                     now,
+                    maker(),
                 )
                 .await?,
         );

@@ -1,13 +1,13 @@
 //! An installation's steps (feature `install`): the root, the certificates issued
 //! offline, the CRLs signed offline, stored as `pqbank init` sets a bank up. They are
-//! not acts of a signed-in caller and nothing is logged, so neither the workstation nor
-//! the server is built with them; the acts that do the same at work (enrolment,
-//! renewal, revocation) are logged.
+//! not acts of a signed-in caller, so neither the workstation nor the server is built
+//! with them; a certificate's issuance is still logged on its issuer's chain, signed by
+//! the issuer's key, as enrolment and renewal log theirs.
 
 use pqbank_db::Store;
 use pqbank_pki::{Certificate, Crl, Fingerprint};
 
-use crate::{Service, ServiceError};
+use crate::{Device, Service, ServiceError};
 
 impl<S: Store> Service<S> {
     /// Stores the root certificate; it must be the pinned one.
@@ -18,8 +18,9 @@ impl<S: Store> Service<S> {
         self.store_root(root).await
     }
 
-    /// Stores an issued certificate for a staff member; its issuer must be stored
-    /// already.
+    /// Stores an issued certificate for a staff member, with its issuance logged on the
+    /// issuer's chain and signed by `issued_by`, the issuer's key (the root's, offline,
+    /// at installation); its issuer must be stored already.
     ///
     /// # Errors
     /// An unknown issuer, or the store's.
@@ -27,8 +28,9 @@ impl<S: Store> Service<S> {
         &self,
         cert: &Certificate,
         staff_id: i64,
+        issued_by: &Device,
     ) -> Result<(), ServiceError> {
-        self.store_certificate(cert, staff_id).await
+        self.store_certificate(cert, staff_id, issued_by).await
     }
 
     /// Publishes a CRL signed by a stored CA certificate; its number must be higher

@@ -4,6 +4,7 @@
 //! Verification then checks both: the server's signature over the event and the
 //! device's over its request.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pqbank_db::flows::SealReport;
@@ -119,16 +120,31 @@ impl<S: Store> Service<S> {
         self
     }
 
-    /// Seals every balance row the journal proves and no seal does yet (a bank just
-    /// installed or migrated, a new server key); the rows whose totals are not the
-    /// journal's are left unsealed, so nothing moves money on them, and logged. What a
+    /// Seals every balance row the journal and the account's newest signed version prove
+    /// and no seal does yet (a bank just installed or migrated, a new server key); the
+    /// rows whose totals are not the journal's, or whose account row is not its signed
+    /// version, are left unsealed, so nothing moves money on them, and logged. What a
     /// server does before it serves.
     pub async fn seal_balances(&self) -> Result<SealReport, ServiceError> {
-        let report = pqbank_db::flows::seal_balances(&self.store, &self.config.retry).await?;
+        let retry = &self.config.retry;
+        let mut report =
+            pqbank_db::flows::seal_balances(&self.store, retry, &BTreeMap::new()).await?;
+        // Rows to seal: what their signed versions say is read (and every chain
+        // verified) only when some row needs it, not at every start.
+        if !report.unsigned.is_empty() {
+            let versions = self.signed_account_versions().await?;
+            report = pqbank_db::flows::seal_balances(&self.store, retry, &versions).await?;
+        }
         for account in &report.unproven {
             tracing::warn!(
                 account,
                 "cached balance is not the journal's: no money moves on it until it is rebuilt"
+            );
+        }
+        for account in &report.unsigned {
+            tracing::warn!(
+                account,
+                "account row is not its newest signed version: no money moves on it"
             );
         }
         if !report.sealed.is_empty() {
@@ -164,8 +180,13 @@ impl<S: Store> Service<S> {
         Ok(expired)
     }
 
-    /// Stores a server certificate issued by the pinned root (no staff member holds it).
-    pub async fn record_server(&self, certificate: &Certificate) -> Result<(), ServiceError> {
+    /// Stores a server certificate issued by the pinned root (no staff member holds it),
+    /// its issuance logged on the root's chain and signed by `root_device`, the root's key.
+    pub async fn record_server(
+        &self,
+        certificate: &Certificate,
+        root_device: &crate::Device,
+    ) -> Result<(), ServiceError> {
         let issued_by_root = certificate
             .claims()
             .lineage
@@ -179,8 +200,7 @@ impl<S: Store> Service<S> {
         certificate
             .verify_signed_by(&root)
             .map_err(ServiceError::Certificate)?;
-        let record = self.certificate_record(certificate, None);
-        self.store.insert_certificate(&record).await?;
-        Ok(())
+        self.record_issued(certificate, None, self.config.pinned_root, root_device)
+            .await
     }
 }

@@ -144,6 +144,7 @@ impl<S: Store> Service<S> {
         &self,
         cert: &Certificate,
         staff_id: i64,
+        issued_by: &Device,
     ) -> Result<(), ServiceError> {
         let issuer = cert
             .claims()
@@ -153,7 +154,35 @@ impl<S: Store> Service<S> {
         if self.store.certificate(issuer.as_bytes()).await?.is_none() {
             return Err(ServiceError::UnknownCertificate);
         }
-        self.record(cert, Some(staff_id)).await
+        self.record_issued(cert, Some(staff_id), issuer, issued_by)
+            .await
+    }
+
+    /// Stores a certificate with the `cert.issue` event (payload: its fingerprint) on
+    /// its issuer's chain, signed by the issuer's device, in one transaction: log
+    /// verification matches every stored certificate to its issuance.
+    pub(crate) async fn record_issued(
+        &self,
+        cert: &Certificate,
+        staff_id: Option<i64>,
+        issuer: Fingerprint,
+        issued_by: &Device,
+    ) -> Result<(), ServiceError> {
+        let record = self.certificate_record(cert, staff_id);
+        let sign = issued_by.event_signer();
+        self.store
+            .commit_logged(
+                &[RowWrite::Certificate(&record)],
+                &[LoggedEvent {
+                    certificate: *issuer.as_bytes(),
+                    kind: "cert.issue",
+                    payload: cert.fingerprint().as_bytes(),
+                    created_at: self.now(),
+                    sign: &sign,
+                }],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn record(&self, cert: &Certificate, staff_id: Option<i64>) -> Result<(), ServiceError> {

@@ -24,6 +24,8 @@ use crate::device::ACT_CONTEXT;
 use crate::server_key::SERVER_EVENT_CONTEXT;
 use crate::{Service, ServiceError};
 
+mod master;
+
 /// One bad row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -68,12 +70,15 @@ struct LoggedActs {
     transfers: BTreeSet<(i64, Vec<u8>)>,
     rows: RowActs,
     expiries: BTreeMap<i64, i64>,
+    versions: master::Versions,
+    issued: BTreeSet<([u8; 32], [u8; 32])>,
 }
 
 /// One reading's state: the signers proven so far, the staff numbers, the revocations
 /// that verified, and what was found.
 struct Verifier<'a, S> {
     service: &'a Service<S>,
+    staff_rows: Vec<pqbank_db::views::StaffRow>,
     staff: BTreeMap<String, i64>,
     signers: BTreeMap<[u8; 32], Proven>,
     revoked: Revoked,
@@ -115,23 +120,41 @@ impl<S: Store> Service<S> {
         &self,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<LogReport, ServiceError> {
-        let staff = self
-            .store
-            .staff()
-            .await?
-            .into_iter()
-            .map(|s| (s.number, s.id))
+        let mut v = self.verifier().await?;
+        v.run(progress).await?;
+        Ok(v.report)
+    }
+
+    /// Each account's newest signed version, as its contents: the versions on every
+    /// chain whose signature holds and whose signer was allowed to make them, numbered
+    /// from 1 without a gap or a twin. What a bank server seals an account's row for.
+    pub(crate) async fn signed_account_versions(
+        &self,
+    ) -> Result<BTreeMap<i64, Vec<u8>>, ServiceError> {
+        let mut v = self.verifier().await?;
+        let revocations = self.store.signed_rows("revocations").await?;
+        v.prove_revocations(&revocations).await?;
+        for certificate in self.store.event_certificates().await? {
+            v.check_chain(&certificate).await?;
+        }
+        Ok(v.acts.versions.newest("accounts"))
+    }
+
+    async fn verifier(&self) -> Result<Verifier<'_, S>, ServiceError> {
+        let staff_rows = self.store.staff().await?;
+        let staff = staff_rows
+            .iter()
+            .map(|s| (s.number.clone(), s.id))
             .collect();
-        let mut v = Verifier {
+        Ok(Verifier {
             service: self,
+            staff_rows,
             staff,
             signers: BTreeMap::new(),
             revoked: Revoked::new(),
             acts: LoggedActs::default(),
             report: LogReport::default(),
-        };
-        v.run(progress).await?;
-        Ok(v.report)
+        })
     }
 }
 
@@ -166,6 +189,8 @@ impl<S: Store> Verifier<'_, S> {
         unmatched_row_acts(std::mem::take(&mut self.acts.rows), &mut self.report);
         self.check_balances(&journal, &resolved).await?;
         self.check_checkpoints().await?;
+        self.check_master().await?;
+        self.check_issuance().await?;
         unmatched_transfer_acts(std::mem::take(&mut self.acts.transfers), &mut self.report);
         Ok(())
     }
@@ -334,9 +359,35 @@ impl<S: Store> Verifier<'_, S> {
                 }
                 None => Ok(()),
             };
+            let authorised = allowed.is_ok();
             if let Err(reason) = allowed {
                 self.report
                     .push("accountability_events", row.clone(), reason);
+            }
+            // An issuance counts only if its issuer was allowed to issue: (issuer, the
+            // certificate issued, which a renewal's payload names after the old one).
+            if matches!(kind, "cert.issue" | "cert.renew")
+                && signed
+                && authorised
+                && let Some(issued) = payload
+                    .len()
+                    .checked_sub(32)
+                    .and_then(|at| <[u8; 32]>::try_from(&payload[at..]).ok())
+            {
+                self.acts.issued.insert((*certificate, issued));
+            }
+            // A version of master data counts only if its signer was allowed to make it.
+            if let Some(table) = master::table_of(kind)
+                && signed
+                && authorised
+                && key.is_some()
+                && !self.acts.versions.add(table, payload, row.clone())
+            {
+                self.report.push(
+                    "accountability_events",
+                    row.clone(),
+                    "the version's payload is not a version",
+                );
             }
             // An expiry is logged by a bank server's sweep, or on the chain of a manager
             // whose approval came after the transfer's time ran out.
@@ -367,6 +418,51 @@ impl<S: Store> Verifier<'_, S> {
                     .push(row);
             }
         }
+        Ok(())
+    }
+
+    /// Every stored certificate but the pinned root: issued by the certificate its row
+    /// names as issuer, as that issuer's `cert.issue` or `cert.renew` event logs, signed
+    /// and allowed.
+    async fn check_issuance(&mut self) -> Result<(), ServiceError> {
+        let root = *self.service.config.pinned_root.as_bytes();
+        for record in self.service.store.all_certificates().await? {
+            if record.fingerprint == root {
+                continue;
+            }
+            let logged = record
+                .issuer
+                .is_some_and(|issuer| self.acts.issued.contains(&(issuer, record.fingerprint)));
+            if !logged {
+                self.report.push(
+                    "certificates",
+                    hex(&record.fingerprint),
+                    "no issuance of it is logged on its issuer's chain",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every staff member, customer and account: the newest of its signed versions.
+    async fn check_master(&mut self) -> Result<(), ServiceError> {
+        let store = &self.service.store;
+        let customers = store.customers().await?;
+        let accounts = store.accounts().await?;
+        let versions = &mut self.acts.versions;
+        let staff = self.staff_rows.iter().map(|s| {
+            let contents = pqbank_db::master::staff_row_contents(&s.number, &s.name, &s.role);
+            (s.id, contents)
+        });
+        versions.check_table("staff", staff, &mut self.report);
+        let customers = customers
+            .iter()
+            .map(|c| (c.id, pqbank_db::master::customer_row_contents(c)));
+        versions.check_table("customers", customers, &mut self.report);
+        let accounts = accounts
+            .iter()
+            .map(|a| (a.id, pqbank_db::master::account_row_contents(a)));
+        versions.check_table("accounts", accounts, &mut self.report);
         Ok(())
     }
 

@@ -218,7 +218,7 @@ async fn a_staff_key_mints_a_certificate<S: Store + Raw + 'static>(store: S) {
     let number = minted.claims().staff_id.clone().unwrap();
     let staff = pqbank_tests::staff(b.service.store(), &number, "manager", 0).await;
     b.service
-        .record_certificate(&minted, staff.id)
+        .record_certificate(&minted, staff.id, &b.teller.device)
         .await
         .unwrap();
     let device = Device::new(b"device-9", key);
@@ -614,7 +614,7 @@ async fn staff_from_the_claim<S: Store + Raw + 'static>(store: S) {
         3,
     );
     b.service
-        .record_certificate(&cert, b.auditor.staff_id)
+        .record_certificate(&cert, b.auditor.staff_id, &b.manager.device)
         .await
         .unwrap();
     let device = Device::new(b"device-12", key);
@@ -635,5 +635,222 @@ async fn staff_from_the_claim<S: Store + Raw + 'static>(store: S) {
 }
 
 on_every_backend!(staff_is_read_from_the_claim, |db| staff_from_the_claim(
+    db.store.clone()
+));
+
+/// The manager as the maker of master data versions.
+fn by<'a>(person: &Person, sign: &'a dyn pqbank_db::EventSign) -> pqbank_db::master::Maker<'a> {
+    pqbank_db::master::Maker {
+        certificate: *person.cert.fingerprint().as_bytes(),
+        sign,
+    }
+}
+
+/// Proves staff, customer and account rows edited in place are named against their
+/// newest signed version: an account's floor and owner, a customer's name, a staff
+/// member's role.
+async fn edited_master_rows<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let db = b.service.store();
+    let sign = b.manager.device.event_signer();
+    let customer =
+        pqbank_tests::customer_by(db, "C-1", "Ana Alves", Some(by(&b.manager, &sign)), START).await;
+    assert_eq!(verified(&b).await, vec![]);
+    db.exec(&format!(
+        "UPDATE accounts SET floor_minor = -1000000 WHERE id = {}",
+        b.customer
+    ))
+    .await;
+    db.exec(&format!(
+        "UPDATE accounts SET customer_id = {customer} WHERE id = {}",
+        b.drawer
+    ))
+    .await;
+    db.exec(&format!(
+        "UPDATE customers SET full_name = 'Eve' WHERE id = {customer}"
+    ))
+    .await;
+    db.exec(&format!(
+        "UPDATE staff SET role = 'manager' WHERE id = {}",
+        b.teller.staff_id
+    ))
+    .await;
+    let edited = "its columns are not its newest signed version";
+    let mut found = verified(&b).await;
+    found.sort();
+    let mut want = vec![
+        problem("accounts", format!("#{}", b.drawer), edited),
+        problem("accounts", format!("#{}", b.customer), edited),
+        problem("customers", format!("#{customer}"), edited),
+        problem("staff", format!("#{}", b.teller.staff_id), edited),
+    ];
+    want.sort();
+    assert_eq!(found, want);
+}
+
+on_every_backend!(edited_master_rows_are_named, |db| edited_master_rows(
+    db.store.clone()
+));
+
+/// Proves master data nobody allowed made is named: an account inserted directly, and
+/// a staff member whose version a teller signed (a teller may not administer staff),
+/// the version named on the teller's chain.
+async fn unsigned_master_rows<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let db = b.service.store();
+    db.exec(
+        "INSERT INTO accounts (account_number, customer_id, kind, currency, floor_minor, \
+         closed, label, created_at) VALUES ('FORGED', NULL, 'customer', 'EUR', NULL, 0, \
+         'FORGED', 0)",
+    )
+    .await;
+    db.exec(
+        "INSERT INTO account_balances (account_id) \
+         SELECT id FROM accounts WHERE account_number = 'FORGED'",
+    )
+    .await;
+    let forged = db.accounts().await.unwrap().last().unwrap().id;
+    let sign = b.teller.device.event_signer();
+    let staff = pqbank_db::NewStaff {
+        number: "manager-99".into(),
+        display_name: "Mallory".into(),
+        role: "manager".into(),
+    };
+    let mallory = db
+        .create_staff(&staff, START, Some(by(&b.teller, &sign)))
+        .await
+        .unwrap();
+    let version = newest_event(&b, &b.teller.cert).await;
+    let mut found = verified(&b).await;
+    found.sort();
+    let mut want = vec![
+        problem(
+            "accounts",
+            format!("#{forged}"),
+            "no signed version made it",
+        ),
+        problem("staff", format!("#{mallory}"), "no signed version made it"),
+        problem(
+            "accountability_events",
+            event_row(&b.teller.cert, Some(version)),
+            "its certificate does not allow staff.admin",
+        ),
+    ];
+    want.sort();
+    assert_eq!(found, want);
+}
+
+on_every_backend!(unsigned_master_rows_are_named, |db| unsigned_master_rows(
+    db.store.clone()
+));
+
+/// Proves a service holding a seal key moves no money on an account whose row was
+/// edited (its floor lowered to let a withdrawal through): refused before anything is
+/// applied, left unsealed by a server starting on it, and served again once the row is
+/// its signed version.
+async fn sealed_account_rows<S: Store + Raw + 'static>(store: S) {
+    use pqbank_db::StoreError;
+    let b = bank(store.with_seal(pqbank_db::Seal::derive(b"the server's secret"))).await;
+    let s = &b.service;
+    let db = s.store();
+    let teller = login(&b, &b.teller).await.unwrap();
+    s.post_transfer(&teller, &b.teller.device, deposit(&b, "in", 5_000))
+        .await
+        .unwrap();
+    db.exec(&format!(
+        "UPDATE accounts SET floor_minor = -1000000 WHERE id = {}",
+        b.customer
+    ))
+    .await;
+    let transfers = db.transfers().await.unwrap().len();
+    let e = s
+        .post_transfer(
+            &teller,
+            &b.teller.device,
+            withdrawal(&b, "overdrawn", 9_000),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ServiceError::Store(StoreError::CacheUnproven(id)) if id == b.customer),
+        "{e:?}"
+    );
+    assert_eq!(
+        db.transfers().await.unwrap().len(),
+        transfers,
+        "nothing written"
+    );
+    let sealing = s.seal_balances().await.unwrap();
+    assert_eq!(
+        (sealing.unsigned, sealing.sealed),
+        (vec![b.customer], vec![])
+    );
+    db.exec(&format!(
+        "UPDATE accounts SET floor_minor = 0 WHERE id = {}",
+        b.customer
+    ))
+    .await;
+    let short = s
+        .post_transfer(&teller, &b.teller.device, withdrawal(&b, "short", 9_000))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            short,
+            ServiceError::Store(StoreError::Ledger(
+                pqbank_ledger::LedgerError::InsufficientFunds { .. }
+            ))
+        ),
+        "{short:?}"
+    );
+    assert_eq!(verified(&b).await, vec![]);
+}
+
+on_every_backend!(sealed_accounts_refuse_an_edited_row, |db| {
+    sealed_account_rows(db.store.clone())
+});
+
+/// Proves every stored certificate must be matched by its issuance on its issuer's
+/// chain: a certificate the manager's key really signed, stored without the manager's
+/// `cert.issue` event (as a database writer holding a leaked key would), is named.
+async fn unlogged_certificates<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    assert_eq!(verified(&b).await, vec![]);
+    let key = CompositeSigningKey::from_seed(&[13; 64]);
+    let cert = issue(
+        "Una Unlogged",
+        &key,
+        Role::Teller,
+        Some((&b.manager.cert, b.manager.device.key())),
+        b"device-13",
+        13,
+    );
+    b.service
+        .store()
+        .insert_certificate(&pqbank_db::CertificateRecord {
+            fingerprint: *cert.fingerprint().as_bytes(),
+            der: cert.der().to_vec(),
+            serial: cert.serial().to_vec(),
+            issuer: Some(*b.manager.cert.fingerprint().as_bytes()),
+            replaces: None,
+            staff_id: Some(b.teller.staff_id),
+            role: "teller".into(),
+            not_before: 0,
+            not_after: i64::MAX,
+            created_at: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        verified(&b).await,
+        [problem(
+            "certificates",
+            event_row(&cert, None),
+            "no issuance of it is logged on its issuer's chain"
+        )]
+    );
+}
+
+on_every_backend!(unlogged_certificates_are_named, |db| unlogged_certificates(
     db.store.clone()
 ));

@@ -217,12 +217,14 @@ async fn log_verification<S: Store + Raw + Clone + 'static>(store: S) {
         .unwrap();
     assert_eq!(report.problems, vec![]);
     // The story's three transfers beside the drawer's float; the teller's opening login
-    // and drawer.open beside the story's events.
-    assert_eq!((report.transfers, report.events), (4, 6));
+    // and drawer.open beside the story's events, and the bank's making: the root's
+    // version and issuance of the manager, the manager's of the teller and the auditor,
+    // and its four accounts.
+    assert_eq!((report.transfers, report.events), (4, 16));
     assert_eq!(
         seen.lock().unwrap().last().copied(),
-        Some((5, 5)),
-        "progress reaches the total"
+        Some((7, 7)),
+        "progress reaches the total (four transfers, three chains)"
     );
 
     let forged: [Bind; 7] = [
@@ -275,7 +277,7 @@ async fn enrolment<S: Store + 'static>(store: S) {
     use pqbank_pki::bundle::{RecipientSecret, Suite};
     let b = bank(store).await;
     let s = &b.service;
-    let new_staff = pqbank_tests::staff(s.store(), "T-NEW", "teller", 0).await;
+    let new_staff = hire(&b, "T-NEW").await;
     let device = Device::new(b"device-new", CompositeSigningKey::from_seed(&[7; 64]));
     let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[8; 64], &[9; 32]);
     let (id, code) = s
@@ -696,7 +698,11 @@ async fn renewal<S: Store + 'static>(store: S) {
         .into_iter()
         .map(|e| e.event.kind)
         .collect();
-    assert_eq!(kinds, ["login", "cert.revoke", "cert.renew"]);
+    // After the bank's making (staff, certificates and accounts).
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        ["login", "cert.revoke", "cert.renew"]
+    );
     assert!(
         s.renew(&session, &b.teller.device, fp).await.is_err(),
         "a teller cannot renew"
@@ -761,7 +767,7 @@ async fn acts_commit_whole<S: Store + Raw + 'static>(store: S) {
     let db = s.store();
     let manager = login(&b, &b.manager).await.unwrap();
     let auditor = login(&b, &b.auditor).await.unwrap();
-    let _new_staff = pqbank_tests::staff(db, "T-ATOM", "teller", 0).await;
+    let _new_staff = hire(&b, "T-ATOM").await;
     let device = Device::new(b"device-atom", CompositeSigningKey::from_seed(&[17; 64]));
     let recipient = RecipientSecret::from_seeds(Suite::MlKem512X25519, &[18; 64], &[19; 32]);
     let (request, code) = s
@@ -1071,10 +1077,14 @@ async fn edited_signed_rows<S: Store + Raw + 'static>(store: S) {
     let mgr_fp = *b.manager.cert.fingerprint().as_bytes();
     let chain = db.events(&mgr_fp).await.unwrap();
     let kinds: Vec<&str> = chain.iter().map(|e| e.event.kind.as_str()).collect();
-    assert_eq!(kinds, ["login", "cert.revoke", "transfer.approve"]);
+    // The bank's making (staff, certificates and accounts) comes first.
+    assert_eq!(
+        kinds[kinds.len() - 3..],
+        ["login", "cert.revoke", "transfer.approve"]
+    );
     db.exec(&format!(
         "DELETE FROM accountability_events WHERE id = {}",
-        chain[2].id
+        chain[chain.len() - 1].id
     ))
     .await;
     let unmatched_approval = (
@@ -1088,7 +1098,7 @@ async fn edited_signed_rows<S: Store + Raw + 'static>(store: S) {
     );
     db.exec(&format!(
         "DELETE FROM accountability_events WHERE id = {}",
-        chain[1].id
+        chain[chain.len() - 2].id
     ))
     .await;
     assert_eq!(

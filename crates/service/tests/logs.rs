@@ -136,7 +136,7 @@ fn deposit(
 /// issues, the device collects its certificate. Returns the hire's certificate and device.
 async fn enrol(
     s: &Service<SqliteStore>,
-    manager: (&SessionToken, &Device),
+    manager: (&SessionToken, &Device, &Certificate),
     secrets: &mut Secrets,
 ) -> (Certificate, Device) {
     let now = s.now();
@@ -145,7 +145,15 @@ async fn enrol(
         display_name: "Nia Novak".into(),
         role: "teller".into(),
     };
-    s.store().create_staff(&staff, now).await.unwrap();
+    let sign = manager.1.event_signer();
+    let maker = pqbank_db::master::Maker {
+        certificate: *manager.2.fingerprint().as_bytes(),
+        sign: &sign,
+    };
+    s.store()
+        .create_staff(&staff, now, Some(maker))
+        .await
+        .unwrap();
     let (seed, kem_seed, x25519) = (random::<64>(), random::<64>(), random::<32>());
     secrets.add("the new device's signing seed", &seed);
     secrets.add("the new device's ML-KEM seed", &kem_seed);
@@ -180,7 +188,7 @@ async fn enrol(
 async fn story(s: &Service<SqliteStore>, bank: &demo::DemoBank, secrets: &mut Secrets) {
     let (maria, tom, audrey) = (&bank.managers[0], &bank.tellers[0], &bank.auditor);
     let manager = login(s, &maria.cert, &maria.device, secrets).await.unwrap();
-    let (hire_cert, hire_device) = enrol(s, (&manager, &maria.device), secrets).await;
+    let (hire_cert, hire_device) = enrol(s, (&manager, &maria.device, &maria.cert), secrets).await;
     let hire = login(s, &hire_cert, &hire_device, secrets).await.unwrap();
     assert_eq!(secrets.leaked(&format!("{hire:?}")), None);
 

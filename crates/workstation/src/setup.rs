@@ -163,7 +163,7 @@ async fn demo_bank(
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let (service, bank) = demo::build(store, random()?, 50, 300, now).await?;
-    demo::add_new_hire(&service, now).await?;
+    demo::add_new_hire(&service, &bank, now).await?;
     let devices = store_demo_keys(&demo::staff(&bank), keys, url).await?;
     settings.pinned_root = Some(bank.root.fingerprint().to_hex());
     tracing::info!(

@@ -25,6 +25,27 @@ macro_rules! identity_rows {
                     .map_err(map_err)
             }
 
+            /// Joins a row's first version to its maker's chain ([`crate::master`]); without
+            /// a maker, the row is made unsigned (a benchmark's, or a test's of the ledger
+            /// alone) and log verification names it.
+            pub(crate) async fn first_version_in(
+                conn: &mut Conn,
+                kind: &str,
+                id: i64,
+                contents: &[u8],
+                created_at: i64,
+                maker: Option<$crate::master::Maker<'_>>,
+            ) -> $crate::Result<()> {
+                let Some(maker) = maker else {
+                    return Ok(());
+                };
+                let of = $crate::master::VersionOf { id, version: 1 };
+                let payload = $crate::master::version_payload(of, contents);
+                append_event_in(conn, &maker.certificate, kind, &payload, created_at, maker.sign)
+                    .await
+                    .map(drop)
+            }
+
             /// Appends the next event of a certificate's chain inside an open transaction:
             /// reads the head (locking it where the backend locks rows), builds and signs
             /// the next event, writes it.

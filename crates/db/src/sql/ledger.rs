@@ -348,8 +348,10 @@ macro_rules! impl_backend {
                 &self,
                 staff: &$crate::NewStaff,
                 now: i64,
+                maker: Option<$crate::master::Maker<'_>>,
             ) -> $crate::Result<i64> {
-                sqlx::query(
+                let mut tx = begin_write(&self.pool).await?;
+                let done = sqlx::query(
                     "INSERT INTO staff (staff_number, display_name, role, created_at) \
                      VALUES (?, ?, ?, ?)",
                 )
@@ -357,34 +359,47 @@ macro_rules! impl_backend {
                 .bind(&staff.display_name)
                 .bind(&staff.role)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map(|done| inserted_id(&done))
-                .map_err(map_err)
+                .map_err(map_err)?;
+                let id = inserted_id(&done);
+                let contents = $crate::master::staff_contents(staff);
+                identity_rows::first_version_in(&mut *tx, $crate::master::STAFF_VERSION, id, &contents, now, maker)
+                    .await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(id)
             }
 
             async fn create_customer(
                 &self,
                 customer: &$crate::NewCustomer,
                 now: i64,
+                maker: Option<$crate::master::Maker<'_>>,
             ) -> $crate::Result<i64> {
-                sqlx::query(
+                let mut tx = begin_write(&self.pool).await?;
+                let done = sqlx::query(
                     "INSERT INTO customers (customer_number, full_name, created_at) \
                      VALUES (?, ?, ?)",
                 )
                 .bind(&customer.number)
                 .bind(&customer.full_name)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map(|done| inserted_id(&done))
-                .map_err(map_err)
+                .map_err(map_err)?;
+                let id = inserted_id(&done);
+                let contents = $crate::master::customer_contents(customer);
+                identity_rows::first_version_in(&mut *tx, $crate::master::CUSTOMER_VERSION, id, &contents, now, maker)
+                    .await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(id)
             }
 
             async fn create_account(
                 &self,
                 account: &$crate::NewAccount,
                 now: i64,
+                maker: Option<$crate::master::Maker<'_>>,
             ) -> $crate::Result<i64> {
                 let mut tx = begin_write(&self.pool).await?;
                 let done = sqlx::query(
@@ -402,13 +417,33 @@ macro_rules! impl_backend {
                 .await
                 .map_err(map_err)?;
                 let id = inserted_id(&done);
-                sqlx::query("INSERT INTO account_balances (account_id) VALUES (?)")
+                let contents = $crate::master::account_contents(account, false);
+                // A server seals the row of an account it opens for a signed version;
+                // an unsigned one stays unsealed, and no flow moves money on it.
+                let seal = self
+                    .seal
+                    .as_ref()
+                    .filter(|_| maker.is_some())
+                    .map(|s| s.of(id, &contents, &$crate::sql::Balances::default(), None));
+                sqlx::query("INSERT INTO account_balances (account_id, seal) VALUES (?, ?)")
                     .bind(id)
+                    .bind(seal.as_ref().map(|s| &s[..]))
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
+                identity_rows::first_version_in(&mut *tx, $crate::master::ACCOUNT_VERSION, id, &contents, now, maker)
+                    .await?;
                 tx.commit().await.map_err(map_err)?;
                 Ok(id)
+            }
+
+            async fn customers(&self) -> $crate::Result<Vec<$crate::CustomerRow>> {
+                sqlx::query_as(
+                    "SELECT id, customer_number AS number, full_name FROM customers ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)
             }
 
             async fn account(&self, id: i64) -> $crate::Result<Option<$crate::AccountRow>> {

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use pqbank_db::Store;
+use pqbank_db::master::Maker;
+use pqbank_db::{NewAccount, Store};
 use pqbank_ledger::{AccountKind, Currency, Policy, TransferKind, TransferRequest};
 use pqbank_pki::cert::Issuer;
 use pqbank_pki::crl::CrlBuilder;
@@ -18,7 +19,7 @@ use pqbank_pki::{
     StaffClaims,
 };
 use pqbank_service::{Config, Device, Service, ServiceError};
-use pqbank_tests::{account, minor};
+use pqbank_tests::{account_by, minor};
 use time::OffsetDateTime;
 
 pub const START: i64 = 1_800_000_000;
@@ -83,6 +84,17 @@ pub struct Bank<S> {
     pub customer: i64,
 }
 
+/// A new member of staff, without a certificate yet, whose record the manager makes.
+pub async fn hire<S: Store>(b: &Bank<S>, number: &str) -> pqbank_tests::Staff {
+    let sign = b.manager.device.event_signer();
+    let maker = Maker {
+        certificate: *b.manager.cert.fingerprint().as_bytes(),
+        sign: &sign,
+    };
+    let now = b.clock.load(Ordering::SeqCst);
+    pqbank_tests::staff_by(b.service.store(), number, "teller", 0, Some(maker), now).await
+}
+
 pub async fn bank<S: Store>(store: S) -> Bank<S> {
     let root_key = CompositeSigningKey::from_seed(&[1; 64]);
     let root = issue("Root", &root_key, Role::Root, None, b"", 1);
@@ -126,16 +138,38 @@ pub async fn bank<S: Store>(store: S) -> Bank<S> {
         Some((&mcert, &manager_key)),
     );
     let mut people = Vec::new();
-    for (cert, device, role) in [
-        (mcert, mdev, "manager"),
-        (tcert, tdev, "teller"),
-        (acert, adev, "auditor"),
+    // The root makes the manager's staff record, the manager everyone else's.
+    let root_device = Device::new(b"root", CompositeSigningKey::from_seed(&[1; 64]));
+    let manager_device = Device::new(b"device-2", CompositeSigningKey::from_seed(&[2; 64]));
+    let root_sign = root_device.event_signer();
+    let manager_sign = manager_device.event_signer();
+    let by_root = Maker {
+        certificate: *root.fingerprint().as_bytes(),
+        sign: &root_sign,
+    };
+    let by_manager = Maker {
+        certificate: *mcert.fingerprint().as_bytes(),
+        sign: &manager_sign,
+    };
+    for (cert, device, role, maker) in [
+        (mcert, mdev, "manager", by_root),
+        (tcert, tdev, "teller", by_manager),
+        (acert, adev, "auditor", by_manager),
     ] {
         // The staff number is the one the certificate's signed StaffId claim names: log
         // verification finds the staff member by it.
         let number = cert.claims().staff_id.clone().unwrap();
-        let staff = pqbank_tests::staff(service.store(), &number, role, 0).await;
-        service.record_certificate(&cert, staff.id).await.unwrap();
+        let staff =
+            pqbank_tests::staff_by(service.store(), &number, role, 0, Some(maker), START).await;
+        let issuer = if role == "manager" {
+            &root_device
+        } else {
+            &manager_device
+        };
+        service
+            .record_certificate(&cert, staff.id, issuer)
+            .await
+            .unwrap();
         people.push(Person {
             staff_id: staff.id,
             cert,
@@ -158,34 +192,21 @@ pub async fn bank<S: Store>(store: S) -> Bank<S> {
         .await
         .unwrap();
     let store = service.store();
-    let drawer = account(
-        store,
-        "DRAWER",
-        None,
-        AccountKind::CashDrawer,
-        Currency::EUR,
-        None,
-    )
-    .await;
-    let customer = account(
-        store,
-        "CUST",
-        None,
-        AccountKind::Customer,
-        Currency::EUR,
-        Some(0),
-    )
-    .await;
+    let open = |number: &str, kind, floor| {
+        let account = NewAccount {
+            number: number.into(),
+            customer_id: None,
+            kind,
+            currency: Currency::EUR,
+            floor_minor: floor,
+            label: number.into(),
+        };
+        async move { account_by(store, &account, Some(by_manager), START).await }
+    };
+    let drawer = open("DRAWER", AccountKind::CashDrawer, None).await;
+    let customer = open("CUST", AccountKind::Customer, Some(0)).await;
     for number in ["VAULT-EUR", "VARIANCE-EUR"] {
-        account(
-            store,
-            number,
-            None,
-            AccountKind::BankInternal,
-            Currency::EUR,
-            None,
-        )
-        .await;
+        open(number, AccountKind::BankInternal, None).await;
     }
     let bank = Bank {
         service,
