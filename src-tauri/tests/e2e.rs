@@ -155,9 +155,7 @@ async fn a_branch_window_enrols_deposits_approves_verifies_and_revokes_through_t
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    pqbank_service::demo::add_new_hire(&served.admin, &served.bank, i64::try_from(now).unwrap())
-        .await
-        .unwrap();
+    served.add_new_hire(i64::try_from(now).unwrap()).await;
     let data = tempfile::tempdir().unwrap();
     branch_of(&served, data.path()).await;
     let driver = start_driver(data.path());

@@ -144,6 +144,27 @@ pub async fn serve_with(options: ServeOptions) -> Served {
 }
 
 impl Served {
+    /// Adds the demo's new hire and her drawer on the admin account (as an installation
+    /// tool would), then seals the new rows as the server does at its next start: no
+    /// server moves money on an account row it has not sealed.
+    pub async fn add_new_hire(&self, now: i64) {
+        pqbank_service::demo::add_new_hire(&self.admin, &self.bank, now)
+            .await
+            .unwrap();
+        let key = ServerKey::new(
+            self.server_certificate.clone(),
+            CompositeSigningKey::from_seed(self.server_key.seed()),
+        )
+        .unwrap();
+        let sealer = Service::new(
+            self.admin.store().clone(),
+            Config::new(self.bank.root.fingerprint()),
+        )
+        .with_server_key(Arc::new(key));
+        let report = sealer.seal_balances().await.unwrap();
+        assert!(!report.sealed.is_empty(), "the new drawer is sealed");
+    }
+
     /// A client with the installation's pin.
     #[must_use]
     pub fn remote(&self) -> Remote {

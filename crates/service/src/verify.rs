@@ -7,9 +7,11 @@
 //! ([`crate::authority`]): each signer's chain validated as of each act's time, its
 //! actions and role, its staff member from the signed claim, revocations as of their
 //! time, four eyes re-checked after the fact (never the maker, only a pending transfer,
-//! pending exactly when the policy says so), and every account's cached totals
-//! recomputed from the signed journal. Any row edited, inserted or removed directly in
-//! the database is named.
+//! pending exactly when the policy says so), every account's cached totals recomputed
+//! from the signed journal, every staff, customer and account row held to its newest
+//! signed version (`pqbank_db::master`), and every stored certificate matched to its
+//! issuer's logged issuance. Any row edited, inserted or removed directly in the
+//! database is named.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

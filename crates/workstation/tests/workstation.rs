@@ -329,9 +329,7 @@ async fn branch(
 async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
     let served = pqbank_tests::server::serve(None).await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    pqbank_service::demo::add_new_hire(&served.admin, &served.bank, now)
-        .await
-        .unwrap();
+    served.add_new_hire(now).await;
     let dir = tempfile::tempdir().unwrap();
     let (ws, keys) = branch(&served, dir.path()).await;
     let state = ws.state().await.unwrap();
