@@ -15,7 +15,7 @@ use pqbank_db::flows::check_invariants;
 use pqbank_db::schema::SchemaMismatch;
 use pqbank_db::{Backend, StoreError};
 use pqbank_db_mysql::{MIGRATOR, MySqlStore};
-use pqbank_ledger::{Amount, Currency, Policy, TransferKind, TransferRequest, TransferStatus};
+use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest, TransferStatus};
 use pqbank_pki::RevocationReason;
 use pqbank_pki::bundle::{RecipientSecret, Suite};
 use pqbank_pki::{CompositeSigningKey, Role};
@@ -209,12 +209,9 @@ async fn runtime_account_runs_a_day_at_the_bank() {
     let runtime = MySqlStore::connect_checked(&accounts.runtime_url())
         .await
         .unwrap();
-    let mut config = Config::new(bank.root.fingerprint());
-    config.policy = Policy {
-        approval_threshold_minor: 100_000,
-        pending_ttl_secs: 3_600,
-    };
-    let service = Service::new(runtime, config);
+    // The four-eyes policy is the one the demo's root signed, whatever the server's
+    // settings: 10,000.00.
+    let service = Service::new(runtime, Config::new(bank.root.fingerprint()));
     let [manager, _] = &bank.managers[..] else {
         panic!("two managers");
     };
@@ -234,7 +231,7 @@ async fn runtime_account_runs_a_day_at_the_bank() {
         .await
         .unwrap();
     assert_eq!(posted.status, TransferStatus::Posted);
-    let big = deposit(teller, bank.drawers[0], bank.accounts[1], "big", 150_000);
+    let big = deposit(teller, bank.drawers[0], bank.accounts[1], "big", 1_500_000);
     let hash = big.request_hash();
     let pending = service
         .post_transfer(&t, &teller.device, big)

@@ -86,6 +86,8 @@ pub fn init(args: &InitArgs) -> Result<ExitCode, CliError> {
             let number = manager.claims().staff_id.clone().unwrap_or_default();
             let staff = pqbank_db::NewStaff { number, display_name: args.manager.clone(), role: "manager".into() };
             let root_device = pqbank_service::Device::new(b"root-ca", CompositeSigningKey::from_seed(&root_secrets.signing_seed));
+            // The root signs the bank's four-eyes policy, version 1, before anyone can post.
+            service.sign_policy(&pqbank_ledger::Policy::default(), &root_device).await?;
             let sign = root_device.event_signer();
             let maker = pqbank_db::master::Maker { certificate: *root.fingerprint().as_bytes(), sign: &sign };
             let staff_id = pqbank_db::Backend::create_staff(service.store(), &staff, now, Some(maker)).await?;

@@ -16,6 +16,8 @@
 //! length (u32, big-endian) then its UTF-8 bytes, an optional integer as a presence byte
 //! (0 or 1) then the value (i64, big-endian), a flag as one byte.
 
+use pqbank_ledger::Policy;
+
 use crate::{AccountRow, CustomerRow, NewAccount, NewCustomer, NewStaff};
 
 /// Event kind of a staff member's version.
@@ -24,6 +26,13 @@ pub const STAFF_VERSION: &str = "staff.version";
 pub const CUSTOMER_VERSION: &str = "customer.version";
 /// Event kind of an account's version.
 pub const ACCOUNT_VERSION: &str = "account.version";
+/// Event kind of a version of the bank's four-eyes policy, on the root's chain.
+pub const POLICY_VERSION: &str = "policy.version";
+/// The id a policy version names: the bank has one policy.
+pub const POLICY_ID: i64 = 1;
+/// The longest a pending transfer may wait, in seconds (30 days): a signed policy with a
+/// longer lifetime is refused.
+pub const PENDING_TTL_SECS_MAX: i64 = 30 * 86_400;
 
 /// Who makes a version: the acting certificate, whose chain the version joins, and what
 /// signs the event's hash with its key.
@@ -100,6 +109,32 @@ pub fn account_contents(account: &NewAccount, closed: bool) -> Vec<u8> {
     out.push(u8::from(closed));
     put_str(&mut out, &account.label);
     out
+}
+
+/// The canonical contents of a policy version: the approval threshold and the pending
+/// lifetime, each an i64, big-endian.
+#[must_use]
+pub fn policy_contents(policy: &Policy) -> Vec<u8> {
+    [
+        policy.approval_threshold_minor.to_be_bytes(),
+        policy.pending_ttl_secs.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// The policy a version's contents state, if they are one: exactly two integers, a
+/// threshold not below zero and a lifetime from one second to [`PENDING_TTL_SECS_MAX`].
+#[must_use]
+pub fn policy_from_contents(contents: &[u8]) -> Option<Policy> {
+    let (threshold, rest) = contents.split_first_chunk::<8>()?;
+    let ttl: [u8; 8] = rest.try_into().ok()?;
+    let policy = Policy {
+        approval_threshold_minor: i64::from_be_bytes(*threshold),
+        pending_ttl_secs: i64::from_be_bytes(ttl),
+    };
+    (policy.approval_threshold_minor >= 0
+        && (1..=PENDING_TTL_SECS_MAX).contains(&policy.pending_ttl_secs))
+    .then_some(policy)
 }
 
 /// A stored staff member's contents, as its columns say.
@@ -226,5 +261,51 @@ mod tests {
             role: "teller".into(),
         });
         assert_ne!(a, b);
+    }
+
+    /// Proves a policy's contents read back as the policy, and that anything else (a
+    /// byte short or over, a negative threshold, a lifetime of zero or over the limit)
+    /// is not a policy.
+    #[test]
+    fn a_policy_reads_back_and_nothing_else_does() {
+        let policy = Policy {
+            approval_threshold_minor: 100_000,
+            pending_ttl_secs: 3_600,
+        };
+        let contents = policy_contents(&policy);
+        assert_eq!(policy_from_contents(&contents), Some(policy));
+        assert_eq!(policy_from_contents(&contents[..15]), None);
+        assert_eq!(
+            policy_from_contents(&[contents.as_slice(), &[0]].concat()),
+            None
+        );
+        for bad in [
+            Policy {
+                approval_threshold_minor: -1,
+                ..policy
+            },
+            Policy {
+                pending_ttl_secs: 0,
+                ..policy
+            },
+            Policy {
+                pending_ttl_secs: PENDING_TTL_SECS_MAX + 1,
+                ..policy
+            },
+        ] {
+            assert_eq!(
+                policy_from_contents(&policy_contents(&bad)),
+                None,
+                "{bad:?}"
+            );
+        }
+        let longest = Policy {
+            pending_ttl_secs: PENDING_TTL_SECS_MAX,
+            ..policy
+        };
+        assert_eq!(
+            policy_from_contents(&policy_contents(&longest)),
+            Some(longest)
+        );
     }
 }

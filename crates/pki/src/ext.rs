@@ -189,6 +189,8 @@ string_enum! {
         StaffAdmin => "staff.admin",
         /// Add or change a customer's or an account's record.
         CustomerWrite => "customer.write",
+        /// Sign a version of the bank's four-eyes policy (the root's, offline).
+        PolicySet => "policy.set",
     }
 }
 
@@ -246,7 +248,7 @@ impl Role {
     pub fn actions(self) -> &'static [Action] {
         use Action::*;
         match self {
-            Self::Root => &[CertIssue, CertRevoke, StaffAdmin],
+            Self::Root => &[CertIssue, CertRevoke, StaffAdmin, PolicySet],
             Self::Manager => &[
                 TransferPost,
                 TransferApprove,

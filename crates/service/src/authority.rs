@@ -146,6 +146,7 @@ pub(crate) fn event_action(kind: &str) -> Option<Action> {
         "audit.read" => Action::AuditRead,
         "customer.read" => Action::CustomerRead,
         pqbank_db::master::STAFF_VERSION => Action::StaffAdmin,
+        pqbank_db::master::POLICY_VERSION => Action::PolicySet,
         pqbank_db::master::CUSTOMER_VERSION | pqbank_db::master::ACCOUNT_VERSION => {
             Action::CustomerWrite
         }

@@ -167,6 +167,10 @@ pub async fn build<S: Store>(
         b"demo-root",
         CompositeSigningKey::from_seed(&seed_for(&seed, "root")),
     );
+    // The root signs the bank's four-eyes policy before anyone can post.
+    service
+        .sign_policy_as_root(&pqbank_ledger::Policy::default(), &root_device)
+        .await?;
 
     let mut serial = 1u8;
     let mut person =

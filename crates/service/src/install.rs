@@ -33,6 +33,19 @@ impl<S: Store> Service<S> {
         self.store_certificate(cert, staff_id, issued_by).await
     }
 
+    /// Signs the next version of the bank's four-eyes policy with the root's key
+    /// (`root`, offline at installation), on the root's chain, in force from now.
+    ///
+    /// # Errors
+    /// A policy out of bounds, stored versions that do not verify, or the store's.
+    pub async fn sign_policy(
+        &self,
+        policy: &pqbank_ledger::Policy,
+        root: &Device,
+    ) -> Result<(), ServiceError> {
+        self.sign_policy_as_root(policy, root).await
+    }
+
     /// Publishes a CRL signed by a stored CA certificate; its number must be higher
     /// than every CRL of that issuer before.
     ///

@@ -23,6 +23,7 @@ mod install;
 mod login;
 mod pdf;
 mod pins;
+mod policy;
 mod remote;
 mod report;
 mod request;

@@ -12,8 +12,7 @@ use pqbank_db::{
     RowWrite, SignedApproval, SignedBy, SignedDrawerEvent, SignedTransfer, Store, TransferOutcome,
 };
 use pqbank_ledger::{
-    DrawerActs, Policy, Resolution, TransferKind, TransferRequest, TransferStatus,
-    variance_sign_off_bytes,
+    DrawerActs, Resolution, TransferKind, TransferRequest, TransferStatus, variance_sign_off_bytes,
 };
 use pqbank_pki::{Action, Certificate, Crl, Fingerprint, RevocationReason, Role};
 use time::OffsetDateTime;
@@ -27,8 +26,6 @@ use crate::{CrlPins, Device, MemoryCrlPins, ServiceError, SessionToken};
 pub struct Config {
     /// SHA3-256 fingerprint of the root certificate: trust starts here, never at the database.
     pub pinned_root: Fingerprint,
-    /// The four-eyes threshold and pending lifetime.
-    pub policy: Policy,
     /// Retries on transient database conflicts.
     pub retry: RetryPolicy,
     /// How long a login challenge lives.
@@ -45,7 +42,6 @@ impl Config {
     pub fn new(pinned_root: Fingerprint) -> Self {
         Self {
             pinned_root,
-            policy: Policy::default(),
             retry: RetryPolicy::default(),
             challenge_ttl_secs: 60,
             idle_timeout_secs: 15 * 60,
@@ -70,6 +66,8 @@ pub struct Service<S> {
     pub(crate) chains: crate::check::ChainCache,
     pub(crate) crl_pins: Arc<dyn CrlPins>,
     pub(crate) server_key: Option<Arc<crate::ServerKey>>,
+    /// The signed versions of the four-eyes policy, once read ([`crate::policy`]).
+    pub(crate) policies: std::sync::Mutex<Option<Arc<crate::policy::Policies>>>,
 }
 
 /// Fresh bytes from the operating system.
@@ -97,6 +95,7 @@ impl<S: Store> Service<S> {
             chains: crate::check::ChainCache::default(),
             crl_pins: Arc::new(MemoryCrlPins::default()),
             server_key: None,
+            policies: std::sync::Mutex::new(None),
         }
     }
 
@@ -301,6 +300,7 @@ impl<S: Store> Service<S> {
         signed: &SignedTransfer,
         event_sign: pqbank_db::Signer<'_>,
     ) -> Result<TransferOutcome, ServiceError> {
+        let now = self.now();
         let act = Act {
             certificate: *auth.certificate.as_bytes(),
             kind: "transfer.post",
@@ -310,8 +310,8 @@ impl<S: Store> Service<S> {
             &self.store,
             &self.config.retry,
             signed,
-            &self.config.policy,
-            self.now(),
+            &self.policy_at(now).await?,
+            now,
             Some(&act),
         )
         .await?;
@@ -565,6 +565,7 @@ impl<S: Store> Service<S> {
             },
             request: float,
         };
+        let now = self.now();
         let act = Act {
             certificate: signer,
             kind: "drawer.open",
@@ -575,8 +576,8 @@ impl<S: Store> Service<S> {
             &self.config.retry,
             &event,
             &float,
-            &self.config.policy,
-            self.now(),
+            &self.policy_at(now).await?,
+            now,
             Some(&act),
         )
         .await?;
@@ -667,6 +668,7 @@ impl<S: Store> Service<S> {
         };
         let variance = transfer(acts.variance)?;
         let cash_return = transfer(acts.cash_return)?;
+        let now = self.now();
         let act = Act {
             certificate: signer,
             kind: "drawer.close",
@@ -678,8 +680,8 @@ impl<S: Store> Service<S> {
             &event,
             variance.as_ref(),
             cash_return.as_ref(),
-            &self.config.policy,
-            self.now(),
+            &self.policy_at(now).await?,
+            now,
             Some(&act),
         )
         .await?;

@@ -7,7 +7,8 @@
 //! ([`crate::authority`]): each signer's chain validated as of each act's time, its
 //! actions and role, its staff member from the signed claim, revocations as of their
 //! time, four eyes re-checked after the fact (never the maker, only a pending transfer,
-//! pending exactly when the policy says so), every account's cached totals recomputed
+//! pending exactly when the signed policy in force at the act said so, [`crate::policy`];
+//! the recorded time the act's signed time), every account's cached totals recomputed
 //! from the signed journal, every staff, customer and account row held to its newest
 //! signed version (`pqbank_db::master`), and every stored certificate matched to its
 //! issuer's logged issuance. Any row edited, inserted or removed directly in the
@@ -64,17 +65,23 @@ impl LogReport {
 type Proven = Result<Arc<Signer>, Arc<str>>;
 
 /// The acts found on the chains, each to be matched by its row: transfers and drawer
-/// events by (transfer id, signed bytes); approvals and revocations by [`RowActs`];
-/// expiries by transfer id, with the time they were logged, from chains whose actor may
-/// expire a transfer (a bank server, or a manager whose approval came too late).
+/// events by (transfer id, signed bytes), with the time the act was signed; approvals
+/// and revocations by [`RowActs`]; expiries by transfer id, with the time they were
+/// logged, from chains whose actor may expire a transfer (a bank server, or a manager
+/// whose approval came too late); the bank's policy versions from the root's chain.
 #[derive(Default)]
 struct LoggedActs {
-    transfers: BTreeSet<(i64, Vec<u8>)>,
+    transfers: BTreeMap<(i64, Vec<u8>), i64>,
     rows: RowActs,
     expiries: BTreeMap<i64, i64>,
     versions: master::Versions,
     issued: BTreeSet<([u8; 32], [u8; 32])>,
+    policies: crate::policy::Policies,
 }
+
+/// What a journal row was when it was made, as the signed policy in force then made
+/// it: its status (or why none can be said) and how long it may wait if pending.
+type Made = Result<(TransferStatus, i64), &'static str>;
 
 /// One reading's state: the signers proven so far, the staff numbers, the revocations
 /// that verified, and what was found.
@@ -85,6 +92,7 @@ struct Verifier<'a, S> {
     signers: BTreeMap<[u8; 32], Proven>,
     revoked: Revoked,
     acts: LoggedActs,
+    made: BTreeMap<i64, Made>,
     report: LogReport,
 }
 
@@ -155,6 +163,7 @@ impl<S: Store> Service<S> {
             signers: BTreeMap::new(),
             revoked: Revoked::new(),
             acts: LoggedActs::default(),
+            made: BTreeMap::new(),
             report: LogReport::default(),
         })
     }
@@ -391,6 +400,19 @@ impl<S: Store> Verifier<'_, S> {
                     "the version's payload is not a version",
                 );
             }
+            // The bank's policy is the root's to sign, on the root's own chain, each
+            // version numbered one above the last.
+            if kind == pqbank_db::master::POLICY_VERSION && signed && authorised && key.is_some() {
+                let added = if certificate == self.service.config.pinned_root.as_bytes() {
+                    self.acts.policies.add(payload, at)
+                } else {
+                    Err("a policy version off the root's chain")
+                };
+                if let Err(reason) = added {
+                    self.report
+                        .push("accountability_events", row.clone(), reason);
+                }
+            }
             // An expiry is logged by a bank server's sweep, or on the chain of a manager
             // whose approval came after the transfer's time ran out.
             if kind == "transfer.expire"
@@ -410,7 +432,12 @@ impl<S: Store> Verifier<'_, S> {
             {
                 let (bytes, id) = payload.split_at(payload.len() - 8);
                 let id = i64::from_be_bytes(id.try_into().unwrap_or_default());
-                self.acts.transfers.insert((id, bytes.to_vec()));
+                let when = self
+                    .acts
+                    .transfers
+                    .entry((id, bytes.to_vec()))
+                    .or_insert(at);
+                *when = (*when).min(at);
             }
             if ROW_ACTS.contains(&kind) {
                 self.acts
@@ -469,8 +496,9 @@ impl<S: Store> Verifier<'_, S> {
     }
 
     /// One journal row: its signed bytes are its contents, signed by its maker's
-    /// certificate, which allowed the act when it was signed; pending exactly when the
-    /// policy says so; matched by the act on the maker's chain. True if the row is the
+    /// certificate, which allowed the act when it was signed; matched by the act on the
+    /// maker's chain, whose signed time is its recorded time; pending exactly when the
+    /// signed policy in force at that time said so. True if the row is the
     /// signed journal's (its bytes and signature hold), whatever else is wrong.
     async fn check_transfer(&mut self, t: &TransferRow) -> Result<bool, ServiceError> {
         self.report.transfers += 1;
@@ -504,22 +532,36 @@ impl<S: Store> Verifier<'_, S> {
                 }
             }
         }
-        let policy = &self.service.config.policy;
-        let expected = expected_status(policy, t);
-        if t.created_status != expected {
-            problems.push(match expected {
-                TransferStatus::Pending => "recorded as posted above the approval threshold".into(),
-                _ => "recorded as pending at or below the approval threshold".into(),
-            });
-        } else if t.expires_at
-            != (expected == TransferStatus::Pending)
-                .then(|| t.recorded_at.saturating_add(policy.pending_ttl_secs))
-        {
-            problems.push("its expiry is not the policy's".into());
+        // When it was made is its act's signed time; the recorded time must be it.
+        let act = self.acts.transfers.remove(&(t.id, canonical));
+        match act {
+            None => problems.push("no matching act on the maker's accountability chain".into()),
+            Some(at) if at != t.recorded_at => {
+                problems.push("its recorded time is not its act's".into());
+            }
+            Some(_) => {}
         }
-        if !self.acts.transfers.remove(&(t.id, canonical)) {
-            problems.push("no matching act on the maker's accountability chain".into());
+        let made_at = act.unwrap_or(t.recorded_at);
+        let made = expected_status(self.acts.policies.at(made_at), t);
+        match made {
+            Err(reason) => problems.push(reason.into()),
+            Ok((expected, _)) if t.created_status != expected => {
+                problems.push(match expected {
+                    TransferStatus::Pending => {
+                        "recorded as posted above the approval threshold".into()
+                    }
+                    _ => "recorded as pending at or below the approval threshold".into(),
+                });
+            }
+            Ok((expected, ttl)) => {
+                let expiry =
+                    (expected == TransferStatus::Pending).then(|| made_at.saturating_add(ttl));
+                if t.expires_at != expiry {
+                    problems.push("its expiry is not the policy's".into());
+                }
+            }
         }
+        self.made.insert(t.id, made);
         for reason in problems {
             self.report.push("transfers", row.clone(), reason);
         }
@@ -587,7 +629,6 @@ impl<S: Store> Verifier<'_, S> {
             .iter()
             .map(|(id, t)| (*id, t.request.request_hash()))
             .collect();
-        let policy = self.service.config.policy;
         let mut resolved = BTreeMap::new();
         for row in rows {
             let name = format!("#{}", row.id);
@@ -599,9 +640,8 @@ impl<S: Store> Verifier<'_, S> {
                 self.report
                     .push(TABLE, name.clone(), "a second resolution of one transfer");
             }
-            if let Some(t) = transfer
-                && expected_status(&policy, t) != TransferStatus::Pending
-            {
+            let made = transfer.and_then(|t| self.made.get(&t.id)?.ok());
+            if made.is_some_and(|(status, _)| status != TransferStatus::Pending) {
                 self.report.push(
                     TABLE,
                     name.clone(),
@@ -627,7 +667,10 @@ impl<S: Store> Verifier<'_, S> {
                         false
                     }
                     (Some(t), Some(at))
-                        if at < t.request.created_at.saturating_add(policy.pending_ttl_secs) =>
+                        if at
+                            < t.request
+                                .created_at
+                                .saturating_add(made.map_or(i64::MAX, |(_, ttl)| ttl)) =>
                     {
                         self.report.push(TABLE, name, "expired before its time");
                         false
@@ -731,16 +774,16 @@ impl<S: Store> Verifier<'_, S> {
         transfers: &[(bool, &TransferRow)],
         resolved: &BTreeMap<i64, String>,
     ) -> Result<(), ServiceError> {
-        let policy = self.service.config.policy;
         let mut journal: BTreeMap<i64, Balances> = BTreeMap::new();
         for (signed, t) in transfers {
+            // A row no signed policy can say what it was moves nothing.
+            let Some(Ok((status, _))) = self.made.get(&t.id).copied() else {
+                continue;
+            };
             if !signed {
                 continue;
             }
-            let pending = match (
-                expected_status(&policy, t),
-                resolved.get(&t.id).map(String::as_str),
-            ) {
+            let pending = match (status, resolved.get(&t.id).map(String::as_str)) {
                 (TransferStatus::Pending, None) => true,
                 (TransferStatus::Pending, Some("post")) | (_, None) => false,
                 (TransferStatus::Pending, Some(_)) => continue,
@@ -824,14 +867,20 @@ impl<S: Store> Verifier<'_, S> {
     }
 }
 
-/// What the policy makes a transfer when it is made: pending above the threshold,
-/// posted otherwise.
-fn expected_status(policy: &pqbank_ledger::Policy, t: &TransferRow) -> TransferStatus {
-    if policy.requires_approval(t.request.kind, t.request.amount) {
+/// What the policy in force when a transfer is made makes it: pending above the
+/// threshold, posted otherwise, with the policy's pending lifetime. A drawer's own
+/// transfers are never pending; a customer's need a signed policy.
+fn expected_status(policy: Option<pqbank_ledger::Policy>, t: &TransferRow) -> Made {
+    if !t.request.kind.is_customer_facing() {
+        return Ok((TransferStatus::Posted, 0));
+    }
+    let policy = policy.ok_or("no signed four-eyes policy was in force when it was made")?;
+    let status = if policy.requires_approval(t.request.kind, t.request.amount) {
         TransferStatus::Pending
     } else {
         TransferStatus::Posted
-    }
+    };
+    Ok((status, policy.pending_ttl_secs))
 }
 
 /// A drawer event's signed bytes must be the bytes rebuilt from its row (the teller,
@@ -958,8 +1007,8 @@ fn unmatched_row_acts(acts: RowActs, report: &mut LogReport) {
 
 /// Every transfer or drawer act logged on a chain whose journal row is missing or
 /// changed.
-fn unmatched_transfer_acts(acts: BTreeSet<(i64, Vec<u8>)>, report: &mut LogReport) {
-    for (id, _) in acts {
+fn unmatched_transfer_acts(acts: BTreeMap<(i64, Vec<u8>), i64>, report: &mut LogReport) {
+    for (id, _) in acts.into_keys() {
         report.problems.push(Problem {
             table: "transfers",
             row: format!("#{id}"),

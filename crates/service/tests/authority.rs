@@ -445,7 +445,8 @@ async fn expiries<S: Store + Raw + 'static>(store: S) {
 on_every_backend!(expiries_are_logged, |db| expiries(db.store.clone()));
 
 /// Proves columns edited in place against their signed bytes are named: a transfer's
-/// request hash, and a drawer event's count.
+/// request hash and its recorded time (the time its act was signed), and a drawer
+/// event's count.
 async fn edited_columns<S: Store + Raw + 'static>(store: S) {
     let b = bank(store).await;
     let teller = login(&b, &b.teller).await.unwrap();
@@ -462,6 +463,11 @@ async fn edited_columns<S: Store + Raw + 'static>(store: S) {
         small.id
     ))
     .await;
+    db.exec(&format!(
+        "UPDATE transfers SET recorded_at = recorded_at + 1 WHERE id = {}",
+        small.id
+    ))
+    .await;
     db.exec("DROP TRIGGER drawer_events_append_only_u").await;
     db.exec("UPDATE drawer_events SET counted_minor = counted_minor + 1")
         .await;
@@ -473,6 +479,11 @@ async fn edited_columns<S: Store + Raw + 'static>(store: S) {
                 "transfers",
                 format!("#{}", small.id),
                 "the request hash is not the hash of the signed bytes"
+            ),
+            problem(
+                "transfers",
+                format!("#{}", small.id),
+                "its recorded time is not its act's"
             ),
             problem(
                 "drawer_events",
@@ -854,3 +865,101 @@ async fn unlogged_certificates<S: Store + Raw + 'static>(store: S) {
 on_every_backend!(unlogged_certificates_are_named, |db| unlogged_certificates(
     db.store.clone()
 ));
+
+/// The bank's root certificate's fingerprint, as its manager's lineage names it.
+fn root_of<S>(b: &Bank<S>) -> pqbank_pki::Fingerprint {
+    b.manager.cert.claims().lineage.unwrap().issuer
+}
+
+/// Appends a `policy.version` event raising the threshold to 1,000,000.00 on `chain`,
+/// signed by `device`, as a database writer holding that key would.
+async fn forge_policy<S: Store>(b: &Bank<S>, chain: &pqbank_pki::Fingerprint, device: &Device) {
+    let policy = pqbank_ledger::Policy {
+        approval_threshold_minor: 100_000_000,
+        ..POLICY
+    };
+    let payload = pqbank_db::master::version_payload(
+        pqbank_db::master::VersionOf {
+            id: pqbank_db::master::POLICY_ID,
+            version: 2,
+        },
+        &pqbank_db::master::policy_contents(&policy),
+    );
+    b.service
+        .store()
+        .append_event(
+            chain.as_bytes(),
+            pqbank_db::master::POLICY_VERSION,
+            &payload,
+            b.clock.load(Ordering::SeqCst),
+            &device.event_signer(),
+        )
+        .await
+        .unwrap();
+}
+
+/// Proves the four-eyes policy is the one the root signed: a manager who signs a policy
+/// version on her own chain raising the threshold changes nothing (a transfer above
+/// the root's threshold still waits) and her version is named.
+async fn policy_off_the_root<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    forge_policy(&b, &b.manager.cert.fingerprint(), &b.manager.device).await;
+    let seq = newest_event(&b, &b.manager.cert).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let big = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "big", 500_000))
+        .await
+        .unwrap();
+    assert_eq!(big.status, pqbank_ledger::TransferStatus::Pending);
+    assert_eq!(
+        verified(&b).await,
+        [problem(
+            "accountability_events",
+            event_row(&b.manager.cert, Some(seq)),
+            "its certificate does not allow policy.set"
+        )]
+    );
+}
+
+on_every_backend!(a_policy_off_the_root_is_named_and_ignored, |db| {
+    policy_off_the_root(db.store.clone())
+});
+
+/// Proves a policy version on the root's chain not signed by the root's key (a
+/// manager's, here) is named, and that a service started over it posts nothing.
+async fn forged_root_policy<S: Store + Raw + Clone + 'static>(store: S) {
+    let mut b = bank(store.clone()).await;
+    let root = root_of(&b);
+    forge_policy(&b, &root, &b.manager.device).await;
+    let chain = b.service.store().events(root.as_bytes()).await.unwrap();
+    let seq = chain.last().unwrap().event.seq;
+    let clock = b.clock.clone();
+    b.service = pqbank_service::Service::new(store, pqbank_service::Config::new(root))
+        .with_clock(std::sync::Arc::new(move || clock.load(Ordering::SeqCst)));
+    let teller = login(&b, &b.teller).await.unwrap();
+    assert_eq!(
+        b.service
+            .post_transfer(&teller, &b.teller.device, deposit(&b, "small", 5_000))
+            .await,
+        Err(ServiceError::Audit(
+            "the root's chain does not prove the bank's policy"
+        ))
+    );
+    let chain_name: String = root.as_bytes()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        verified(&b).await,
+        [problem(
+            "accountability_events",
+            format!("{chain_name} #{seq}"),
+            "the signature is not the certificate's"
+        )]
+    );
+}
+
+on_every_backend!(a_forged_root_policy_is_named_and_stops_posting, |db| {
+    forged_root_policy(db.store.clone())
+});

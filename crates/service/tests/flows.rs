@@ -218,9 +218,9 @@ async fn log_verification<S: Store + Raw + Clone + 'static>(store: S) {
     assert_eq!(report.problems, vec![]);
     // The story's three transfers beside the drawer's float; the teller's opening login
     // and drawer.open beside the story's events, and the bank's making: the root's
-    // version and issuance of the manager, the manager's of the teller and the auditor,
-    // and its four accounts.
-    assert_eq!((report.transfers, report.events), (4, 16));
+    // policy, its version and issuance of the manager, the manager's of the teller and
+    // the auditor, and its four accounts.
+    assert_eq!((report.transfers, report.events), (4, 17));
     assert_eq!(
         seen.lock().unwrap().last().copied(),
         Some((7, 7)),
@@ -257,6 +257,11 @@ async fn log_verification<S: Store + Raw + Clone + 'static>(store: S) {
             (
                 "transfers",
                 "no matching act on the maker's accountability chain"
+            ),
+            // And before the root signed the bank's first policy.
+            (
+                "transfers",
+                "no signed four-eyes policy was in force when it was made"
             ),
         ]
     );

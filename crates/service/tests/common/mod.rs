@@ -95,19 +95,27 @@ pub async fn hire<S: Store>(b: &Bank<S>, number: &str) -> pqbank_tests::Staff {
     pqbank_tests::staff_by(b.service.store(), number, "teller", 0, Some(maker), now).await
 }
 
+/// The root's key as a device: what signs at installation (offline in a real bank).
+pub fn root_device() -> Device {
+    Device::new(b"root", CompositeSigningKey::from_seed(&[1; 64]))
+}
+
+/// The test bank's four-eyes policy, signed by its root at [`START`].
+pub const POLICY: Policy = Policy {
+    approval_threshold_minor: 100_000,
+    pending_ttl_secs: 3_600,
+};
+
 pub async fn bank<S: Store>(store: S) -> Bank<S> {
     let root_key = CompositeSigningKey::from_seed(&[1; 64]);
     let root = issue("Root", &root_key, Role::Root, None, b"", 1);
     let clock = Arc::new(AtomicI64::new(START));
     let c = clock.clone();
-    let mut config = Config::new(root.fingerprint());
-    config.policy = Policy {
-        approval_threshold_minor: 100_000,
-        pending_ttl_secs: 3_600,
-    };
+    let config = Config::new(root.fingerprint());
     let service =
         Service::new(store, config).with_clock(Arc::new(move || c.load(Ordering::SeqCst)));
     service.install_root(&root).await.unwrap();
+    service.sign_policy(&POLICY, &root_device()).await.unwrap();
     let root_crl = CrlBuilder {
         number: 1,
         this_update: t(START - 60),
