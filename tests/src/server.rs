@@ -151,18 +151,35 @@ impl Served {
         pqbank_service::demo::add_new_hire(&self.admin, &self.bank, now)
             .await
             .unwrap();
+        let report = self.as_server(now).seal_balances().await.unwrap();
+        assert!(!report.sealed.is_empty(), "the new drawer is sealed");
+    }
+
+    /// A service holding the server's key over the admin account, its clock at `now`:
+    /// what the server's own jobs (sealing, checkpoints) run as.
+    #[must_use]
+    pub fn as_server(&self, now: i64) -> Service<MySqlStore> {
         let key = ServerKey::new(
             self.server_certificate.clone(),
             CompositeSigningKey::from_seed(self.server_key.seed()),
         )
         .unwrap();
-        let sealer = Service::new(
+        Service::new(
             self.admin.store().clone(),
             Config::new(self.bank.root.fingerprint()),
         )
-        .with_server_key(Arc::new(key));
-        let report = sealer.seal_balances().await.unwrap();
-        assert!(!report.sealed.is_empty(), "the new drawer is sealed");
+        .with_server_key(Arc::new(key))
+        .with_clock(Arc::new(move || now))
+    }
+
+    /// Signs the server's checkpoint of the log as its log keeper would at `now` (one
+    /// must be due: the first always is, later ones five minutes after the last).
+    pub async fn server_checkpoint(&self, now: i64) -> pqbank_db::CheckpointRecord {
+        self.as_server(now)
+            .server_checkpoint()
+            .await
+            .unwrap()
+            .expect("a checkpoint is due")
     }
 
     /// A client with the installation's pin.

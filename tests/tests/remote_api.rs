@@ -1292,3 +1292,87 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
     let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+/// Proves a workstation holds the server's log to its pin at every sign-in: the login
+/// answer's checkpoint is the server's, signed with its key; a newer one must extend the
+/// pinned log (its consistency proof holds); a log shorter than the pin, or diverging
+/// from it, is refused with code `audit`; a head another key signed is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_holds_the_log_to_the_workstations_pin() {
+    let served = serve(None).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let tom = &served.bank.tellers[0];
+    let device = pqbank_tests::server::device_key(tom);
+    let remote = served.remote();
+    let login = |pin| {
+        let (remote, device) = (&remote, device.clone());
+        async move {
+            remote
+                .login_pinned(device, tom.cert.fingerprint(), "desk", pin)
+                .await
+                .map(|(_, pin)| pin)
+        }
+    };
+    // Before the server's first checkpoint, there is nothing to hold the log to.
+    assert_eq!(login(None).await.unwrap(), None);
+
+    let first = served.server_checkpoint(now).await;
+    let pin = login(None).await.unwrap().expect("the server's checkpoint");
+    assert_eq!((pin.size, pin.root), (first.tree_size as u64, first.root));
+    assert_eq!(login(Some(pin)).await.unwrap(), Some(pin), "the same log");
+
+    // Five minutes on, the server checkpoints the longer log: the pin rises to it, the
+    // consistency proof from the old pin checked.
+    let second = served.server_checkpoint(now + 301).await;
+    assert!(second.tree_size > first.tree_size);
+    let raised = login(Some(pin)).await.unwrap().unwrap();
+    assert_eq!(
+        (raised.size, raised.root),
+        (second.tree_size as u64, second.root)
+    );
+
+    // A log shorter than this workstation has seen: events were removed.
+    let ahead = pqbank_api::LogPin {
+        size: raised.size + 10,
+        ..raised
+    };
+    let refused = login(Some(ahead)).await.unwrap_err();
+    assert_eq!(refused.code, "audit");
+    assert!(refused.message.contains("shorter"), "{refused:?}");
+    // A log whose first events are not those this workstation has seen: rewritten.
+    let rewritten = pqbank_api::LogPin {
+        root: [7; 32],
+        ..pin
+    };
+    let refused = login(Some(rewritten)).await.unwrap_err();
+    assert_eq!(refused.code, "audit");
+    assert!(refused.message.contains("diverges"), "{refused:?}");
+
+    // A head signed by any key but the server's is refused, whatever it says.
+    let head = |key: &CompositeSigningKey| {
+        let bytes = pqbank_api::checkpoint_bytes(second.tree_size as u64, &second.root, now);
+        let signature = key.sign(&bytes, pqbank_api::ACT_CONTEXT, &[0; 32]).unwrap();
+        pqbank_api::wire::LogHead {
+            tree_size: second.tree_size as u64,
+            root: hex::encode(second.root),
+            created_at: now,
+            signature: base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                signature.as_bytes(),
+            ),
+            consistency: vec![],
+        }
+    };
+    let server = &served.server_certificate;
+    assert_eq!(
+        pqbank_client::check_log_head(&head(&served.server_key), Some(raised), server).unwrap(),
+        raised
+    );
+    let forged = head(tom.device.key());
+    assert_eq!(
+        pqbank_client::check_log_head(&forged, Some(raised), server)
+            .unwrap_err()
+            .code,
+        "audit"
+    );
+}

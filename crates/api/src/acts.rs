@@ -32,6 +32,16 @@ pub fn checkpoint_bytes(tree_size: u64, root: &[u8; 32], created_at: i64) -> Vec
     .concat()
 }
 
+/// The highest log size an installation has seen and the root of its first `size`
+/// events: a log shorter, or with another root at that size, is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPin {
+    /// Events.
+    pub size: u64,
+    /// RFC 9162 root of the first `size` events.
+    pub root: [u8; 32],
+}
+
 /// The bytes a manager signs for a revocation row: the revoked certificate, the reason,
 /// the number of the CRL that lists it and the time, each from the row's own columns.
 #[must_use]

@@ -20,7 +20,7 @@ mod header;
 mod route;
 pub mod wire;
 
-pub use acts::{CHECKPOINT_LABEL, checkpoint_bytes};
+pub use acts::{CHECKPOINT_LABEL, LogPin, checkpoint_bytes};
 pub use bank::{Bank, BankResult, SignedReport};
 pub use demo_staff::{DemoKeys, DemoStaff, DemoStaffMember, STAFF_FILE_LEN_MAX};
 pub use error::{RequestCode, RequestError};

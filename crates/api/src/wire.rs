@@ -79,6 +79,10 @@ pub struct LoginBody {
     pub declared_name: String,
     /// The signed transcript's bytes (base64).
     pub transcript: String,
+    /// The size of the log this workstation has pinned (0: none yet): the answer's log
+    /// head comes with a consistency proof from it.
+    #[serde(default)]
+    pub log_seen: u64,
 }
 
 /// An opened session.
@@ -94,6 +98,32 @@ pub struct LoginAnswer {
     pub role: String,
     /// A session idle longer than this is ended.
     pub idle_timeout_secs: i64,
+    /// The newest checkpoint this server signed, with the consistency proof from the
+    /// size the workstation said it had seen; none before the server's first.
+    #[serde(default)]
+    pub log: Option<LogHead>,
+}
+
+/// Most hashes a consistency proof may carry: enough for a log of 2^32 events.
+pub const CONSISTENCY_PROOF_LEN_MAX: usize = 64;
+
+/// A checkpoint signed by the server a workstation is connected to, and the proof that
+/// the log it covers extends the one the workstation pinned (RFC 9162, 2.1.4). The
+/// signature is the server certificate's, with the act context, over
+/// [`crate::checkpoint_bytes`]`(tree_size, root, created_at)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogHead {
+    /// Events covered.
+    pub tree_size: u64,
+    /// The tree's root (hex).
+    pub root: String,
+    /// When signed, UNIX seconds.
+    pub created_at: i64,
+    /// The server's composite signature (base64).
+    pub signature: String,
+    /// The consistency proof from the workstation's pinned size (hex hashes; empty when
+    /// it had none or it is this size).
+    pub consistency: Vec<String>,
 }
 
 /// A customer search.

@@ -273,7 +273,8 @@ fn branch_auditor()
     )))
 }
 
-/// Signs a branch's auditor in at its server (TLS under the pinned root).
+/// Signs a branch's auditor in at its server (TLS under the pinned root), holding the
+/// server's log to the pin the workstation keeps in the data folder, as the desktop does.
 async fn sign_in(
     server: &str,
     pin: Fingerprint,
@@ -282,9 +283,18 @@ async fn sign_in(
 ) -> Result<pqbank_client::ServerBank, CliError> {
     let addr = pqbank_workstation::server_addr(server)?;
     let remote = pqbank_client::Remote::new(addr, pqbank_net::VouchedKey::new(pin));
-    let session = remote
-        .login(Arc::new(device), certificate, "pqbank-cli")
+    let log_pin = pqbank_service::FileLogPin::open(&data_dir())?;
+    let (session, seen) = remote
+        .login_pinned(
+            Arc::new(device),
+            certificate,
+            "pqbank-cli",
+            log_pin.pinned()?,
+        )
         .await?;
+    if let Some(seen) = seen {
+        log_pin.raise(&seen)?;
+    }
     Ok(pqbank_client::ServerBank { remote, session })
 }
 

@@ -22,13 +22,14 @@ use pqbank_api::wire::{
     self, ActivityAnswer, ApproveAnswer, ApproveBody, ChainAnswer, ChallengeAnswer, ChallengeBody,
     CheckpointAnswer, CheckpointBody, CloseBody, CrlsAnswer, DrawerAnswer, DrawerEventView, Empty,
     EnrolmentRequestAnswer, EnrolmentRequestBody, EnrolmentStatusAnswer, EnrolmentStatusBody,
-    EnrolmentsAnswer, ErrorBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody,
+    EnrolmentsAnswer, ErrorBody, HeadAnswer, LogHead, LoginAnswer, LoginBody, OpenAnswer, OpenBody,
     PendingAnswer, PostAnswer, PostBody, PrepareAnswer, ProofAnswer, ProofBody, RenewAnswer,
     RenewBody, ReportAnswer, ResolveAnswer, ResolveBody, RevokeAnswer, RevokeBody, SearchAnswer,
     SearchBody, SignOffBody, StaffAnswer, StatusAnswer, SubjectBody, VariancesAnswer, VerifyAnswer,
 };
 use pqbank_api::{
-    ACT_CONTEXT, RequestHeader, Route, SignedReport, acts, body_hash, checkpoint_bytes, session_id,
+    ACT_CONTEXT, LogPin, RequestHeader, Route, SignedReport, acts, body_hash, checkpoint_bytes,
+    session_id,
 };
 use pqbank_ledger::{
     ApprovalRequest, DrawerAccounts, DrawerActs, Resolution, TransferRequest,
@@ -263,13 +264,36 @@ impl Remote {
     }
 
     /// Logs in: asks a challenge, signs the transcript naming the origin the server
-    /// recorded, and opens a session.
+    /// recorded, and opens a session. The server's log head is checked (its signature)
+    /// but held to no pin: [`Remote::login_pinned`] is what an installation calls.
     pub async fn login(
         &self,
         device: Arc<DeviceKey>,
         certificate: Fingerprint,
         declared_name: &str,
     ) -> Result<Session, ClientError> {
+        Ok(self
+            .login_pinned(device, certificate, declared_name, None)
+            .await?
+            .0)
+    }
+
+    /// [`Remote::login`], holding the server's log to `pin` (the highest log size this
+    /// installation has seen and its root): the login answer's checkpoint must be signed
+    /// by the server this connection's TLS key was vouched for, cover at least as many
+    /// events, and extend the pinned log (its consistency proof). Returns the session
+    /// and the pin to keep from now on.
+    ///
+    /// # Errors
+    /// Code `audit` when the log is shorter than the pin, diverges from it, or its head
+    /// is not the server's; the login's own errors.
+    pub async fn login_pinned(
+        &self,
+        device: Arc<DeviceKey>,
+        certificate: Fingerprint,
+        declared_name: &str,
+        pin: Option<LogPin>,
+    ) -> Result<(Session, Option<LogPin>), ClientError> {
         let challenge: ChallengeAnswer = self
             .call(
                 Route::LoginChallenge,
@@ -304,6 +328,7 @@ impl Remote {
                     device_id: STANDARD.encode(&device.id),
                     declared_name: declared_name.to_owned(),
                     transcript: STANDARD.encode(signed.to_bytes()),
+                    log_seen: pin.map_or(0, |p| p.size),
                 },
             )
             .await?;
@@ -322,7 +347,17 @@ impl Remote {
                     "the session secret is not sealed to this device",
                 )
             })?;
-        Ok(Session {
+        let pin = match &opened.log {
+            Some(head) => {
+                let server = self.verifier.server_certificate().ok_or_else(|| {
+                    ClientError::local("transport.answer", "no server key was vouched for")
+                })?;
+                Some(check_log_head(head, pin, &server)?)
+            }
+            // A server that has signed no checkpoint yet proves nothing: the pin stands.
+            None => pin,
+        };
+        let session = Session {
             id,
             device,
             certificate,
@@ -332,8 +367,79 @@ impl Remote {
                 .parse()
                 .map_err(|_| ClientError::local("transport.answer", "the role is unknown"))?,
             counter: Mutex::new(0),
-        })
+        };
+        Ok((session, pin))
     }
+}
+
+/// Holds a server's log head to `pin`: signed by `server`'s key (the act context, over
+/// [`checkpoint_bytes`]), no shorter than the pin, and consistent with it (RFC 9162,
+/// 2.1.4.2). The head as the new pin.
+///
+/// # Errors
+/// Code `audit` for a head not signed by the server, a log shorter than the pin or
+/// diverging from it; `transport.answer` for a malformed head.
+pub fn check_log_head(
+    head: &LogHead,
+    pin: Option<LogPin>,
+    server: &Certificate,
+) -> Result<LogPin, ClientError> {
+    let malformed = || ClientError::local("transport.answer", "the log head is malformed");
+    let hash = |h: &str| {
+        hex::decode(h)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(malformed)
+    };
+    if head.consistency.len() > wire::CONSISTENCY_PROOF_LEN_MAX {
+        return Err(malformed());
+    }
+    let root = hash(&head.root)?;
+    let proof = head
+        .consistency
+        .iter()
+        .map(|h| hash(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let signature = pqbank_api::from_text(&head.signature, pqbank_api::SIGNATURE_LEN)
+        .map_err(|_| malformed())?;
+    let key = pqbank_pki::composite::CompositeVerifyingKey::from_bytes(server.public_key())
+        .map_err(|_| malformed())?;
+    let signed = checkpoint_bytes(head.tree_size, &root, head.created_at);
+    if key.verify(&signed, ACT_CONTEXT, &signature).is_err() {
+        return Err(ClientError::local(
+            "audit",
+            "the bank's log head is not signed by the server this workstation reached",
+        ));
+    }
+    if let Some(pin) = pin {
+        if head.tree_size < pin.size {
+            return Err(ClientError::local(
+                "audit",
+                "the bank's log is shorter than the one this workstation has seen: \
+                 events were removed; tell the bank's security team",
+            ));
+        }
+        let consistent = pin.size == 0
+            || pqbank_audit::merkle::verify_consistency(
+                pin.size,
+                head.tree_size,
+                &pin.root,
+                &root,
+                &proof,
+            )
+            .is_ok();
+        if !consistent {
+            return Err(ClientError::local(
+                "audit",
+                "the bank's log diverges from the one this workstation has seen: \
+                 events were rewritten; tell the bank's security team",
+            ));
+        }
+    }
+    Ok(LogPin {
+        size: head.tree_size,
+        root,
+    })
 }
 
 /// A signed-in session: the device signs each request with the next counter.

@@ -7,12 +7,12 @@
 //! key. TLS 1.3's CertificateVerify then proves the server holds the key (RFC 8446,
 //! Section 4.4.3), checked with the same SubjectPublicKeyInfo bytes that were hashed.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use pqbank_pki::Fingerprint;
 use pqbank_pki::chain::{ServerInput, validate_server};
 use pqbank_pki::server::TlsCertificate;
+use pqbank_pki::{Certificate, Fingerprint};
 use rustls::DigitallySignedStruct;
 use rustls::SignatureScheme;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -31,6 +31,9 @@ use crate::Error;
 pub struct VouchedKey {
     pin: Fingerprint,
     crl_pin: Arc<AtomicU64>,
+    /// The server certificate of the newest key accepted (shared by the clones): what
+    /// the server's signed checkpoints are checked with.
+    server: Arc<Mutex<Option<Certificate>>>,
     provider: Arc<CryptoProvider>,
 }
 
@@ -41,6 +44,7 @@ impl VouchedKey {
         Self {
             pin,
             crl_pin: Arc::new(AtomicU64::new(0)),
+            server: Arc::new(Mutex::new(None)),
             provider: crate::provider(),
         }
     }
@@ -56,6 +60,13 @@ impl VouchedKey {
     #[must_use]
     pub fn crl_pin(&self) -> u64 {
         self.crl_pin.load(Ordering::SeqCst)
+    }
+
+    /// The server certificate that vouched for the newest key accepted, if any: the
+    /// certificate of the server this verifier's connections reach.
+    #[must_use]
+    pub fn server_certificate(&self) -> Option<Certificate> {
+        self.server.lock().ok().and_then(|s| s.clone())
     }
 
     /// The checks of this module, in order, at `now`: the bundle is present and well
@@ -80,6 +91,9 @@ impl VouchedKey {
             return Err(Error::ServerKeyUnvouched);
         }
         self.crl_pin.fetch_max(valid.crl_number, Ordering::SeqCst);
+        if let Ok(mut server) = self.server.lock() {
+            *server = Some(bundle.server.clone());
+        }
         Ok(())
     }
 }

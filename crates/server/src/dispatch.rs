@@ -9,9 +9,10 @@ use hyper::StatusCode;
 use pqbank_api::wire::{
     ApproveAnswer, ApproveBody, ChallengeAnswer, ChallengeBody, CheckpointBody, CloseBody,
     DECLARED_NAME_LEN_MAX, Empty, EnrolmentRequestAnswer, EnrolmentRequestBody,
-    EnrolmentStatusBody, HeadAnswer, LoginAnswer, LoginBody, OpenAnswer, OpenBody, PostAnswer,
-    PostBody, PrepareAnswer, ProofBody, RenewAnswer, RenewBody, ReportAnswer, ResolveAnswer,
-    ResolveBody, RevokeAnswer, RevokeBody, SearchBody, SignOffBody, StatusAnswer, SubjectBody,
+    EnrolmentStatusBody, HeadAnswer, LogHead, LoginAnswer, LoginBody, OpenAnswer, OpenBody,
+    PostAnswer, PostBody, PrepareAnswer, ProofBody, RenewAnswer, RenewBody, ReportAnswer,
+    ResolveAnswer, ResolveBody, RevokeAnswer, RevokeBody, SearchBody, SignOffBody, StatusAnswer,
+    SubjectBody,
 };
 use pqbank_api::{Request, RequestCode, Route};
 use pqbank_db::Store;
@@ -61,11 +62,23 @@ pub(crate) async fn open<S: Store>(
             let opened = service
                 .login_at_server(certificate, &device_id, &origin, &signed)
                 .await?;
+            // The workstation holds the log to its own pin with this.
+            let log = service
+                .log_head_since(login.log_seen)
+                .await?
+                .map(|(c, proof)| LogHead {
+                    tree_size: u64::try_from(c.tree_size).unwrap_or(0),
+                    root: hex::encode(c.root),
+                    created_at: c.created_at,
+                    signature: STANDARD.encode(&c.signature),
+                    consistency: proof.iter().map(hex::encode).collect(),
+                });
             Ok(ok(&LoginAnswer {
                 sealed_session: STANDARD.encode(&opened.sealed),
                 staff_id: opened.staff_id,
                 role: opened.role.as_str().to_owned(),
                 idle_timeout_secs: opened.idle_timeout_secs,
+                log,
             }))
         }
         Route::EnrolmentRequest => {

@@ -10,7 +10,7 @@ use crate::acts::ActSigner;
 use crate::check::Authorised;
 use crate::{Device, Service, ServiceError, SessionToken};
 
-pub use pqbank_api::{CHECKPOINT_LABEL, checkpoint_bytes};
+pub use pqbank_api::{CHECKPOINT_LABEL, LogPin, checkpoint_bytes};
 
 /// A server checkpoints the log once this many events came since the newest checkpoint.
 pub const CHECKPOINT_EVENTS_MAX: u64 = 1_000;
@@ -18,16 +18,6 @@ pub const CHECKPOINT_EVENTS_MAX: u64 = 1_000;
 /// A server checkpoints the log once the newest checkpoint is this old (seconds), if any
 /// event came since.
 pub const CHECKPOINT_SECS_MAX: i64 = 300;
-
-/// The highest log size an installation has seen and the root of its first `size`
-/// events: a log shorter, or with another root at that size, is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogPin {
-    /// Events.
-    pub size: u64,
-    /// RFC 9162 root of the first `size` events.
-    pub root: Hash,
-}
 
 /// An event's inclusion proof against a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +154,42 @@ impl<S: Store> Service<S> {
             )
             .await?;
         Ok(())
+    }
+
+    /// The newest checkpoint this server signed and the consistency proof from `seen`
+    /// events (the size a workstation pinned) to its size: what a login answer carries,
+    /// so that the workstation refuses a log cut short or rewritten since it last looked.
+    /// `None` before this server's first checkpoint; no proof when `seen` is 0 or not
+    /// below the checkpoint's size (a workstation that saw more refuses it itself).
+    ///
+    /// # Errors
+    /// A service without a server key, a sequenced log shorter than the checkpoint, or
+    /// the store's.
+    pub async fn log_head_since(
+        &self,
+        seen: u64,
+    ) -> Result<Option<(CheckpointRecord, Vec<Hash>)>, ServiceError> {
+        let own = *self.server_key()?.fingerprint().as_bytes();
+        let Some(newest) = self
+            .store
+            .checkpoints()
+            .await?
+            .into_iter()
+            .rfind(|c| c.signer == own)
+        else {
+            return Ok(None);
+        };
+        let size = u64::try_from(newest.tree_size).unwrap_or(0);
+        let proof = if seen == 0 || seen >= size {
+            Vec::new()
+        } else {
+            consistency_proof(
+                &self.leaves(size).await?,
+                usize::try_from(seen).unwrap_or(usize::MAX),
+            )
+            .map_err(|_| ServiceError::Audit("no consistency proof between those sizes"))?
+        };
+        Ok(Some((newest, proof)))
     }
 
     /// True when a server checkpoint is due: [`CHECKPOINT_EVENTS_MAX`] events or more

@@ -40,8 +40,12 @@ pub enum ServiceError {
     /// The device's keys or the OS randomness failed (the detail is for the log).
     #[error("this device could not sign or prepare the request")]
     Device(String),
-    /// The installation's CRL pins cannot be read or written (the detail is for the log).
-    #[error("this installation's record of revocation lists cannot be read or written")]
+    /// The installation's pins (CRL numbers, the log's size and root) cannot be read or
+    /// written (the detail is for the log).
+    #[error(
+        "this installation's record of the newest revocation lists and log it has seen \
+         cannot be read or written"
+    )]
     CrlPins(String),
     /// A signed request was refused before its certificate was asked (its bytes, its
     /// clock, its counter).

@@ -99,28 +99,100 @@ impl FileCrlPins {
         let json = serde_json::json!({ "version": FILE_VERSION, "pins": entries });
         let bytes = serde_json::to_vec_pretty(&json)
             .map_err(|e| crate::trace::pins_failed(format!("cannot encode the pins: {e}")))?;
-        let suffix: [u8; 8] = crate::service::random()?;
-        let tmp = self
-            .path
-            .with_extension(format!("json.tmp-{}", hex::encode(suffix)));
-        let written = (|| {
-            let mut file = std::fs::OpenOptions::new()
-                .create_new(true)
-                .write(true)
-                .open(&tmp)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            if let Some(dir) = self.path.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
-            Ok::<_, std::io::Error>(())
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io("write the pins", &e));
+        write_atomically(&self.path, &bytes)
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, synced, renamed over it, and the
+/// folder synced: the file is whole, old or new, whatever happens.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
+    let suffix: [u8; 8] = crate::service::random()?;
+    let tmp = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
         }
-        Ok(())
+        Ok::<_, std::io::Error>(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io("write the pins", &e));
+    }
+    Ok(())
+}
+
+/// A workstation's log pin: the highest log size it has seen at its server and the
+/// root of that many events, in a JSON file in its data folder (`{"version": 1,
+/// "size": N, "root": "hex"}`), written atomically. A log shorter than the pin, or one
+/// the pin is not a prefix of, is refused at sign-in ([`pqbank_api::LogPin`]); the pin
+/// only rises. A file that exists but does not parse is an error, never "no pin".
+#[derive(Debug)]
+pub struct FileLogPin {
+    path: PathBuf,
+}
+
+impl FileLogPin {
+    /// The file's name in the data folder.
+    pub const FILE_NAME: &'static str = "log-pin.json";
+
+    /// The pin of the installation whose data folder is `dir` (created if missing).
+    ///
+    /// # Errors
+    /// The folder cannot be made.
+    pub fn open(dir: &Path) -> Result<Self, ServiceError> {
+        std::fs::create_dir_all(dir).map_err(|e| io("create the data folder", &e))?;
+        Ok(Self {
+            path: dir.join(Self::FILE_NAME),
+        })
+    }
+
+    /// The pin, if one was kept.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or is not a pin.
+    pub fn pinned(&self) -> Result<Option<crate::LogPin>, ServiceError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read the log pin", &e)),
+        };
+        let bad = || crate::trace::pins_failed(format!("{} is not a log pin", self.path.display()));
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        if json["version"].as_u64() != Some(FILE_VERSION) {
+            return Err(bad());
+        }
+        let size = json["size"].as_u64().ok_or_else(bad)?;
+        let root = json["root"]
+            .as_str()
+            .and_then(|r| hex::decode(r).ok())
+            .and_then(|r| <[u8; 32]>::try_from(r).ok())
+            .ok_or_else(bad)?;
+        Ok(Some(crate::LogPin { size, root }))
+    }
+
+    /// Keeps `pin` if it is above the one kept (the caller checked it extends it).
+    ///
+    /// # Errors
+    /// The file cannot be read or written.
+    pub fn raise(&self, pin: &crate::LogPin) -> Result<(), ServiceError> {
+        if self.pinned()?.is_some_and(|kept| kept.size >= pin.size) {
+            return Ok(());
+        }
+        let json = serde_json::json!({
+            "version": FILE_VERSION,
+            "size": pin.size,
+            "root": hex::encode(pin.root),
+        });
+        let bytes = serde_json::to_vec_pretty(&json)
+            .map_err(|e| crate::trace::pins_failed(format!("cannot encode the log pin: {e}")))?;
+        write_atomically(&self.path, &bytes)
     }
 }
 

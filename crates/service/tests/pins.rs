@@ -1,11 +1,11 @@
 //! The installation's CRL pins on disk: they persist, only rise, are shared safely by two
 //! handles on the same file, are written atomically, and a damaged file is an error
-//! rather than an empty table.
+//! rather than an empty table. The workstation's log pin likewise.
 
 use std::sync::Arc;
 
 use pqbank_pki::Fingerprint;
-use pqbank_service::{CrlPins, FileCrlPins, MemoryCrlPins};
+use pqbank_service::{CrlPins, FileCrlPins, FileLogPin, LogPin, MemoryCrlPins};
 
 fn temp_dir() -> std::path::PathBuf {
     let mut random = [0u8; 8];
@@ -58,6 +58,38 @@ fn file_pins_persist_rise_and_refuse_damage() {
         std::fs::write(reopened.path(), damage).unwrap();
         let err = FileCrlPins::open(&dir).unwrap_err();
         assert_eq!(err.code(), "crl_pins");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_log_pin_persists_rises_and_refuses_damage() {
+    let dir = temp_dir();
+    let pin = FileLogPin::open(&dir).unwrap();
+    assert_eq!(pin.pinned(), Ok(None));
+    let at = |size, byte| LogPin {
+        size,
+        root: [byte; 32],
+    };
+    pin.raise(&at(10, 1)).unwrap();
+    pin.raise(&at(9, 2)).unwrap();
+    assert_eq!(
+        FileLogPin::open(&dir).unwrap().pinned(),
+        Ok(Some(at(10, 1)))
+    );
+    pin.raise(&at(12, 3)).unwrap();
+    assert_eq!(pin.pinned(), Ok(Some(at(12, 3))));
+    let path = dir.join(FileLogPin::FILE_NAME);
+    for damage in [
+        &b"{ not json"[..],
+        br#"{"version": 9, "size": 1, "root": ""}"#,
+        br#"{"version": 1, "size": 1, "root": "00"}"#,
+        br#"{"version": 1, "root": "0000000000000000000000000000000000000000000000000000000000000000"}"#,
+    ] {
+        std::fs::write(&path, damage).unwrap();
+        assert_eq!(pin.pinned().unwrap_err().code(), "crl_pins");
+        assert!(pin.raise(&at(20, 4)).is_err(), "a damaged pin is not overwritten");
+        assert_eq!(std::fs::read(&path).unwrap(), damage);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

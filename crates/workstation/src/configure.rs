@@ -76,7 +76,7 @@ impl Workstation {
             // A memory of CRL numbers for this check alone: the saved server is checked
             // against this installation's own from the next start.
             let pins = std::sync::Arc::new(pqbank_service::MemoryCrlPins::default());
-            Link::server(&bank, pin, pins)?.check_server().await?;
+            Link::server(&bank, pin, pins, None)?.check_server().await?;
             ("Saved.", Some(bank.clone()))
         } else if bank.starts_with("sqlite://") {
             let certificates = open_embedded(&bank).await?.all_certificates().await?;

@@ -20,7 +20,7 @@ use pqbank_db_sqlite::SqliteStore;
 use pqbank_ledger::TransferRequest;
 use pqbank_net::VouchedKey;
 use pqbank_pki::{Fingerprint, RevocationReason, Role};
-use pqbank_service::{CrlPins, Device, InProcess, Service};
+use pqbank_service::{CrlPins, Device, FileLogPin, InProcess, Service};
 
 use crate::{UiError, WorkstationErrorCode as Own};
 
@@ -41,6 +41,10 @@ pub(crate) enum Link {
         verifier: VouchedKey,
         /// Where that number is kept across starts (this machine's data folder).
         crl_pins: Arc<dyn CrlPins>,
+        /// The highest log size this machine has seen at the server and its root (its
+        /// data folder), which every sign-in holds the server's log to; `None` for a
+        /// link made only to check a server.
+        log_pin: Option<Arc<FileLogPin>>,
         /// The connection for calls before anyone signs in (boxed: the embedded link is a
         /// pointer).
         remote: Box<Remote>,
@@ -93,11 +97,12 @@ pub(crate) async fn open_embedded(url: &str) -> Result<SqliteStore, UiError> {
 impl Link {
     /// A branch's link to the server at `url` under `pin` (nothing is sent yet): the
     /// server must present a root CRL no older than the newest `crl_pins` holds for the
-    /// root.
+    /// root, and at every sign-in a log that extends the one `log_pin` holds.
     pub(crate) fn server(
         url: &str,
         pin: Fingerprint,
         crl_pins: Arc<dyn CrlPins>,
+        log_pin: Option<Arc<FileLogPin>>,
     ) -> Result<Self, UiError> {
         let addr = server_addr(url)?;
         let seen = crl_pins.pinned(&pin)?.unwrap_or(0);
@@ -109,6 +114,7 @@ impl Link {
             remote: Box::new(Remote::new(addr, verifier.clone())),
             verifier,
             crl_pins,
+            log_pin,
         })
     }
 
@@ -155,18 +161,28 @@ impl Link {
                 let bank = InProcess::login(service.clone(), here, certificate, origin).await?;
                 Ok(Signed::Embedded(bank))
             }
-            Self::Server { addr, verifier, .. } => {
+            Self::Server {
+                addr,
+                verifier,
+                log_pin,
+                ..
+            } => {
                 // A connection per session: a signed-out user's keeps nothing open.
                 let remote = Remote::new(*addr, verifier.clone());
-                let session = remote
-                    .login(device, certificate, origin)
+                let pinned = match log_pin {
+                    Some(kept) => kept.pinned()?,
+                    None => None,
+                };
+                let opened = remote
+                    .login_pinned(device, certificate, origin, pinned)
                     .await
                     .map_err(client_error);
                 self.keep_crl_pin()?;
-                Ok(Signed::Server(ServerBank {
-                    remote,
-                    session: session?,
-                }))
+                let (session, seen) = opened?;
+                if let (Some(kept), Some(seen)) = (log_pin, seen) {
+                    kept.raise(&seen)?;
+                }
+                Ok(Signed::Server(ServerBank { remote, session }))
             }
         }
     }

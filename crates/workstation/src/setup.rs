@@ -9,7 +9,7 @@ use pqbank_db::views::ViewStore;
 use pqbank_db_sqlite::SqliteStore;
 use pqbank_keystore::DeviceSecrets;
 use pqbank_pki::Fingerprint;
-use pqbank_service::{Config, FileCrlPins, Service, demo};
+use pqbank_service::{Config, FileCrlPins, FileLogPin, Service, demo};
 
 use crate::link::{Link, open_embedded};
 use crate::{
@@ -96,7 +96,8 @@ impl Workstation {
                         "the settings name a server but no root to trust it under",
                     )
                 })?;
-                Link::server(url, pin, pins)?
+                let log_pin = Arc::new(FileLogPin::open(&options.data_dir)?);
+                Link::server(url, pin, pins, Some(log_pin))?
             }
             _ => {
                 embedded_only(&embedded_url)?;

@@ -330,12 +330,21 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
     let served = pqbank_tests::server::serve(None).await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     served.add_new_hire(now).await;
+    let checkpoint = served.server_checkpoint(now).await;
     let dir = tempfile::tempdir().unwrap();
     let (ws, keys) = branch(&served, dir.path()).await;
     let state = ws.state().await.unwrap();
     assert_eq!(state.backend, "server");
     assert_eq!(state.location, format!("https://{}", served.addr));
     four_eyes_flow(&ws).await;
+    // Every sign-in held the server's log to this machine's pin, and raised the pin to
+    // the server's checkpoint.
+    let log_pin = pqbank_service::FileLogPin::open(dir.path()).unwrap();
+    let pinned = log_pin.pinned().unwrap().expect("the log is pinned");
+    assert_eq!(
+        (pinned.size, pinned.root),
+        (checkpoint.tree_size as u64, checkpoint.root)
+    );
 
     // The settings screen trusts a server only if its TLS key is vouched for under the
     // root typed: another root is refused before a request is sent, and nothing saved.
@@ -352,6 +361,27 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
     let pin = served.bank.root.fingerprint().to_hex();
     assert!(ws.configure(url, pin).await.unwrap().starts_with("Saved."));
     ws.logout().await;
+
+    // A server whose log is shorter than this machine has seen (its newest events
+    // deleted with the checkpoint that covered them, here: a pin above the log) is
+    // refused at sign-in after a restart, whoever signs in.
+    log_pin
+        .raise(&pqbank_service::LogPin {
+            size: pinned.size + 100,
+            ..pinned
+        })
+        .unwrap();
+    drop(ws);
+    let ws = open(dir.path(), None, keys.clone()).await;
+    let maria = ws
+        .state()
+        .await
+        .unwrap()
+        .identities
+        .into_iter()
+        .find(|i| i.name == "Maria Manager")
+        .unwrap();
+    assert_eq!(code(ws.login(maria.certificate).await), "audit");
 
     // The newest root CRL the server's handshakes showed is kept on this machine: after
     // a restart, a server presenting an older one than this installation has seen (as
