@@ -125,8 +125,9 @@ impl<S: Store> Service<S> {
     /// offline, so no signed-in caller reaches this.
     ///
     /// # Errors
-    /// A policy out of bounds ([`pqbank_db::master::policy_from_contents`]), versions
-    /// already stored that do not verify, or the store's.
+    /// A policy out of bounds ([`pqbank_db::master::policy_from_contents`]), a key that
+    /// is not the pinned root's, a clock behind the last version, versions already
+    /// stored that do not verify, or the store's.
     pub(crate) async fn sign_policy_as_root(
         &self,
         policy: &Policy,
@@ -138,7 +139,18 @@ impl<S: Store> Service<S> {
                 "a policy's threshold must not be negative and its lifetime from 1 second to 30 days",
             ));
         }
-        let known = self.read_policies().await?;
+        let root_key = self
+            .store
+            .certificate(self.config.pinned_root.as_bytes())
+            .await?
+            .and_then(|r| Certificate::from_der(&r.der).ok())
+            .map(|c| c.public_key().to_vec());
+        if root_key.as_deref() != Some(root.key().verifying_key().as_bytes()) {
+            return Err(ServiceError::Audit(
+                "only the pinned root's key signs the bank's policy",
+            ));
+        }
+        let mut known = self.read_policies().await?;
         let version = u32::try_from(known.len() + 1)
             .map_err(|_| ServiceError::Audit("the policy has too many versions"))?;
         let payload = pqbank_db::master::version_payload(
@@ -148,6 +160,10 @@ impl<S: Store> Service<S> {
             },
             &contents,
         );
+        // What the service will read back must hold before it is written: a version
+        // the service refuses would stop it posting for good (the chain is append-only).
+        let now = self.now();
+        known.add(&payload, now).map_err(ServiceError::Audit)?;
         let sign = root.event_signer();
         self.store
             .commit_logged(
@@ -156,7 +172,7 @@ impl<S: Store> Service<S> {
                     certificate: *self.config.pinned_root.as_bytes(),
                     kind: POLICY_VERSION,
                     payload: &payload,
-                    created_at: self.now(),
+                    created_at: now,
                     sign: &sign,
                 }],
             )

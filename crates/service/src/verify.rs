@@ -80,7 +80,8 @@ struct LoggedActs {
 }
 
 /// What a journal row was when it was made, as the signed policy in force then made
-/// it: its status (or why none can be said) and how long it may wait if pending.
+/// it: its status (or why none can be said) and, if pending, when it may be expired
+/// (its act's time plus the policy's lifetime).
 type Made = Result<(TransferStatus, i64), &'static str>;
 
 /// One reading's state: the signers proven so far, the staff numbers, the revocations
@@ -403,7 +404,9 @@ impl<S: Store> Verifier<'_, S> {
             // The bank's policy is the root's to sign, on the root's own chain, each
             // version numbered one above the last.
             if kind == pqbank_db::master::POLICY_VERSION && signed && authorised && key.is_some() {
-                let added = if certificate == self.service.config.pinned_root.as_bytes() {
+                let added = if e.event.server.is_some() {
+                    Err("a policy version a bank server relayed, not the root's own")
+                } else if certificate == self.service.config.pinned_root.as_bytes() {
                     self.acts.policies.add(payload, at)
                 } else {
                     Err("a policy version off the root's chain")
@@ -542,7 +545,8 @@ impl<S: Store> Verifier<'_, S> {
             Some(_) => {}
         }
         let made_at = act.unwrap_or(t.recorded_at);
-        let made = expected_status(self.acts.policies.at(made_at), t);
+        let made = expected_status(self.acts.policies.at(made_at), t)
+            .map(|(status, ttl)| (status, made_at.saturating_add(ttl)));
         match made {
             Err(reason) => problems.push(reason.into()),
             Ok((expected, _)) if t.created_status != expected => {
@@ -553,9 +557,8 @@ impl<S: Store> Verifier<'_, S> {
                     _ => "recorded as pending at or below the approval threshold".into(),
                 });
             }
-            Ok((expected, ttl)) => {
-                let expiry =
-                    (expected == TransferStatus::Pending).then(|| made_at.saturating_add(ttl));
+            Ok((expected, deadline)) => {
+                let expiry = (expected == TransferStatus::Pending).then_some(deadline);
                 if t.expires_at != expiry {
                     problems.push("its expiry is not the policy's".into());
                 }
@@ -666,12 +669,7 @@ impl<S: Store> Verifier<'_, S> {
                             .push(TABLE, name, "an expiry no bank server or manager logged");
                         false
                     }
-                    (Some(t), Some(at))
-                        if at
-                            < t.request
-                                .created_at
-                                .saturating_add(made.map_or(i64::MAX, |(_, ttl)| ttl)) =>
-                    {
+                    (Some(_), Some(at)) if at < made.map_or(i64::MAX, |(_, deadline)| deadline) => {
                         self.report.push(TABLE, name, "expired before its time");
                         false
                     }

@@ -963,3 +963,46 @@ async fn forged_root_policy<S: Store + Raw + Clone + 'static>(store: S) {
 on_every_backend!(a_forged_root_policy_is_named_and_stops_posting, |db| {
     forged_root_policy(db.store.clone())
 });
+
+/// Proves only the pinned root's key signs the bank's policy: another key (a manager's)
+/// is refused before anything is written, so no version the service would refuse, and
+/// stop posting over, reaches the root's chain.
+async fn policy_signed_by_another_key<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let root = root_of(&b);
+    let before = b
+        .service
+        .store()
+        .events(root.as_bytes())
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        b.service.sign_policy(&POLICY, &b.manager.device).await,
+        Err(ServiceError::Audit(
+            "only the pinned root's key signs the bank's policy"
+        ))
+    );
+    let after = b
+        .service
+        .store()
+        .events(root.as_bytes())
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(after, before);
+    b.service
+        .sign_policy(&POLICY, &root_device())
+        .await
+        .unwrap();
+    let teller = login(&b, &b.teller).await.unwrap();
+    b.service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "small", 5_000))
+        .await
+        .unwrap();
+    assert_eq!(verified(&b).await, vec![]);
+}
+
+on_every_backend!(a_policy_signed_by_another_key_is_refused, |db| {
+    policy_signed_by_another_key(db.store.clone())
+});
