@@ -860,13 +860,15 @@ async fn an_auditor_checkpoints_proves_and_reports_through_the_server() {
             .sign_act(&pqbank_api::checkpoint_bytes(head.tree_size, &[7; 32], now))
             .unwrap(),
     };
+    // (The server's own, signed at the first sign-in, is there already.)
+    let checkpoints = served.root_store.count("checkpoints").await;
     let call = ines.sign(Route::Checkpoint, &forged).await.unwrap();
     let answer = ines.send(&remote, &call).await.unwrap();
     assert_eq!(
         code(read_answer::<pqbank_api::wire::CheckpointAnswer>(&answer)),
         "forbidden.device_mismatch"
     );
-    assert_eq!(served.root_store.count("checkpoints").await, 0);
+    assert_eq!(served.root_store.count("checkpoints").await, checkpoints);
 
     // The genuine checkpoint; the first event's inclusion proof checks against its root.
     let checkpoint = ines.checkpoint(&remote).await.unwrap();
@@ -1294,11 +1296,13 @@ async fn a_new_hire_enrols_through_the_server_and_signs_in_with_the_delivered_ce
 }
 
 /// Proves a workstation holds the server's log to its pin at every sign-in: the login
-/// answer's checkpoint is the server's, signed with its key; a newer one must extend the
-/// pinned log (its consistency proof holds); a log shorter than the pin, or diverging
-/// from it, is refused with code `audit`; a head another key signed is refused.
+/// answer's checkpoint is the server's, signed with its key (one signed at the first
+/// sign-in if it had none); a newer one must extend the pinned log (its consistency
+/// proof holds); a log shorter than the pin, or diverging from it, is refused with code
+/// `audit`; a head another key signed is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_holds_the_log_to_the_workstations_pin() {
+    use pqbank_db::IdentityStore as _;
     let served = serve(None).await;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let tom = &served.bank.tellers[0];
@@ -1313,11 +1317,15 @@ async fn sign_in_holds_the_log_to_the_workstations_pin() {
                 .map(|(_, pin)| pin)
         }
     };
-    // Before the server's first checkpoint, there is nothing to hold the log to.
-    assert_eq!(login(None).await.unwrap(), None);
-
-    let first = served.server_checkpoint(now).await;
+    // A server with no checkpoint of its own signs one at the first sign-in: there is
+    // always a head to hold the log to.
+    assert!(served.admin.store().checkpoints().await.unwrap().is_empty());
     let pin = login(None).await.unwrap().expect("the server's checkpoint");
+    let first = served.admin.store().checkpoints().await.unwrap()[0].clone();
+    assert_eq!(
+        first.signer,
+        *served.server_certificate.fingerprint().as_bytes()
+    );
     assert_eq!((pin.size, pin.root), (first.tree_size as u64, first.root));
     assert_eq!(login(Some(pin)).await.unwrap(), Some(pin), "the same log");
 

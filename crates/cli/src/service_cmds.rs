@@ -289,11 +289,11 @@ async fn sign_in(
             Arc::new(device),
             certificate,
             "pqbank-cli",
-            log_pin.pinned()?,
+            log_pin.pinned(&pin)?,
         )
         .await?;
     if let Some(seen) = seen {
-        log_pin.raise(&seen)?;
+        log_pin.raise(&pin, &seen)?;
     }
     Ok(pqbank_client::ServerBank { remote, session })
 }

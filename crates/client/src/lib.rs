@@ -354,7 +354,15 @@ impl Remote {
                 })?;
                 Some(check_log_head(head, pin, &server)?)
             }
-            // A server that has signed no checkpoint yet proves nothing: the pin stands.
+            // A server signs a head for any log but an empty one: with a pin, an answer
+            // without one is a log cut to nothing, or a server hiding it.
+            None if pin.is_some_and(|p| p.size > 0) => {
+                return Err(ClientError::local(
+                    "audit",
+                    "the bank's server sent no log head to hold its log to the one this \
+                     workstation has seen; tell the bank's security team",
+                ));
+            }
             None => pin,
         };
         let session = Session {

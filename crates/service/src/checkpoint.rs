@@ -111,11 +111,21 @@ impl<S: Store> Service<S> {
     /// more came since the newest checkpoint, or any did and it is
     /// [`CHECKPOINT_SECS_MAX`] old. `None` when none is due.
     pub async fn server_checkpoint(&self) -> Result<Option<CheckpointRecord>, ServiceError> {
-        let key = self.server_key()?;
+        self.server_key()?;
         if !self.checkpoint_due().await? {
             return Ok(None);
         }
+        self.sign_server_checkpoint().await
+    }
+
+    /// A checkpoint of the whole sequenced log signed by the server's key now, due or
+    /// not; `None` for an empty log.
+    async fn sign_server_checkpoint(&self) -> Result<Option<CheckpointRecord>, ServiceError> {
+        let key = self.server_key()?;
         let size = self.store.sequence_events().await?;
+        if size == 0 {
+            return Ok(None);
+        }
         let now = self.now();
         let head = root(&self.leaves(size).await?);
         let signed_bytes = checkpoint_bytes(size, &head, now);
@@ -159,8 +169,9 @@ impl<S: Store> Service<S> {
     /// The newest checkpoint this server signed and the consistency proof from `seen`
     /// events (the size a workstation pinned) to its size: what a login answer carries,
     /// so that the workstation refuses a log cut short or rewritten since it last looked.
-    /// `None` before this server's first checkpoint; no proof when `seen` is 0 or not
-    /// below the checkpoint's size (a workstation that saw more refuses it itself).
+    /// A server with no checkpoint of its own (a new one, or its own deleted) signs one
+    /// first; `None` only for an empty log. No proof when `seen` is 0 or not below the
+    /// checkpoint's size (a workstation that saw more refuses it itself).
     ///
     /// # Errors
     /// A service without a server key, a sequenced log shorter than the checkpoint, or
@@ -170,14 +181,23 @@ impl<S: Store> Service<S> {
         seen: u64,
     ) -> Result<Option<(CheckpointRecord, Vec<Hash>)>, ServiceError> {
         let own = *self.server_key()?.fingerprint().as_bytes();
-        let Some(newest) = self
-            .store
-            .checkpoints()
-            .await?
-            .into_iter()
-            .rfind(|c| c.signer == own)
-        else {
-            return Ok(None);
+        let newest_own = || async {
+            Ok::<_, ServiceError>(
+                self.store
+                    .checkpoints()
+                    .await?
+                    .into_iter()
+                    .rfind(|c| c.signer == own),
+            )
+        };
+        let newest = match newest_own().await? {
+            Some(newest) => newest,
+            None => match self.sign_server_checkpoint().await {
+                Ok(Some(signed)) => signed,
+                Ok(None) => return Ok(None),
+                // Two first sign-ins at once: the other's checkpoint took this size.
+                Err(e) => newest_own().await?.ok_or(e)?,
+            },
         };
         let size = u64::try_from(newest.tree_size).unwrap_or(0);
         let proof = if seen == 0 || seen >= size {

@@ -128,11 +128,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// A workstation's log pin: the highest log size it has seen at its server and the
-/// root of that many events, in a JSON file in its data folder (`{"version": 1,
-/// "size": N, "root": "hex"}`), written atomically. A log shorter than the pin, or one
-/// the pin is not a prefix of, is refused at sign-in ([`pqbank_api::LogPin`]); the pin
-/// only rises. A file that exists but does not parse is an error, never "no pin".
+/// A workstation's log pin: the highest log size it has seen at its bank's server and
+/// the root of that many events, for the bank whose root fingerprint it names, in a JSON
+/// file in its data folder (`{"version": 1, "pinnedRoot": "hex", "size": N, "root":
+/// "hex"}`), written atomically. A log shorter than the pin, or one the pin is not a
+/// prefix of, is refused at sign-in ([`pqbank_api::LogPin`]); the pin only rises for
+/// its bank, and a workstation moved to another bank (another pinned root) starts a new
+/// pin. A file that exists but does not parse is an error, never "no pin".
 #[derive(Debug)]
 pub struct FileLogPin {
     path: PathBuf,
@@ -153,11 +155,18 @@ impl FileLogPin {
         })
     }
 
-    /// The pin, if one was kept.
+    /// The pin kept for the bank of root `bank`, if one was.
     ///
     /// # Errors
     /// The file exists but cannot be read or is not a pin.
-    pub fn pinned(&self) -> Result<Option<crate::LogPin>, ServiceError> {
+    pub fn pinned(&self, bank: &Fingerprint) -> Result<Option<crate::LogPin>, ServiceError> {
+        Ok(self
+            .read()?
+            .filter(|(kept, _)| kept == bank)
+            .map(|(_, pin)| pin))
+    }
+
+    fn read(&self) -> Result<Option<(Fingerprint, crate::LogPin)>, ServiceError> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -168,25 +177,31 @@ impl FileLogPin {
         if json["version"].as_u64() != Some(FILE_VERSION) {
             return Err(bad());
         }
+        let bank = json["pinnedRoot"]
+            .as_str()
+            .and_then(|r| Fingerprint::from_hex(r).ok())
+            .ok_or_else(bad)?;
         let size = json["size"].as_u64().ok_or_else(bad)?;
         let root = json["root"]
             .as_str()
             .and_then(|r| hex::decode(r).ok())
             .and_then(|r| <[u8; 32]>::try_from(r).ok())
             .ok_or_else(bad)?;
-        Ok(Some(crate::LogPin { size, root }))
+        Ok(Some((bank, crate::LogPin { size, root })))
     }
 
-    /// Keeps `pin` if it is above the one kept (the caller checked it extends it).
+    /// Keeps `pin` for the bank of root `bank` if it is above the one kept for it (the
+    /// caller checked it extends it); a pin of another bank is replaced.
     ///
     /// # Errors
     /// The file cannot be read or written.
-    pub fn raise(&self, pin: &crate::LogPin) -> Result<(), ServiceError> {
-        if self.pinned()?.is_some_and(|kept| kept.size >= pin.size) {
+    pub fn raise(&self, bank: &Fingerprint, pin: &crate::LogPin) -> Result<(), ServiceError> {
+        if self.pinned(bank)?.is_some_and(|kept| kept.size >= pin.size) {
             return Ok(());
         }
         let json = serde_json::json!({
             "version": FILE_VERSION,
+            "pinnedRoot": bank.to_hex(),
             "size": pin.size,
             "root": hex::encode(pin.root),
         });

@@ -63,33 +63,47 @@ fn file_pins_persist_rise_and_refuse_damage() {
 }
 
 #[test]
-fn the_log_pin_persists_rises_and_refuses_damage() {
+fn the_log_pin_persists_rises_per_bank_and_refuses_damage() {
     let dir = temp_dir();
+    let (bank, other) = (Fingerprint::of(b"root"), Fingerprint::of(b"another root"));
     let pin = FileLogPin::open(&dir).unwrap();
-    assert_eq!(pin.pinned(), Ok(None));
+    assert_eq!(pin.pinned(&bank), Ok(None));
     let at = |size, byte| LogPin {
         size,
         root: [byte; 32],
     };
-    pin.raise(&at(10, 1)).unwrap();
-    pin.raise(&at(9, 2)).unwrap();
+    pin.raise(&bank, &at(10, 1)).unwrap();
+    pin.raise(&bank, &at(9, 2)).unwrap();
     assert_eq!(
-        FileLogPin::open(&dir).unwrap().pinned(),
+        FileLogPin::open(&dir).unwrap().pinned(&bank),
         Ok(Some(at(10, 1)))
     );
-    pin.raise(&at(12, 3)).unwrap();
-    assert_eq!(pin.pinned(), Ok(Some(at(12, 3))));
+    pin.raise(&bank, &at(12, 3)).unwrap();
+    assert_eq!(pin.pinned(&bank), Ok(Some(at(12, 3))));
+    // Another bank's pin is no pin for this one; a workstation moved to another bank
+    // starts a new pin, smaller or not.
+    assert_eq!(pin.pinned(&other), Ok(None));
+    pin.raise(&other, &at(2, 4)).unwrap();
+    assert_eq!(
+        (pin.pinned(&other), pin.pinned(&bank)),
+        (Ok(Some(at(2, 4))), Ok(None))
+    );
     let path = dir.join(FileLogPin::FILE_NAME);
+    let root = "00".repeat(32);
     for damage in [
-        &b"{ not json"[..],
-        br#"{"version": 9, "size": 1, "root": ""}"#,
-        br#"{"version": 1, "size": 1, "root": "00"}"#,
-        br#"{"version": 1, "root": "0000000000000000000000000000000000000000000000000000000000000000"}"#,
+        "{ not json".to_owned(),
+        format!(r#"{{"version": 9, "pinnedRoot": "{root}", "size": 1, "root": "{root}"}}"#),
+        format!(r#"{{"version": 1, "pinnedRoot": "{root}", "size": 1, "root": "00"}}"#),
+        format!(r#"{{"version": 1, "pinnedRoot": "{root}", "root": "{root}"}}"#),
+        format!(r#"{{"version": 1, "size": 1, "root": "{root}"}}"#),
     ] {
-        std::fs::write(&path, damage).unwrap();
-        assert_eq!(pin.pinned().unwrap_err().code(), "crl_pins");
-        assert!(pin.raise(&at(20, 4)).is_err(), "a damaged pin is not overwritten");
-        assert_eq!(std::fs::read(&path).unwrap(), damage);
+        std::fs::write(&path, &damage).unwrap();
+        assert_eq!(pin.pinned(&bank).unwrap_err().code(), "crl_pins");
+        assert!(
+            pin.raise(&bank, &at(20, 4)).is_err(),
+            "a damaged pin is not overwritten"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), damage);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

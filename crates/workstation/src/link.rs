@@ -163,6 +163,7 @@ impl Link {
             }
             Self::Server {
                 addr,
+                pin,
                 verifier,
                 log_pin,
                 ..
@@ -170,7 +171,7 @@ impl Link {
                 // A connection per session: a signed-out user's keeps nothing open.
                 let remote = Remote::new(*addr, verifier.clone());
                 let pinned = match log_pin {
-                    Some(kept) => kept.pinned()?,
+                    Some(kept) => kept.pinned(pin)?,
                     None => None,
                 };
                 let opened = remote
@@ -180,7 +181,7 @@ impl Link {
                 self.keep_crl_pin()?;
                 let (session, seen) = opened?;
                 if let (Some(kept), Some(seen)) = (log_pin, seen) {
-                    kept.raise(&seen)?;
+                    kept.raise(pin, &seen)?;
                 }
                 Ok(Signed::Server(ServerBank { remote, session }))
             }

@@ -340,7 +340,8 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
     // Every sign-in held the server's log to this machine's pin, and raised the pin to
     // the server's checkpoint.
     let log_pin = pqbank_service::FileLogPin::open(dir.path()).unwrap();
-    let pinned = log_pin.pinned().unwrap().expect("the log is pinned");
+    let bank = served.bank.root.fingerprint();
+    let pinned = log_pin.pinned(&bank).unwrap().expect("the log is pinned");
     assert_eq!(
         (pinned.size, pinned.root),
         (checkpoint.tree_size as u64, checkpoint.root)
@@ -366,10 +367,13 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
     // deleted with the checkpoint that covered them, here: a pin above the log) is
     // refused at sign-in after a restart, whoever signs in.
     log_pin
-        .raise(&pqbank_service::LogPin {
-            size: pinned.size + 100,
-            ..pinned
-        })
+        .raise(
+            &bank,
+            &pqbank_service::LogPin {
+                size: pinned.size + 100,
+                ..pinned
+            },
+        )
         .unwrap();
     drop(ws);
     let ws = open(dir.path(), None, keys.clone()).await;
