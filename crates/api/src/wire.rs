@@ -98,8 +98,9 @@ pub struct LoginAnswer {
     pub role: String,
     /// A session idle longer than this is ended.
     pub idle_timeout_secs: i64,
-    /// The newest checkpoint this server signed, with the consistency proof from the
-    /// size the workstation said it had seen; none before the server's first.
+    /// The newest checkpoint this server signed (one signed at this sign-in if it had
+    /// none), with the consistency proof from the size the workstation said it had
+    /// seen; none only for an empty log.
     #[serde(default)]
     pub log: Option<LogHead>,
 }
