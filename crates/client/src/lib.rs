@@ -347,24 +347,11 @@ impl Remote {
                     "the session secret is not sealed to this device",
                 )
             })?;
-        let pin = match &opened.log {
-            Some(head) => {
-                let server = self.verifier.server_certificate().ok_or_else(|| {
-                    ClientError::local("transport.answer", "no server key was vouched for")
-                })?;
-                Some(check_log_head(head, pin, &server)?)
-            }
-            // A server signs a head for any log but an empty one: with a pin, an answer
-            // without one is a log cut to nothing, or a server hiding it.
-            None if pin.is_some_and(|p| p.size > 0) => {
-                return Err(ClientError::local(
-                    "audit",
-                    "the bank's server sent no log head to hold its log to the one this \
-                     workstation has seen; tell the bank's security team",
-                ));
-            }
-            None => pin,
-        };
+        let pin = held_log(opened.log.as_ref(), pin, || {
+            self.verifier.server_certificate().ok_or_else(|| {
+                ClientError::local("transport.answer", "no server key was vouched for")
+            })
+        })?;
         let session = Session {
             id,
             device,
@@ -377,6 +364,26 @@ impl Remote {
             counter: Mutex::new(0),
         };
         Ok((session, pin))
+    }
+}
+
+/// The workstation's log pin after a login answer carrying `head` (checked with the
+/// certificate `server` gives): a server signs a head for any log but an empty one, so
+/// with a pin above zero, an answer without one is a log cut to nothing, or a server
+/// hiding it, and is refused.
+fn held_log(
+    head: Option<&LogHead>,
+    pin: Option<LogPin>,
+    server: impl FnOnce() -> Result<Certificate, ClientError>,
+) -> Result<Option<LogPin>, ClientError> {
+    match head {
+        Some(head) => Ok(Some(check_log_head(head, pin, &server()?)?)),
+        None if pin.is_some_and(|p| p.size > 0) => Err(ClientError::local(
+            "audit",
+            "the bank's server sent no log head to hold its log to the one this \
+             workstation has seen; tell the bank's security team",
+        )),
+        None => Ok(pin),
     }
 }
 
@@ -1422,5 +1429,35 @@ impl pqbank_api::Bank for ServerBank {
 
     async fn logout(&self) -> pqbank_api::BankResult<()> {
         self.session.logout(&self.remote).await.map_err(wire_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_server() -> Result<Certificate, ClientError> {
+        Err(ClientError::local("test", "no certificate is needed here"))
+    }
+
+    /// Proves a login answer without a log head is refused once the workstation has
+    /// pinned a log, and is no refusal before it has.
+    #[test]
+    fn an_answer_without_a_head_is_refused_with_a_pin() {
+        let pin = LogPin {
+            size: 3,
+            root: [7; 32],
+        };
+        let refused = held_log(None, Some(pin), no_server).map_err(|e| e.code);
+        assert_eq!(refused, Err("audit".to_owned()));
+        assert_eq!(held_log(None, None, no_server).ok(), Some(None));
+        let empty = LogPin {
+            size: 0,
+            root: [0; 32],
+        };
+        assert_eq!(
+            held_log(None, Some(empty), no_server).ok(),
+            Some(Some(empty))
+        );
     }
 }
