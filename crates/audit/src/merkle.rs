@@ -203,3 +203,74 @@ pub fn verify_consistency(
         fail
     }
 }
+
+/// A tree grown one leaf at a time, keeping only its right edge: the roots of the
+/// perfect subtrees its leaves fall into, largest first (one per set bit of the size).
+/// Its root at every size is the RFC 9162 root of the leaves so far, in O(log n) memory
+/// and O(1) amortised hashing per leaf, so one pass over a log gives the root at each of
+/// its checkpoints' sizes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    nodes: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The empty tree.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Leaves so far.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Adds a leaf hash (already hashed with [`leaf_hash`]).
+    pub fn push(&mut self, leaf: &Hash) {
+        let mut node = *leaf;
+        let mut below = self.size;
+        // Each trailing set bit is a perfect subtree of the same size as the one being
+        // carried: they join, as in binary addition.
+        while below & 1 == 1 {
+            let Some(left) = self.nodes.pop() else { break };
+            node = node_hash(&left, &node);
+            below >>= 1;
+        }
+        self.nodes.push(node);
+        self.size += 1;
+    }
+
+    /// The root of the leaves so far: the subtrees folded from the right, as the tree
+    /// splits at the largest power of two below its size.
+    #[must_use]
+    pub fn root(&self) -> Hash {
+        let mut nodes = self.nodes.iter().rev();
+        let Some(last) = nodes.next() else {
+            return empty_root();
+        };
+        nodes.fold(*last, |right, left| node_hash(left, &right))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Proves the frontier's root is the tree's root at every size, across several
+    /// powers of two.
+    #[test]
+    fn the_frontier_root_is_the_tree_root_at_every_size() {
+        let leaves: Vec<Hash> = (0u32..130).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut frontier = Frontier::new();
+        assert_eq!(frontier.root(), root(&[]));
+        for (n, leaf) in leaves.iter().enumerate() {
+            frontier.push(leaf);
+            assert_eq!(frontier.size(), n as u64 + 1);
+            assert_eq!(frontier.root(), root(&leaves[..=n]), "size {}", n + 1);
+            assert_eq!(frontier.nodes.len(), (n + 1).count_ones() as usize);
+        }
+    }
+}

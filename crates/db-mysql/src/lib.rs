@@ -159,6 +159,11 @@ fn inserted_id(done: &MySqlQueryResult) -> i64 {
 
 pqbank_db::impl_sql_backend! {
     database: sqlx::MySql, store: MySqlStore, tx: MySqlTx,
+    // The pool's sessions read committed rows (see `connect_with_lock_wait`); a snapshot
+    // is one REPEATABLE READ transaction, its consistent read taken as it starts.
+    snapshot: MySqlSnapshot,
+    snapshot_begin: "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; \
+                     START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
     migrator: MIGRATOR,
     for_update: " FOR UPDATE",
     signed: "SIGNED",

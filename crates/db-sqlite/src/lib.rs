@@ -102,6 +102,9 @@ fn inserted_id(done: &SqliteQueryResult) -> i64 {
 
 pqbank_db::impl_sql_backend! {
     database: sqlx::Sqlite, store: SqliteStore, tx: SqliteTx,
+    // A deferred transaction: its first read takes the WAL snapshot it keeps.
+    snapshot: SqliteSnapshot,
+    snapshot_begin: "BEGIN",
     migrator: sqlx::migrate!("../../migrations/sqlite"),
     // BEGIN IMMEDIATE already holds the whole file: there are no row locks to take.
     for_update: "",

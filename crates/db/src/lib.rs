@@ -14,6 +14,7 @@ pub mod flows;
 mod identity;
 pub mod master;
 mod raw;
+pub mod reads;
 mod retry;
 mod rows;
 pub mod schema;
@@ -37,9 +38,9 @@ use pqbank_ledger::LedgerError;
 
 /// A whole store: the ledger, the identity records and the screens' reads. The service
 /// runs over any store; both backends are one.
-pub trait Store: Backend + IdentityStore + views::ViewStore {}
+pub trait Store: Backend + IdentityStore + views::ViewStore + reads::Snapshots {}
 
-impl<S: Backend + IdentityStore + views::ViewStore> Store for S {}
+impl<S: Backend + IdentityStore + views::ViewStore + reads::Snapshots> Store for S {}
 
 /// Everything that can go wrong in storage.
 #[non_exhaustive]

@@ -54,6 +54,19 @@ pub struct EventSummary {
 /// Staff in id order.
 pub const STAFF: &str =
     "SELECT id, staff_number AS number, display_name AS name, role FROM staff ORDER BY id";
+/// Staff with a given number (MariaDB compares it case-insensitively; the caller keeps
+/// only the exact match).
+pub const STAFF_BY_NUMBER: &str = "SELECT id, staff_number FROM staff WHERE staff_number = ?";
+
+/// The id of the row whose staff number is exactly `number`, of `rows` read with
+/// [`STAFF_BY_NUMBER`].
+#[must_use]
+pub fn exact_staff(rows: Vec<(i64, String)>, number: &str) -> Option<i64> {
+    rows.into_iter()
+        .find(|(_, n)| n == number)
+        .map(|(id, _)| id)
+}
+
 /// Every certificate, in issue order.
 pub const CERTIFICATES: &str = crate::select_certificates!("ORDER BY id");
 /// Every revocation.
@@ -138,6 +151,8 @@ pub fn drawer_event(row: Option<RawDrawerEvent>) -> Result<Option<DrawerEventRow
 pub trait ViewStore: Send + Sync {
     /// Staff in id order.
     fn staff(&self) -> impl Future<Output = Result<Vec<StaffRow>>> + Send;
+    /// The id of the member of staff whose number is exactly `number`.
+    fn staff_id_by_number(&self, number: &str) -> impl Future<Output = Result<Option<i64>>> + Send;
     /// Every certificate, in issue order.
     fn all_certificates(&self) -> impl Future<Output = Result<Vec<CertificateRecord>>> + Send;
     /// Every revocation.
@@ -168,17 +183,20 @@ macro_rules! impl_view_store {
     ($store:ty) => {
         impl $crate::views::ViewStore for $store {
             async fn staff(&self) -> $crate::Result<Vec<$crate::views::StaffRow>> {
-                sqlx::query_as($crate::views::STAFF)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::staff_in(&mut conn).await
             }
-            async fn all_certificates(&self) -> $crate::Result<Vec<$crate::CertificateRecord>> {
-                let rows = sqlx::query_as($crate::views::CERTIFICATES)
+            async fn staff_id_by_number(&self, number: &str) -> $crate::Result<Option<i64>> {
+                let rows = sqlx::query_as($crate::views::STAFF_BY_NUMBER)
+                    .bind(number)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(map_err)?;
-                $crate::views::certificates(rows)
+                Ok($crate::views::exact_staff(rows, number))
+            }
+            async fn all_certificates(&self) -> $crate::Result<Vec<$crate::CertificateRecord>> {
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::all_certificates_in(&mut conn).await
             }
             async fn revocations(&self) -> $crate::Result<Vec<$crate::views::RevocationView>> {
                 let rows = sqlx::query_as($crate::views::REVOCATIONS)

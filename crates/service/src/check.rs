@@ -401,7 +401,7 @@ fn parse_chain(
 ) -> Result<(Vec<Certificate>, Vec<Crl>), ServiceError> {
     let certs = records
         .iter()
-        .map(|r| Certificate::from_der(&r.der).map_err(ServiceError::Certificate))
+        .map(crate::service::decoded)
         .collect::<Result<Vec<_>, _>>()?;
     let crls = crl_records
         .iter()

@@ -132,9 +132,14 @@ impl<S: Store> Service<S> {
         // Only a device the bank knows, with its delivery key, of the certificate's own
         // staff member, gets a session here: the secret is sealed to that key.
         let device = self.store.device(&device_id_hash(device_id)).await?;
-        let record = self.store.certificate(certificate.as_bytes()).await?;
-        let recipient = match (&device, &record) {
-            (Some(d), Some(r)) if r.staff_id == Some(d.staff_id) => {
+        let staff = match self.certificate(&certificate).await {
+            Ok(cert) => self.staff_of(&cert).await.map(Some),
+            Err(ServiceError::UnknownCertificate) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let recipient = match (&device, staff) {
+            (_, Err(e)) => Err(e),
+            (Some(d), Ok(Some(staff))) if staff == d.staff_id => {
                 RecipientPublic::from_bytes(&d.kem_recipient).map_err(ServiceError::Certificate)
             }
             _ => Err(ServiceError::Enrolment(
@@ -204,15 +209,13 @@ impl<S: Store> Service<S> {
             &challenge,
             now,
         )?;
-        let record = self
-            .store
-            .certificate(certificate.as_bytes())
-            .await?
-            .ok_or(ServiceError::UnknownCertificate)?;
-        let staff_id = record.staff_id.ok_or(ServiceError::UnknownCertificate)?;
-        let issuer = record.issuer.map(Fingerprint::from_bytes);
-        let pinned = issuer
-            .and_then(|i| valid.crl_numbers.get(&i).copied())
+        // Who signs in, and under whom, from the validated certificates themselves: the
+        // signed StaffId claim and the chain's issuer, never the table's columns.
+        let staff_id = self.staff_of(&cert).await?;
+        let pinned = valid
+            .path
+            .get(1)
+            .and_then(|i| valid.crl_numbers.get(i).copied())
             .unwrap_or(0);
         let token = SessionToken(Zeroizing::new(random::<32>()?));
         let id = pqbank_api::session_id(token.as_bytes());

@@ -17,7 +17,7 @@ use pqbank_audit::chain::verify_chain;
 use pqbank_db::Store;
 use pqbank_db::master::{POLICY_ID, POLICY_VERSION, policy_from_contents, split_payload};
 use pqbank_ledger::Policy;
-use pqbank_pki::{Action, Certificate};
+use pqbank_pki::Action;
 
 use crate::authority::{Revoked, Signer};
 use crate::device::ACT_CONTEXT;
@@ -63,6 +63,14 @@ impl Policies {
     }
 }
 
+/// The versions a service has read, and how many signings it has seen: a read that
+/// began before a signing is not kept after it.
+#[derive(Debug, Default)]
+pub(crate) struct PolicyCache {
+    known: Option<Arc<Policies>>,
+    generation: u64,
+}
+
 impl<S: Store> Service<S> {
     /// The policy in force at `at`, from the signed versions (read once, then kept).
     ///
@@ -76,12 +84,20 @@ impl<S: Store> Service<S> {
     }
 
     async fn policies(&self) -> Result<Arc<Policies>, ServiceError> {
-        if let Some(known) = self.policies.lock().ok().and_then(|p| p.clone()) {
-            return Ok(known);
-        }
+        let generation = match self.policies.lock() {
+            Ok(cache) => match &cache.known {
+                Some(known) => return Ok(known.clone()),
+                None => cache.generation,
+            },
+            Err(_) => 0,
+        };
         let read = Arc::new(self.read_policies().await?);
-        if let Ok(mut slot) = self.policies.lock() {
-            *slot = Some(read.clone());
+        if let Ok(mut cache) = self.policies.lock() {
+            // A version signed while this read ran moved the generation on: what was
+            // read may be older than it, so it serves this call and is not kept.
+            if cache.generation == generation {
+                cache.known = Some(read.clone());
+            }
         }
         Ok(read)
     }
@@ -97,7 +113,7 @@ impl<S: Store> Service<S> {
             .certificate(&root)
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        let cert = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
+        let cert = crate::service::decoded(&record)?;
         let signer = Signer::prove(&[cert], self.config.pinned_root, &Default::default())
             .map_err(|_| BROKEN)?;
         let events = self.store.events(&root).await?;
@@ -143,7 +159,7 @@ impl<S: Store> Service<S> {
             .store
             .certificate(self.config.pinned_root.as_bytes())
             .await?
-            .and_then(|r| Certificate::from_der(&r.der).ok())
+            .and_then(|r| crate::service::decoded(&r).ok())
             .map(|c| c.public_key().to_vec());
         if root_key.as_deref() != Some(root.key().verifying_key().as_bytes()) {
             return Err(ServiceError::Audit(
@@ -177,8 +193,9 @@ impl<S: Store> Service<S> {
                 }],
             )
             .await?;
-        if let Ok(mut slot) = self.policies.lock() {
-            *slot = None;
+        if let Ok(mut cache) = self.policies.lock() {
+            cache.known = None;
+            cache.generation = cache.generation.wrapping_add(1);
         }
         Ok(())
     }

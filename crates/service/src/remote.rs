@@ -379,18 +379,14 @@ impl<S: Store> Service<S> {
         target: pqbank_pki::Fingerprint,
     ) -> Result<CertificatePrepared, ServiceError> {
         let (auth, _, sign) = self.enter(Route::CertificatePrepare, request).await?;
-        let record = self
+        let target = self
             .issued_by_caller(&auth, &sign, pqbank_pki::Action::CertRevoke, target)
             .await?;
-        let issuer = self
-            .store
-            .certificate(auth.certificate.as_bytes())
-            .await?
-            .ok_or(ServiceError::UnknownCertificate)?;
+        let issuer = self.certificate(&auth.certificate).await?;
         let crl = self.store.latest_crl(auth.certificate.as_bytes()).await?;
         Ok(CertificatePrepared {
-            issuer: issuer.der,
-            target: record.der,
+            issuer: issuer.der().to_vec(),
+            target: target.der().to_vec(),
             crl: crl.map(|c| c.der),
             crl_days: self.config.crl_days,
         })

@@ -56,7 +56,7 @@ impl<S: Store> Service<S> {
             .certificate(&session.certificate)
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        let leaf = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
+        let leaf = crate::service::decoded(&record)?;
         let key = verify_signature(&leaf, request).inspect_err(|e| {
             crate::trace::refused(action.as_str(), Some(&certificate), e);
         })?;

@@ -67,7 +67,7 @@ pub struct Service<S> {
     pub(crate) crl_pins: Arc<dyn CrlPins>,
     pub(crate) server_key: Option<Arc<crate::ServerKey>>,
     /// The signed versions of the four-eyes policy, once read ([`crate::policy`]).
-    pub(crate) policies: std::sync::Mutex<Option<Arc<crate::policy::Policies>>>,
+    pub(crate) policies: std::sync::Mutex<crate::policy::PolicyCache>,
 }
 
 /// Fresh bytes from the operating system.
@@ -95,7 +95,7 @@ impl<S: Store> Service<S> {
             chains: crate::check::ChainCache::default(),
             crl_pins: Arc::new(MemoryCrlPins::default()),
             server_key: None,
-            policies: std::sync::Mutex::new(None),
+            policies: std::sync::Mutex::new(crate::policy::PolicyCache::default()),
         }
     }
 
@@ -196,22 +196,7 @@ impl<S: Store> Service<S> {
         cert: &Certificate,
         staff_id: Option<i64>,
     ) -> CertificateRecord {
-        let claims = cert.claims();
-        CertificateRecord {
-            fingerprint: *cert.fingerprint().as_bytes(),
-            der: cert.der().to_vec(),
-            serial: cert.serial().to_vec(),
-            issuer: claims.lineage.map(|l| *l.issuer.as_bytes()),
-            replaces: claims
-                .lineage
-                .and_then(|l| l.replaces)
-                .map(|f| *f.as_bytes()),
-            staff_id,
-            role: claims.role.map_or("none", Role::as_str).to_owned(),
-            not_before: cert.not_before().unix_timestamp(),
-            not_after: cert.not_after().unix_timestamp(),
-            created_at: self.now(),
-        }
+        certificate_columns(cert, staff_id, self.now())
     }
 
     /// Publishes a CRL signed by a stored CA certificate; its number must be higher than
@@ -236,7 +221,7 @@ impl<S: Store> Service<S> {
             .certificate(issuer.as_bytes())
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        let issuer_cert = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
+        let issuer_cert = decoded(&record)?;
         crl.verify_signed_by(&issuer_cert)
             .map_err(|_| ServiceError::Certificate(pqbank_pki::Error::CrlSignature))?;
         let stored = self
@@ -882,10 +867,10 @@ impl<S: Store> Service<S> {
         reason: RevocationReason,
     ) -> Result<u64, ServiceError> {
         let action = Action::CertRevoke;
-        let record = self.issued_by_caller(auth, sign, action, target).await?;
+        let revoked = self.issued_by_caller(auth, sign, action, target).await?;
         let created_at = self.act_time(auth, sign, action, by).await?;
         let draft = self
-            .draft_revocation(auth, target, &record, reason, created_at)
+            .draft_revocation(auth, target, &revoked, reason, created_at)
             .await?;
         let signatures = self
             .sign_parts(auth, sign, action, by, &draft.parts())
@@ -932,7 +917,8 @@ impl<S: Store> Service<S> {
         Err(self.refuse(auth, sign, action, e).await)
     }
 
-    /// The stored certificate `target`, if the caller issued it; else refused, the
+    /// The stored certificate `target`, decoded, if the caller issued it (by its DER's
+    /// signature under the caller's key, not by the `issuer` column); else refused, the
     /// refusal chained.
     pub(crate) async fn issued_by_caller(
         &self,
@@ -940,14 +926,16 @@ impl<S: Store> Service<S> {
         sign: pqbank_db::Signer<'_>,
         action: Action,
         target: Fingerprint,
-    ) -> Result<CertificateRecord, ServiceError> {
+    ) -> Result<Certificate, ServiceError> {
         let record = self
             .store
             .certificate(target.as_bytes())
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        if record.issuer == Some(*auth.certificate.as_bytes()) {
-            return Ok(record);
+        let cert = decoded(&record)?;
+        let caller = self.certificate(&auth.certificate).await?;
+        if cert.issuer_der() == caller.subject_der() && cert.verify_signed_by(&caller).is_ok() {
+            return Ok(cert);
         }
         let e = pqbank_pki::Error::IssuerNotAuthorised { depth: 1 };
         Err(self.refuse(auth, sign, action, e).await)
@@ -959,7 +947,7 @@ impl<S: Store> Service<S> {
         &self,
         auth: &Authorised,
         target: Fingerprint,
-        record: &CertificateRecord,
+        revoked: &Certificate,
         reason: RevocationReason,
         created_at: i64,
     ) -> Result<RevocationDraft, ServiceError> {
@@ -970,7 +958,7 @@ impl<S: Store> Service<S> {
         };
         let crl = pqbank_api::acts::next_crl(
             latest.as_ref(),
-            &record.serial,
+            revoked.serial(),
             reason,
             created_at,
             self.config.crl_days,
@@ -1052,9 +1040,8 @@ impl<S: Store> Service<S> {
         serial: [u8; pqbank_pki::cert::SERIAL_LEN],
     ) -> Result<Certificate, ServiceError> {
         let action = Action::CertIssue;
-        let record = self.issued_by_caller(auth, sign, action, old).await?;
-        let staff_id = record.staff_id.ok_or(ServiceError::UnknownCertificate)?;
-        let previous = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
+        let previous = self.issued_by_caller(auth, sign, action, old).await?;
+        let staff_id = self.staff_of(&previous).await?;
         let issuer = self.certificate(&auth.certificate).await?;
         let created_at = self.act_time(auth, sign, action, by).await?;
         let builder = pqbank_api::acts::renewal(&previous, &issuer, serial, created_at)
@@ -1063,7 +1050,13 @@ impl<S: Store> Service<S> {
             .tbs_issued_by(&issuer)
             .map_err(ServiceError::Certificate)?;
         let draft = self
-            .draft_revocation(auth, old, &record, RevocationReason::Superseded, created_at)
+            .draft_revocation(
+                auth,
+                old,
+                &previous,
+                RevocationReason::Superseded,
+                created_at,
+            )
             .await?;
         let parts = [&[(&[][..], cert_tbs.as_slice())][..], &draft.parts()].concat();
         let signatures = self.sign_parts(auth, sign, action, by, &parts).await?;
@@ -1113,7 +1106,23 @@ impl<S: Store> Service<S> {
             .certificate(fp.as_bytes())
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        Certificate::from_der(&record.der).map_err(ServiceError::Certificate)
+        decoded(&record)
+    }
+
+    /// The staff member a certificate names in its signed StaffId claim, by the staff
+    /// table's number, never by the `certificates.staff_id` column.
+    pub(crate) async fn staff_of(&self, cert: &Certificate) -> Result<i64, ServiceError> {
+        let number = cert
+            .claims()
+            .staff_id
+            .as_deref()
+            .ok_or(ServiceError::UnknownCertificate)?;
+        self.store
+            .staff_id_by_number(number)
+            .await?
+            .ok_or(ServiceError::Audit(
+                "the certificate's staff number is not a member of staff",
+            ))
     }
 
     /// The newest CRL number per issuer, for pinning.
@@ -1123,6 +1132,43 @@ impl<S: Store> Service<S> {
             .into_iter()
             .collect()
     }
+}
+
+/// The row that stores `cert`, recorded at `created_at`: every column but the time is the
+/// certificate's own (verification rebuilds it so and names a row that differs).
+pub(crate) fn certificate_columns(
+    cert: &Certificate,
+    staff_id: Option<i64>,
+    created_at: i64,
+) -> CertificateRecord {
+    let claims = cert.claims();
+    CertificateRecord {
+        fingerprint: *cert.fingerprint().as_bytes(),
+        der: cert.der().to_vec(),
+        serial: cert.serial().to_vec(),
+        issuer: claims.lineage.map(|l| *l.issuer.as_bytes()),
+        replaces: claims
+            .lineage
+            .and_then(|l| l.replaces)
+            .map(|f| *f.as_bytes()),
+        staff_id,
+        role: claims.role.map_or("none", Role::as_str).to_owned(),
+        not_before: cert.not_before().unix_timestamp(),
+        not_after: cert.not_after().unix_timestamp(),
+        created_at,
+    }
+}
+
+/// A stored certificate's DER, decoded, if it is the certificate its row is keyed by: a
+/// database writer who swaps the bytes under a fingerprint is refused, not believed.
+pub(crate) fn decoded(record: &CertificateRecord) -> Result<Certificate, ServiceError> {
+    let cert = Certificate::from_der(&record.der).map_err(ServiceError::Certificate)?;
+    if cert.fingerprint().as_bytes() != &record.fingerprint {
+        return Err(ServiceError::Audit(
+            "a stored certificate's bytes are not the certificate its fingerprint names",
+        ));
+    }
+    Ok(cert)
 }
 
 /// A revocation built, not yet signed: the CRL's to-be-signed bytes and the revocation

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use pqbank_audit::chain::verify_chain;
+use pqbank_db::reads::LogReads;
 use pqbank_db::{SignedRow, Store, TransferRow};
 use pqbank_ledger::{Balances, DrawerEventKind, DrawerEventRequest, TransferStatus};
 use pqbank_pki::{Action, Certificate};
@@ -84,10 +85,11 @@ struct LoggedActs {
 /// (its act's time plus the policy's lifetime).
 type Made = Result<(TransferStatus, i64), &'static str>;
 
-/// One reading's state: the signers proven so far, the staff numbers, the revocations
-/// that verified, and what was found.
-struct Verifier<'a, S> {
+/// One reading's state: the snapshot it reads, the signers proven so far, the staff
+/// numbers, the revocations that verified, and what was found.
+struct Verifier<'a, S, R> {
     service: &'a Service<S>,
+    reads: &'a mut R,
     staff_rows: Vec<pqbank_db::views::StaffRow>,
     staff: BTreeMap<String, i64>,
     signers: BTreeMap<[u8; 32], Proven>,
@@ -98,42 +100,20 @@ struct Verifier<'a, S> {
 }
 
 impl<S: Store> Service<S> {
-    /// Verifies the whole log; `progress` is told (done, total) as it goes. A row is
-    /// reported bad only if two readings in a row find it so (see below).
+    /// Verifies the whole log, read in one snapshot ([`pqbank_db::reads`]): an act is
+    /// in it whole or not at all, so a row is named only if it is bad. `progress` is
+    /// told (done, total) as it goes.
     pub async fn verify_log(
         &self,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<LogReport, ServiceError> {
-        let first = self.verify_once(progress).await?;
-        if first.problems.is_empty() {
-            log_verdict(&first);
-            return Ok(first);
-        }
-        // The tables are read one after another, not in one snapshot: an act that commits
-        // between the read of the journal and the read of its maker's chain looks like a
-        // chain act without its row. Acts commit whole, so a second reading, started after
-        // the first ended, sees both; a row is reported only if both readings find it bad.
-        let second = self.verify_once(&|_, _| {}).await?;
-        let confirmed = LogReport {
-            problems: first
-                .problems
-                .into_iter()
-                .filter(|p| second.problems.contains(p))
-                .collect(),
-            ..second
-        };
-        log_verdict(&confirmed);
-        Ok(confirmed)
-    }
-
-    /// One reading of the whole log.
-    async fn verify_once(
-        &self,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<LogReport, ServiceError> {
-        let mut v = self.verifier().await?;
+        let mut reads = self.store.snapshot().await?;
+        let mut v = self.verifier(&mut reads).await?;
         v.run(progress).await?;
-        Ok(v.report)
+        let report = v.report;
+        reads.finish().await?;
+        log_verdict(&report);
+        Ok(report)
     }
 
     /// Each account's newest signed version, as its contents: the versions on every
@@ -142,23 +122,30 @@ impl<S: Store> Service<S> {
     pub(crate) async fn signed_account_versions(
         &self,
     ) -> Result<BTreeMap<i64, Vec<u8>>, ServiceError> {
-        let mut v = self.verifier().await?;
-        let revocations = self.store.signed_rows("revocations").await?;
+        let mut reads = self.store.snapshot().await?;
+        let mut v = self.verifier(&mut reads).await?;
+        let revocations = v.reads.signed_rows("revocations").await?;
         v.prove_revocations(&revocations).await?;
-        for certificate in self.store.event_certificates().await? {
+        for certificate in v.reads.event_certificates().await? {
             v.check_chain(&certificate).await?;
         }
-        Ok(v.acts.versions.newest("accounts"))
+        let newest = v.acts.versions.newest("accounts");
+        reads.finish().await?;
+        Ok(newest)
     }
 
-    async fn verifier(&self) -> Result<Verifier<'_, S>, ServiceError> {
-        let staff_rows = self.store.staff().await?;
+    async fn verifier<'a, R: LogReads>(
+        &'a self,
+        reads: &'a mut R,
+    ) -> Result<Verifier<'a, S, R>, ServiceError> {
+        let staff_rows = reads.staff().await?;
         let staff = staff_rows
             .iter()
             .map(|s| (s.number.clone(), s.id))
             .collect();
         Ok(Verifier {
             service: self,
+            reads,
             staff_rows,
             staff,
             signers: BTreeMap::new(),
@@ -170,9 +157,9 @@ impl<S: Store> Service<S> {
     }
 }
 
-impl<S: Store> Verifier<'_, S> {
+impl<S: Store, R: LogReads> Verifier<'_, S, R> {
     async fn run(&mut self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<(), ServiceError> {
-        let store = &self.service.store;
+        let store = &mut *self.reads;
         let mut transfers = store.transfers().await?;
         // The journal is read joined with its resolutions: a transfer resolved twice
         // (which the schema refuses) is one row here, its resolutions checked below.
@@ -226,7 +213,7 @@ impl<S: Store> Verifier<'_, S> {
     /// The stored path from `fingerprint` up to a self-issued root, leaf first, each
     /// certificate's DER matching its stored fingerprint.
     async fn path(
-        &self,
+        &mut self,
         fingerprint: &[u8; 32],
     ) -> Result<Result<Vec<Certificate>, &'static str>, ServiceError> {
         let mut path = Vec::new();
@@ -237,7 +224,7 @@ impl<S: Store> Verifier<'_, S> {
                     "its certificate chain is longer than any the bank issues",
                 ));
             }
-            let Some(record) = self.service.store.certificate(&fp).await? else {
+            let Some(record) = self.reads.certificate(&fp).await? else {
                 return Ok(Err(if path.is_empty() {
                     "signed by an unknown certificate"
                 } else {
@@ -298,7 +285,7 @@ impl<S: Store> Verifier<'_, S> {
     /// signed by the certificate's key and used once), every act's authority at its
     /// time, and the acts it logged, kept to be matched by their rows.
     async fn check_chain(&mut self, certificate: &[u8; 32]) -> Result<(), ServiceError> {
-        let events = self.service.store.events(certificate).await?;
+        let events = self.reads.events(certificate).await?;
         let actor = self.signer(certificate).await?;
         let mut servers: BTreeMap<[u8; 32], Option<Arc<Signer>>> = BTreeMap::new();
         for server in events.iter().filter_map(|e| e.event.server) {
@@ -453,12 +440,17 @@ impl<S: Store> Verifier<'_, S> {
         Ok(())
     }
 
-    /// Every stored certificate but the pinned root: issued by the certificate its row
-    /// names as issuer, as that issuer's `cert.issue` or `cert.renew` event logs, signed
-    /// and allowed.
+    /// Every stored certificate: its columns are its DER's (serial, issuer, lineage, role,
+    /// validity, and the staff member its signed claim names); and, but the pinned root,
+    /// issued by the certificate its row names as issuer, as that issuer's `cert.issue`
+    /// or `cert.renew` event logs, signed and allowed.
     async fn check_issuance(&mut self) -> Result<(), ServiceError> {
         let root = *self.service.config.pinned_root.as_bytes();
-        for record in self.service.store.all_certificates().await? {
+        for record in self.reads.all_certificates().await? {
+            if let Some(reason) = certificate_columns_differ(&record, &self.staff) {
+                self.report
+                    .push("certificates", hex(&record.fingerprint), reason);
+            }
             if record.fingerprint == root {
                 continue;
             }
@@ -478,9 +470,8 @@ impl<S: Store> Verifier<'_, S> {
 
     /// Every staff member, customer and account: the newest of its signed versions.
     async fn check_master(&mut self) -> Result<(), ServiceError> {
-        let store = &self.service.store;
-        let customers = store.customers().await?;
-        let accounts = store.accounts().await?;
+        let customers = self.reads.customers().await?;
+        let accounts = self.reads.accounts().await?;
         let versions = &mut self.acts.versions;
         let staff = self.staff_rows.iter().map(|s| {
             let contents = pqbank_db::master::staff_row_contents(&s.number, &s.name, &s.role);
@@ -801,7 +792,7 @@ impl<S: Store> Verifier<'_, S> {
                 credit.credits_posted = credit.credits_posted.saturating_add(amount);
             }
         }
-        for account in self.service.store.accounts().await? {
+        for account in self.reads.accounts().await? {
             if journal.get(&account.id).copied().unwrap_or_default() != account.balances {
                 self.report.push(
                     "account_balances",
@@ -817,20 +808,20 @@ impl<S: Store> Verifier<'_, S> {
     /// signed (an auditor's, or a bank server's in force), and its root the root of the sequenced log at its size (which also makes
     /// every pair of checkpoints consistent).
     async fn check_checkpoints(&mut self) -> Result<(), ServiceError> {
-        let store = &self.service.store;
+        let store = &mut *self.reads;
         let checkpoints = store.checkpoints().await?;
         let largest = checkpoints.iter().map(|c| c.tree_size).max().unwrap_or(0);
         let hashes = store
             .log_leaves(u64::try_from(largest).unwrap_or(0))
             .await?;
-        let leaves: Vec<[u8; 32]> = hashes
-            .iter()
-            .map(|h| pqbank_audit::merkle::leaf_hash(h))
-            .collect();
+        // One pass over the log gives the root at every checkpoint's size (they come in
+        // size order), not one tree per checkpoint.
+        let mut tree = pqbank_audit::merkle::Frontier::new();
+        let mut leaves = hashes.iter();
         for c in &checkpoints {
             let row = format!("size {}", c.tree_size);
-            let size = usize::try_from(c.tree_size).unwrap_or(usize::MAX);
-            let expected_bytes = crate::checkpoint_bytes(size as u64, &c.root, c.created_at);
+            let size = u64::try_from(c.tree_size).unwrap_or(u64::MAX);
+            let expected_bytes = crate::checkpoint_bytes(size, &c.root, c.created_at);
             let signer = self.signer(&c.signer).await?;
             let signed = signer.as_ref().is_ok_and(|k| {
                 c.signed_bytes == expected_bytes
@@ -852,7 +843,12 @@ impl<S: Store> Verifier<'_, S> {
                     self.report.push("checkpoints", row.clone(), reason);
                 }
             }
-            let recomputed = leaves.get(..size).map(pqbank_audit::merkle::root);
+            while tree.size() < size
+                && let Some(hash) = leaves.next()
+            {
+                tree.push(&pqbank_audit::merkle::leaf_hash(hash));
+            }
+            let recomputed = (tree.size() == size).then(|| tree.root());
             if recomputed != Some(c.root) {
                 self.report.push(
                     "checkpoints",
@@ -1096,6 +1092,30 @@ fn take_act(row_acts: &mut RowActs, signer: Option<[u8; 32]>, act: (&str, Vec<u8
         row_acts.remove(&key);
     }
     true
+}
+
+/// Why a certificate row is not the row its DER makes (with the staff member its signed
+/// StaffId claim names, by number), if it is not.
+fn certificate_columns_differ(
+    record: &pqbank_db::CertificateRecord,
+    staff: &BTreeMap<String, i64>,
+) -> Option<&'static str> {
+    let Ok(cert) = Certificate::from_der(&record.der) else {
+        return Some("its certificate does not decode");
+    };
+    let staff_id = cert
+        .claims()
+        .staff_id
+        .as_ref()
+        .and_then(|n| staff.get(n).copied());
+    let rebuilt = crate::service::certificate_columns(&cert, staff_id, record.created_at);
+    if rebuilt.fingerprint != record.fingerprint {
+        Some("its bytes are not the certificate its fingerprint names")
+    } else if rebuilt != *record {
+        Some("its columns are not its certificate's")
+    } else {
+        None
+    }
 }
 
 /// A revocation's signed bytes must be the bytes rebuilt from its row: the revoked

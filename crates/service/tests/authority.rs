@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use pqbank_db::Store;
 use pqbank_ledger::{Resolution, TransferRequest};
-use pqbank_pki::{Certificate, CompositeSigningKey, RevocationReason, Role};
+use pqbank_pki::{Certificate, CompositeSigningKey, Role};
 use pqbank_service::{Device, LogReport, ServiceError};
 use pqbank_tests::{Bind, Raw, on_every_backend};
 
@@ -187,6 +187,21 @@ async fn write_approval<S: Store + Raw>(
         .id
 }
 
+/// A deposit the teller signed and logged, written straight into the journal as posted
+/// (past the service's four-eyes rule); its id.
+async fn written_as_posted<S: Store + Raw>(b: &Bank<S>, key: &str, amount: i64) -> i64 {
+    let request = deposit(b, key, amount);
+    write_transfer(
+        b.service.store(),
+        &request,
+        "posted",
+        &b.teller.cert,
+        &b.teller.device,
+        true,
+    )
+    .await
+}
+
 /// A pending deposit the teller posts through the service.
 async fn pending_deposit<S: Store>(b: &Bank<S>, key: &str) -> i64 {
     let teller = login(b, &b.teller).await.unwrap();
@@ -286,16 +301,7 @@ on_every_backend!(self_approval_is_named, |db| self_approval(db.store.clone()));
 /// maker with its act on her chain, is named, and the cache that did not take it too.
 async fn over_threshold_recorded_as_posted<S: Store + Raw + 'static>(store: S) {
     let b = bank(store).await;
-    let request = deposit(&b, "big-posted", 500_000);
-    let id = write_transfer(
-        b.service.store(),
-        &request,
-        "posted",
-        &b.teller.cert,
-        &b.teller.device,
-        true,
-    )
-    .await;
+    let id = written_as_posted(&b, "big-posted", 500_000).await;
     assert_eq!(
         verified(&b).await,
         [
@@ -319,27 +325,10 @@ on_every_backend!(over_threshold_recorded_as_posted, |db| {
 async fn act_after_revocation<S: Store + Raw + 'static>(store: S) {
     let b = bank(store).await;
     let manager = login(&b, &b.manager).await.unwrap();
-    b.service
-        .revoke(
-            &manager,
-            &b.manager.device,
-            b.teller.cert.fingerprint(),
-            RevocationReason::KeyCompromise,
-        )
-        .await
-        .unwrap();
+    revoke_teller(&b, &manager).await.unwrap();
     assert_eq!(verified(&b).await, vec![]);
     b.clock.fetch_add(60, Ordering::SeqCst);
-    let request = deposit(&b, "after", 1_000);
-    let id = write_transfer(
-        b.service.store(),
-        &request,
-        "posted",
-        &b.teller.cert,
-        &b.teller.device,
-        true,
-    )
-    .await;
+    let id = written_as_posted(&b, "after", 1_000).await;
     let found = verified(&b).await;
     let reason = "signed after its certificate was revoked";
     assert!(
@@ -844,10 +833,11 @@ async fn unlogged_certificates<S: Store + Raw + 'static>(store: S) {
             serial: cert.serial().to_vec(),
             issuer: Some(*b.manager.cert.fingerprint().as_bytes()),
             replaces: None,
-            staff_id: Some(b.teller.staff_id),
+            // Its claim names `teller-13`, who is not on the staff.
+            staff_id: None,
             role: "teller".into(),
-            not_before: 0,
-            not_after: i64::MAX,
+            not_before: cert.not_before().unix_timestamp(),
+            not_after: cert.not_after().unix_timestamp(),
             created_at: 0,
         })
         .await
@@ -1005,4 +995,163 @@ async fn policy_signed_by_another_key<S: Store + Raw + 'static>(store: S) {
 
 on_every_backend!(a_policy_signed_by_another_key_is_refused, |db| {
     policy_signed_by_another_key(db.store.clone())
+});
+
+/// Bytes as an SQL hex literal's digits.
+fn sql_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Proves a revocation lists the serial of the certificate itself, not its row's
+/// `serial` column: a database writer who sets the teller's serial column to the
+/// auditor's serial makes the manager's CRL revoke the teller all the same, the auditor
+/// still signs in, and verification names the edited row.
+async fn revocation_from_the_der<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let db = b.service.store();
+    db.exec("DROP TRIGGER certificates_append_only_u").await;
+    db.exec(&format!(
+        "UPDATE certificates SET serial = X'{}' WHERE fingerprint = X'{}'",
+        sql_hex(b.auditor.cert.serial()),
+        sql_hex(b.teller.cert.fingerprint().as_bytes())
+    ))
+    .await;
+    let edited = problem(
+        "certificates",
+        event_row(&b.teller.cert, None),
+        "its columns are not its certificate's",
+    );
+    assert_eq!(verified(&b).await, std::slice::from_ref(&edited));
+    let manager = login(&b, &b.manager).await.unwrap();
+    let teller = login(&b, &b.teller).await.unwrap();
+    revoke_teller(&b, &manager).await.unwrap();
+    let refused = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "after", 100))
+        .await;
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err("certificate.revoked".to_string())
+    );
+    login(&b, &b.auditor).await.unwrap();
+    assert_eq!(verified(&b).await, [edited]);
+}
+
+on_every_backend!(a_revocation_lists_the_certificates_own_serial, |db| {
+    revocation_from_the_der(db.store.clone())
+});
+
+/// Proves the service believes a certificate row only as far as its DER: the teller's
+/// `staff_id` column set to the auditor's leaves the teller signing in as the teller
+/// (their own deposit posts, as the teller's), and the teller's DER written under the
+/// auditor's fingerprint is refused at sign-in; verification names both edits.
+async fn certificate_rows_from_the_der<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let db = b.service.store();
+    let teller_row = format!(
+        "WHERE fingerprint = X'{}'",
+        sql_hex(b.teller.cert.fingerprint().as_bytes())
+    );
+    db.exec("DROP TRIGGER certificates_append_only_u").await;
+    db.exec(&format!(
+        "UPDATE certificates SET staff_id = {} {teller_row}",
+        b.auditor.staff_id
+    ))
+    .await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let posted = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "own", 100))
+        .await
+        .unwrap();
+    let row = common::posted(&b.service)
+        .await
+        .into_iter()
+        .find(|t| t.id == posted.id)
+        .unwrap();
+    assert_eq!(row.request.maker, b.teller.staff_id);
+    let edited = problem(
+        "certificates",
+        event_row(&b.teller.cert, None),
+        "its columns are not its certificate's",
+    );
+    assert_eq!(verified(&b).await, [edited]);
+
+    // The teller's DER under the auditor's fingerprint: the auditor, whose chain no
+    // call has validated yet (the service keeps chains it validated from bytes that
+    // hashed right), is refused.
+    db.exec(&format!(
+        "UPDATE certificates SET der = X'{}' WHERE fingerprint = X'{}'",
+        sql_hex(b.teller.cert.der()),
+        sql_hex(b.auditor.cert.fingerprint().as_bytes())
+    ))
+    .await;
+    assert_eq!(
+        login(&b, &b.auditor).await.map(|_| ()),
+        Err(ServiceError::Audit(
+            "a stored certificate's bytes are not the certificate its fingerprint names"
+        ))
+    );
+    let found = verified(&b).await;
+    assert!(
+        found.contains(&problem(
+            "certificates",
+            event_row(&b.auditor.cert, None),
+            "its bytes are not the certificate its fingerprint names",
+        )),
+        "{found:?}"
+    );
+}
+
+on_every_backend!(certificate_rows_are_read_from_their_der, |db| {
+    certificate_rows_from_the_der(db.store.clone())
+});
+
+/// Proves a second policy version is in force from its signing on, for the service and
+/// for verification alike: a deposit the first version posts, the same amount after a
+/// lower threshold is signed waits for a manager, and one written as posted after it is
+/// named; the first version's posted deposit stays clean.
+async fn two_policy_versions<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let before = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "v1", 50_000))
+        .await
+        .unwrap();
+    assert_eq!(before.status, pqbank_ledger::TransferStatus::Posted);
+    b.clock.fetch_add(10, Ordering::SeqCst);
+    let lower = pqbank_ledger::Policy {
+        approval_threshold_minor: 20_000,
+        ..POLICY
+    };
+    b.service.sign_policy(&lower, &root_device()).await.unwrap();
+    b.clock.fetch_add(10, Ordering::SeqCst);
+    let after = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "v2", 50_000))
+        .await
+        .unwrap();
+    assert_eq!(after.status, pqbank_ledger::TransferStatus::Pending);
+    assert_eq!(verified(&b).await, vec![]);
+    let id = written_as_posted(&b, "v2-posted", 50_000).await;
+    let found = verified(&b).await;
+    assert!(
+        found.contains(&problem(
+            "transfers",
+            format!("#{id}"),
+            "recorded as posted above the approval threshold"
+        )),
+        "{found:?}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|(table, row, _)| table == "transfers" && *row == format!("#{}", before.id)),
+        "{found:?}"
+    );
+}
+
+on_every_backend!(a_second_policy_version_holds_from_its_signing, |db| {
+    two_policy_versions(db.store.clone())
 });

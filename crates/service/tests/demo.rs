@@ -235,10 +235,10 @@ where
 
 on_every_backend!(forged_revocation, |db| forged_revocation(db.store.clone()));
 
-/// Proves log verification does not report a bad row for an act that commits while it
-/// reads: a teller's deposit (its row and its act, one transaction) lands after the
-/// journal was read and before the teller's chain is, and the log still proves itself.
-/// A forged row is still reported (the forged-row tests).
+/// Proves log verification reads one snapshot: a teller's deposit (its row and its act,
+/// one transaction) that lands after the journal was read and before the teller's chain
+/// is, is in neither, and the log proves itself. A forged row is still reported (the
+/// forged-row tests).
 async fn verify_during_acts<S: pqbank_db::Store + Clone + 'static>(store: S) {
     use pqbank_ledger::{Amount, Currency, TransferKind, TransferRequest};
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -271,6 +271,13 @@ async fn verify_during_acts<S: pqbank_db::Store + Clone + 'static>(store: S) {
         memo: String::new(),
         created_at: now,
     };
+    let before = pqbank_db::Backend::transfers(service.store())
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     let handle = tokio::runtime::Handle::current();
     let posted = std::sync::Mutex::new(false);
     let report = service
@@ -292,6 +299,10 @@ async fn verify_during_acts<S: pqbank_db::Store + Clone + 'static>(store: S) {
         "the deposit landed mid-verification"
     );
     assert_eq!(report.problems, vec![]);
+    assert_eq!(
+        report.transfers, before,
+        "the deposit is not in the snapshot"
+    );
 }
 
 on_every_backend!(verify_during_acts, threads = 2, |db| verify_during_acts(

@@ -937,15 +937,7 @@ async fn crl_rollback_refused<S: Store + Raw + Clone + 'static>(store: S) {
     let manager = login(&b, &b.manager).await.unwrap();
     let mgr_fp = b.manager.cert.fingerprint();
     b.clock.fetch_add(10, Ordering::SeqCst);
-    let number = s
-        .revoke(
-            &manager,
-            &b.manager.device,
-            b.teller.cert.fingerprint(),
-            RevocationReason::KeyCompromise,
-        )
-        .await
-        .unwrap();
+    let number = revoke_teller(&b, &manager).await.unwrap();
     assert_eq!(number, 2);
 
     store.exec("DROP TRIGGER crls_append_only_d").await;

@@ -347,13 +347,8 @@ macro_rules! impl_identity_store {
                 &self,
                 fingerprint: &$crate::sql::Hash,
             ) -> $crate::Result<Option<$crate::CertificateRecord>> {
-                let raw: Option<$crate::RawCertificate> =
-                    sqlx::query_as($crate::select_certificates!("WHERE fingerprint = ?"))
-                        .bind(&fingerprint[..])
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(map_err)?;
-                raw.map($crate::RawCertificate::decode).transpose()
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::certificate_in(&mut conn, fingerprint).await
             }
 
             async fn insert_crl(&self, r: &$crate::CrlRecord) -> $crate::Result<()> {
@@ -539,14 +534,8 @@ macro_rules! impl_identity_store {
                 &self,
                 certificate: &$crate::sql::Hash,
             ) -> $crate::Result<Vec<$crate::EventRecord>> {
-                let raw: Vec<$crate::RawEvent> = sqlx::query_as($crate::select_events!(
-                    "WHERE certificate_fingerprint = ? ORDER BY seq"
-                ))
-                .bind(&certificate[..])
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-                raw.into_iter().map($crate::RawEvent::decode).collect()
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::events_in(&mut conn, certificate).await
             }
 
             async fn insert_device(&self, d: &$crate::DeviceRecord) -> $crate::Result<()> {
@@ -614,16 +603,8 @@ macro_rules! impl_identity_store {
             }
 
             async fn log_leaves(&self, size: u64) -> $crate::Result<Vec<$crate::sql::Hash>> {
-                let rows: Vec<Vec<u8>> = sqlx::query_scalar(
-                    "SELECT e.event_hash FROM log_entries l \
-                     JOIN accountability_events e ON e.id = l.event_id \
-                     WHERE l.log_index < ? ORDER BY l.log_index",
-                )
-                .bind(i64::try_from(size).unwrap_or(i64::MAX))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-                $crate::hashes(&rows)
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::log_leaves_in(&mut conn, size).await
             }
 
             async fn log_index(&self, event_id: i64) -> $crate::Result<Option<u64>> {
@@ -667,53 +648,18 @@ macro_rules! impl_identity_store {
                 &self,
                 table: &'static str,
             ) -> $crate::Result<Vec<$crate::SignedRow>> {
-                let query = match table {
-                    "approvals" => {
-                        "SELECT id, COALESCE(approver_staff_id, 0) AS staff_id, transfer_id, \
-                         drawer_event_id, decision, created_at, \
-                         COALESCE(signed_bytes, X'') AS signed_bytes, \
-                         COALESCE(signature, X'') AS signature, \
-                         COALESCE(signer_fingerprint, X'') AS signer_fingerprint \
-                         FROM approvals ORDER BY id"
-                    }
-                    "drawer_events" => {
-                        "SELECT id, teller_staff_id AS staff_id, drawer_account_id, kind, \
-                         idempotency_key, counted_minor, created_at, signed_bytes, signature, \
-                         signer_fingerprint FROM drawer_events ORDER BY id"
-                    }
-                    "revocations" => {
-                        "SELECT id, revoked_by AS staff_id, certificate_fingerprint, reason, \
-                         crl_number, revoked_at AS created_at, signed_bytes, signature, \
-                         signer_fingerprint FROM revocations ORDER BY id"
-                    }
-                    _ => return Err($crate::StoreError::NotFound("signed table")),
-                };
-                sqlx::query_as(query)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::signed_rows_in(&mut conn, table).await
             }
 
             async fn checkpoints(&self) -> $crate::Result<Vec<$crate::CheckpointRecord>> {
-                let raw: Vec<$crate::RawCheckpoint> = sqlx::query_as(
-                    "SELECT tree_size, root_hash, created_at, signed_bytes, signature, \
-                     signer_fingerprint FROM checkpoints ORDER BY tree_size",
-                )
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-                raw.into_iter().map($crate::RawCheckpoint::decode).collect()
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::checkpoints_in(&mut conn).await
             }
 
             async fn event_certificates(&self) -> $crate::Result<Vec<$crate::sql::Hash>> {
-                let rows: Vec<Vec<u8>> = sqlx::query_scalar(
-                    "SELECT DISTINCT certificate_fingerprint FROM accountability_events \
-                     ORDER BY certificate_fingerprint",
-                )
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-                $crate::sql::fixed_hashes(&rows, "fingerprint length")
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::event_certificates_in(&mut conn).await
             }
 
             async fn event_hashes(&self) -> $crate::Result<Vec<$crate::sql::Hash>> {

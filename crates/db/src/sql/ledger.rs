@@ -438,12 +438,8 @@ macro_rules! impl_backend {
             }
 
             async fn customers(&self) -> $crate::Result<Vec<$crate::CustomerRow>> {
-                sqlx::query_as(
-                    "SELECT id, customer_number AS number, full_name FROM customers ORDER BY id",
-                )
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::customers_in(&mut conn).await
             }
 
             async fn account(&self, id: i64) -> $crate::Result<Option<$crate::AccountRow>> {
@@ -457,12 +453,8 @@ macro_rules! impl_backend {
             }
 
             async fn accounts(&self) -> $crate::Result<Vec<$crate::AccountRow>> {
-                let raw: Vec<$crate::RawAccount> =
-                    sqlx::query_as($crate::select_accounts!("ORDER BY a.id"))
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(map_err)?;
-                raw.into_iter().map($crate::RawAccount::decode).collect()
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::accounts_in(&mut conn).await
             }
 
             async fn expired_pending(&self, now: i64) -> $crate::Result<Vec<i64>> {
@@ -537,12 +529,8 @@ macro_rules! impl_backend {
             }
 
             async fn transfers(&self) -> $crate::Result<Vec<$crate::TransferRow>> {
-                let raw: Vec<$crate::RawTransfer> =
-                    sqlx::query_as($crate::select_transfers!("ORDER BY t.id"))
-                        .fetch_all(&self.pool)
-                        .await
-                        .map_err(map_err)?;
-                raw.into_iter().map($crate::RawTransfer::decode).collect()
+                let mut conn = self.pool.acquire().await.map_err(map_err)?;
+                log_reads::transfers_in(&mut conn).await
             }
         }
 

@@ -22,6 +22,7 @@
 
 mod identity;
 mod ledger;
+pub mod reads;
 
 use crate::StoreError;
 
@@ -174,7 +175,9 @@ macro_rules! select_events {
 /// - `fn inserted_id(&QueryResult) -> i64`, the id of the row an `INSERT` just wrote.
 ///
 /// `database` is the sqlx driver's database type; `store` a struct with a `pool` field;
-/// `tx` a tuple struct around the driver's `Transaction<'static, _>`; `migrator` the
+/// `tx` a tuple struct around the driver's `Transaction<'static, _>`; `snapshot` the
+/// name of the read snapshot type this defines, begun with `snapshot_begin`
+/// ([`crate::reads`]); `migrator` the
 /// backend's `sqlx::migrate!`; `for_update` the clause that locks the rows a `SELECT`
 /// read (with its leading space, or empty); `signed` the type name of a signed 64-bit
 /// `CAST`.
@@ -184,10 +187,13 @@ macro_rules! impl_sql_backend {
         database: $db:ty,
         store: $store:ty,
         tx: $tx:ident,
+        snapshot: $snapshot:ident,
+        snapshot_begin: $begin:literal,
         migrator: $migrator:expr,
         for_update: $for_update:literal,
         signed: $signed:literal $(,)?
     ) => {
+        $crate::impl_log_reads!($db, $store, $snapshot, $begin);
         $crate::ledger_rows!($db, $signed);
         $crate::identity_rows!($db, $for_update);
         $crate::impl_ledger_tx!($tx, $for_update);

@@ -252,6 +252,22 @@ pub async fn login<S: Store>(
         .await
 }
 
+/// The manager revokes the teller's certificate (key compromise) in `manager`'s
+/// session; the number of the CRL that lists it.
+pub async fn revoke_teller<S: Store>(
+    bank: &Bank<S>,
+    manager: &pqbank_service::SessionToken,
+) -> Result<u64, ServiceError> {
+    bank.service
+        .revoke(
+            manager,
+            &bank.manager.device,
+            bank.teller.cert.fingerprint(),
+            pqbank_pki::RevocationReason::KeyCompromise,
+        )
+        .await
+}
+
 /// The transfers a story posted: every one but the drawer's opening float.
 pub async fn posted<S: Store>(s: &Service<S>) -> Vec<pqbank_db::TransferRow> {
     let mut rows = s.store().transfers().await.unwrap();
