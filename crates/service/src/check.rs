@@ -150,6 +150,23 @@ impl<S: Store> Service<S> {
         Ok(pins)
     }
 
+    /// Refuses a session whose staff member (its row's column) is not the one its
+    /// validated certificate's signed claim names: a database writer who edits the
+    /// session row acts as nobody else.
+    pub(crate) async fn session_is_its_staff(
+        &self,
+        session_staff: i64,
+        leaf: &Certificate,
+    ) -> Result<(), ServiceError> {
+        if self.staff_of(leaf).await? == session_staff {
+            Ok(())
+        } else {
+            Err(ServiceError::Audit(
+                "the session's staff member is not its certificate's",
+            ))
+        }
+    }
+
     /// Every call's gate: session alive and not idle, chain valid now under the pinned
     /// and newest CRLs, device bound, action listed and permitted by the role.
     pub(crate) async fn authorise(
@@ -166,10 +183,7 @@ impl<S: Store> Service<S> {
             .certificate(&session.certificate)
             .await?
             .ok_or(ServiceError::UnknownCertificate)?;
-        let pins = Self::pins(
-            record.issuer.map(Fingerprint::from_bytes),
-            session.pinned_crl_number,
-        );
+        let pins = Self::pins(issuer_of(&record), session.pinned_crl_number);
         let mut auth = Authorised {
             staff_id: session.staff_id,
             certificate,
@@ -183,6 +197,7 @@ impl<S: Store> Service<S> {
                 self.prove_device(&id, device, action, now, &leaf).await?;
                 // Authority comes from the validated certificate, never from a database column.
                 auth.role = leaf.claims().role.unwrap_or(Role::Teller);
+                self.session_is_its_staff(session.staff_id, &leaf).await?;
             }
             Err(ServiceError::Forbidden(e)) => {
                 // Only a device that holds the key may leave a refusal on the chain.
@@ -395,6 +410,16 @@ fn call_digest(session: &[u8; 32], action: Action, now: i64) -> [u8; 32] {
 }
 
 /// The stored certificates and CRLs, parsed.
+/// The issuer a stored certificate's own DER names (its signed lineage), for the
+/// session's CRL pin; none if the DER does not decode (the chain check then refuses it).
+pub(crate) fn issuer_of(record: &pqbank_db::CertificateRecord) -> Option<Fingerprint> {
+    Certificate::from_der(&record.der)
+        .ok()?
+        .claims()
+        .lineage
+        .map(|l| l.issuer)
+}
+
 fn parse_chain(
     records: &[pqbank_db::CertificateRecord],
     crl_records: &[CrlRecord],

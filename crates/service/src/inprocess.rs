@@ -81,20 +81,14 @@ impl<S: Store> InProcess<S> {
             .login(certificate, &device, origin, &signed)
             .await
             .map_err(refusal)?;
-        let record = service
-            .store
-            .certificate(certificate.as_bytes())
-            .await
-            .map_err(|e| refusal(e.into()))?
-            .ok_or_else(|| refusal(ServiceError::UnknownCertificate))?;
-        let staff_id = record
-            .staff_id
-            .ok_or_else(|| refusal(ServiceError::UnknownCertificate))?;
-        // The login checked the certificate's role; the row says which it is.
-        let role = record
+        // Who signed in, from the certificate the login validated: its signed claims,
+        // never the row's columns.
+        let cert = service.certificate(&certificate).await.map_err(refusal)?;
+        let staff_id = service.staff_of(&cert).await.map_err(refusal)?;
+        let role = cert
+            .claims()
             .role
-            .parse()
-            .map_err(|_| refusal(ServiceError::UnknownCertificate))?;
+            .ok_or_else(|| refusal(ServiceError::UnknownCertificate))?;
         Ok(Self {
             service,
             device,
@@ -272,13 +266,8 @@ impl<S: Store> Bank for InProcess<S> {
     async fn enrolment_queue(&self) -> BankResult<EnrolmentsAnswer> {
         let (s, t, d) = (&self.service, &self.token, &*self.device);
         let queue = s.enrolment_queue(t, d).await.map_err(refusal)?;
-        let issuer = s
-            .store
-            .certificate(self.certificate.as_bytes())
-            .await
-            .map_err(|e| refusal(e.into()))?
-            .ok_or_else(|| refusal(ServiceError::UnknownCertificate))?;
-        wire_views::enrolments_answer(s, queue, &issuer.der)
+        let issuer = s.certificate(&self.certificate).await.map_err(refusal)?;
+        wire_views::enrolments_answer(s, queue, issuer.der())
             .await
             .map_err(refusal)
     }

@@ -132,10 +132,16 @@ impl<S: Store> Service<S> {
         // Only a device the bank knows, with its delivery key, of the certificate's own
         // staff member, gets a session here: the secret is sealed to that key.
         let device = self.store.device(&device_id_hash(device_id)).await?;
+        // Before the transcript is checked, every miss (unknown certificate, no staff
+        // claim, a number the bank does not hold, bytes that are not the certificate)
+        // gets the same answer; only the store's own failures differ.
         let staff = match self.certificate(&certificate).await {
-            Ok(cert) => self.staff_of(&cert).await.map(Some),
-            Err(ServiceError::UnknownCertificate) => Ok(None),
-            Err(e) => Err(e),
+            Ok(cert) => match self.staff_of(&cert).await {
+                Err(ServiceError::Store(e)) => Err(ServiceError::Store(e)),
+                other => Ok(other.ok()),
+            },
+            Err(ServiceError::Store(e)) => Err(ServiceError::Store(e)),
+            Err(_) => Ok(None),
         };
         let recipient = match (&device, staff) {
             (_, Err(e)) => Err(e),

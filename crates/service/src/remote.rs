@@ -362,12 +362,11 @@ impl<S: Store> Service<S> {
         request: &Request<'_>,
     ) -> Result<(Vec<pqbank_db::EnrolmentRecord>, Vec<u8>), ServiceError> {
         let (auth, ..) = self.enter(Route::Enrolments, request).await?;
-        let issuer = self
-            .store
-            .certificate(auth.certificate.as_bytes())
-            .await?
-            .ok_or(ServiceError::UnknownCertificate)?;
-        Ok((self.store.pending_enrolments().await?, issuer.der))
+        let issuer = self.certificate(&auth.certificate).await?;
+        Ok((
+            self.store.pending_enrolments().await?,
+            issuer.der().to_vec(),
+        ))
     }
 
     /// What a manager's workstation needs to sign a revocation or renewal of `target`:

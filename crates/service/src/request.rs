@@ -60,15 +60,15 @@ impl<S: Store> Service<S> {
         let key = verify_signature(&leaf, request).inspect_err(|e| {
             crate::trace::refused(action.as_str(), Some(&certificate), e);
         })?;
-        let pins = Self::pins(
-            record.issuer.map(Fingerprint::from_bytes),
-            session.pinned_crl_number,
-        );
+        let pins = Self::pins(crate::check::issuer_of(&record), session.pinned_crl_number);
         let role = match self
             .validate_chain_from(record, &header.device_id, Some(action), &pins)
             .await
         {
-            Ok((leaf, _)) => leaf.claims().role.unwrap_or(Role::Teller),
+            Ok((leaf, _)) => {
+                self.session_is_its_staff(session.staff_id, &leaf).await?;
+                leaf.claims().role.unwrap_or(Role::Teller)
+            }
             Err(ServiceError::Certificate(e)) => {
                 self.store
                     .end_session(&header.session, now, e.code())

@@ -68,6 +68,8 @@ pub struct Service<S> {
     pub(crate) server_key: Option<Arc<crate::ServerKey>>,
     /// The signed versions of the four-eyes policy, once read ([`crate::policy`]).
     pub(crate) policies: std::sync::Mutex<crate::policy::PolicyCache>,
+    /// Staff ids by staff number, once read: a member's id never changes.
+    staff_ids: std::sync::Mutex<BTreeMap<String, i64>>,
 }
 
 /// Fresh bytes from the operating system.
@@ -96,6 +98,7 @@ impl<S: Store> Service<S> {
             crl_pins: Arc::new(MemoryCrlPins::default()),
             server_key: None,
             policies: std::sync::Mutex::new(crate::policy::PolicyCache::default()),
+            staff_ids: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -906,10 +909,13 @@ impl<S: Store> Service<S> {
         action: Action,
         issued: &Certificate,
     ) -> Result<(), ServiceError> {
-        let taken =
-            self.store.all_certificates().await?.iter().any(|c| {
-                c.issuer == Some(*auth.certificate.as_bytes()) && c.serial == issued.serial()
-            });
+        // By the stored certificates' own DER, not their `issuer` and `serial` columns.
+        let taken = self.store.all_certificates().await?.iter().any(|c| {
+            decoded(c).is_ok_and(|c| {
+                c.claims().lineage.map(|l| l.issuer) == Some(auth.certificate)
+                    && c.serial() == issued.serial()
+            })
+        });
         if !taken {
             return Ok(());
         }
@@ -917,9 +923,9 @@ impl<S: Store> Service<S> {
         Err(self.refuse(auth, sign, action, e).await)
     }
 
-    /// The stored certificate `target`, decoded, if the caller issued it (by its DER's
-    /// signature under the caller's key, not by the `issuer` column); else refused, the
-    /// refusal chained.
+    /// The stored certificate `target`, decoded, if the caller issued it (by its DER: the
+    /// signed lineage naming the caller, the issuer name and the signature under the
+    /// caller's key; not by the `issuer` column); else refused, the refusal chained.
     pub(crate) async fn issued_by_caller(
         &self,
         auth: &Authorised,
@@ -934,7 +940,10 @@ impl<S: Store> Service<S> {
             .ok_or(ServiceError::UnknownCertificate)?;
         let cert = decoded(&record)?;
         let caller = self.certificate(&auth.certificate).await?;
-        if cert.issuer_der() == caller.subject_der() && cert.verify_signed_by(&caller).is_ok() {
+        let issued = cert.claims().lineage.map(|l| l.issuer) == Some(auth.certificate)
+            && cert.issuer_der() == caller.subject_der()
+            && cert.verify_signed_by(&caller).is_ok();
+        if issued {
             return Ok(cert);
         }
         let e = pqbank_pki::Error::IssuerNotAuthorised { depth: 1 };
@@ -1110,19 +1119,32 @@ impl<S: Store> Service<S> {
     }
 
     /// The staff member a certificate names in its signed StaffId claim, by the staff
-    /// table's number, never by the `certificates.staff_id` column.
+    /// table's number (read once per number), never by a `staff_id` column.
     pub(crate) async fn staff_of(&self, cert: &Certificate) -> Result<i64, ServiceError> {
         let number = cert
             .claims()
             .staff_id
             .as_deref()
             .ok_or(ServiceError::UnknownCertificate)?;
-        self.store
+        let known = self
+            .staff_ids
+            .lock()
+            .ok()
+            .and_then(|ids| ids.get(number).copied());
+        if let Some(id) = known {
+            return Ok(id);
+        }
+        let id = self
+            .store
             .staff_id_by_number(number)
             .await?
             .ok_or(ServiceError::Audit(
                 "the certificate's staff number is not a member of staff",
-            ))
+            ))?;
+        if let Ok(mut ids) = self.staff_ids.lock() {
+            ids.insert(number.to_owned(), id);
+        }
+        Ok(id)
     }
 
     /// The newest CRL number per issuer, for pinning.

@@ -820,7 +820,11 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         let mut leaves = hashes.iter();
         for c in &checkpoints {
             let row = format!("size {}", c.tree_size);
-            let size = u64::try_from(c.tree_size).unwrap_or(u64::MAX);
+            let Ok(size) = u64::try_from(c.tree_size) else {
+                self.report
+                    .push("checkpoints", row, "its size is not a log size");
+                continue;
+            };
             let expected_bytes = crate::checkpoint_bytes(size, &c.root, c.created_at);
             let signer = self.signer(&c.signer).await?;
             let signed = signer.as_ref().is_ok_and(|k| {

@@ -1155,3 +1155,35 @@ async fn two_policy_versions<S: Store + Raw + 'static>(store: S) {
 on_every_backend!(a_second_policy_version_holds_from_its_signing, |db| {
     two_policy_versions(db.store.clone())
 });
+
+/// Proves a session row is held to its certificate on every call: the teller's session
+/// edited to name the auditor posts nothing, as anyone.
+async fn session_row_edited<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    b.service
+        .store()
+        .exec(&format!(
+            "UPDATE sessions SET staff_id = {}",
+            b.auditor.staff_id
+        ))
+        .await;
+    let as_auditor = TransferRequest {
+        maker: b.auditor.staff_id,
+        ..deposit(&b, "as-auditor", 100)
+    };
+    assert_eq!(
+        b.service
+            .post_transfer(&teller, &b.teller.device, as_auditor)
+            .await
+            .map(|_| ()),
+        Err(ServiceError::Audit(
+            "the session's staff member is not its certificate's"
+        ))
+    );
+    assert_eq!(common::posted(&b.service).await, vec![]);
+}
+
+on_every_backend!(a_session_row_is_held_to_its_certificate, |db| {
+    session_row_edited(db.store.clone())
+});
