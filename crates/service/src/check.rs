@@ -409,10 +409,9 @@ fn call_digest(session: &[u8; 32], action: Action, now: i64) -> [u8; 32] {
         .into()
 }
 
-/// The stored certificates and CRLs, parsed.
 /// The issuer a stored certificate's own DER names (its signed lineage), for the
 /// session's CRL pin; none if the DER does not decode (the chain check then refuses it).
-pub(crate) fn issuer_of(record: &pqbank_db::CertificateRecord) -> Option<Fingerprint> {
+fn issuer_of(record: &pqbank_db::CertificateRecord) -> Option<Fingerprint> {
     Certificate::from_der(&record.der)
         .ok()?
         .claims()
@@ -420,6 +419,7 @@ pub(crate) fn issuer_of(record: &pqbank_db::CertificateRecord) -> Option<Fingerp
         .map(|l| l.issuer)
 }
 
+/// The stored certificates and CRLs, parsed.
 fn parse_chain(
     records: &[pqbank_db::CertificateRecord],
     crl_records: &[CrlRecord],

@@ -60,7 +60,8 @@ impl<S: Store> Service<S> {
         let key = verify_signature(&leaf, request).inspect_err(|e| {
             crate::trace::refused(action.as_str(), Some(&certificate), e);
         })?;
-        let pins = Self::pins(crate::check::issuer_of(&record), session.pinned_crl_number);
+        let issuer = leaf.claims().lineage.map(|l| l.issuer);
+        let pins = Self::pins(issuer, session.pinned_crl_number);
         let role = match self
             .validate_chain_from(record, &header.device_id, Some(action), &pins)
             .await
