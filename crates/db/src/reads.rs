@@ -47,6 +47,12 @@ pub trait LogReads: Send {
     fn customers(&mut self) -> impl Future<Output = Result<Vec<CustomerRow>>> + Send;
     /// Every account with its cached totals, in id order.
     fn accounts(&mut self) -> impl Future<Output = Result<Vec<AccountRow>>> + Send;
+    /// The (id, created_at) of every row of a master table ("staff", "customers" or
+    /// "accounts"), in id order.
+    fn created_times(
+        &mut self,
+        table: &'static str,
+    ) -> impl Future<Output = Result<Vec<(i64, i64)>>> + Send;
     /// Every checkpoint, by size.
     fn checkpoints(&mut self) -> impl Future<Output = Result<Vec<CheckpointRecord>>> + Send;
     /// The event hashes of the first `size` log positions, in log order.

@@ -380,7 +380,7 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                 && signed
                 && authorised
                 && key.is_some()
-                && !self.acts.versions.add(table, payload, row.clone())
+                && !self.acts.versions.add(table, payload, row.clone(), at)
             {
                 self.report.push(
                     "accountability_events",
@@ -468,24 +468,36 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         Ok(())
     }
 
-    /// Every staff member, customer and account: the newest of its signed versions.
+    /// Every staff member, customer and account: the newest of its signed versions,
+    /// made when its first version was signed.
     async fn check_master(&mut self) -> Result<(), ServiceError> {
         let customers = self.reads.customers().await?;
         let accounts = self.reads.accounts().await?;
+        let mut created = BTreeMap::new();
+        for table in ["staff", "customers", "accounts"] {
+            let times: BTreeMap<i64, i64> =
+                self.reads.created_times(table).await?.into_iter().collect();
+            created.insert(table, times);
+        }
         let versions = &mut self.acts.versions;
         let staff = self.staff_rows.iter().map(|s| {
             let contents = pqbank_db::master::staff_row_contents(&s.number, &s.name, &s.role);
             (s.id, contents)
         });
-        versions.check_table("staff", staff, &mut self.report);
+        versions.check_table("staff", staff, &created["staff"], &mut self.report);
         let customers = customers
             .iter()
             .map(|c| (c.id, pqbank_db::master::customer_row_contents(c)));
-        versions.check_table("customers", customers, &mut self.report);
+        versions.check_table(
+            "customers",
+            customers,
+            &created["customers"],
+            &mut self.report,
+        );
         let accounts = accounts
             .iter()
             .map(|a| (a.id, pqbank_db::master::account_row_contents(a)));
-        versions.check_table("accounts", accounts, &mut self.report);
+        versions.check_table("accounts", accounts, &created["accounts"], &mut self.report);
         Ok(())
     }
 

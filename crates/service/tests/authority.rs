@@ -1187,3 +1187,29 @@ async fn session_row_edited<S: Store + Raw + 'static>(store: S) {
 on_every_backend!(a_session_row_is_held_to_its_certificate, |db| {
     session_row_edited(db.store.clone())
 });
+
+/// Proves a master row's creation time is held to its first signed version's: a
+/// customer account's `created_at` moved by a second is named.
+async fn master_created_at<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    assert_eq!(verified(&b).await, vec![]);
+    b.service
+        .store()
+        .exec(&format!(
+            "UPDATE accounts SET created_at = created_at + 1 WHERE id = {}",
+            b.customer
+        ))
+        .await;
+    assert_eq!(
+        verified(&b).await,
+        [problem(
+            "accounts",
+            format!("#{}", b.customer),
+            "its creation time is not its first signed version's"
+        )]
+    );
+}
+
+on_every_backend!(a_master_rows_creation_time_is_its_first_versions, |db| {
+    master_created_at(db.store.clone())
+});

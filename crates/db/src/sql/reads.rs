@@ -27,6 +27,17 @@ pub fn signed_rows_query(table: &str) -> Option<&'static str> {
     })
 }
 
+/// The (id, created_at) of a master table's rows, or `None` for another table.
+#[must_use]
+pub fn created_times_query(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "staff" => "SELECT id, created_at FROM staff ORDER BY id",
+        "customers" => "SELECT id, created_at FROM customers ORDER BY id",
+        "accounts" => "SELECT id, created_at FROM accounts ORDER BY id",
+        _ => return None,
+    })
+}
+
 /// The event hashes of the first `?` log positions, in log order.
 pub const LOG_LEAVES: &str = "SELECT e.event_hash FROM log_entries l \
      JOIN accountability_events e ON e.id = l.event_id \
@@ -83,6 +94,15 @@ macro_rules! impl_log_reads {
             ) -> $crate::Result<Vec<$crate::SignedRow>> {
                 let query = $crate::sql::reads::signed_rows_query(table)
                     .ok_or($crate::StoreError::NotFound("signed table"))?;
+                sqlx::query_as(query).fetch_all(conn).await.map_err(map_err)
+            }
+
+            pub(crate) async fn created_times_in(
+                conn: &mut Conn,
+                table: &'static str,
+            ) -> $crate::Result<Vec<(i64, i64)>> {
+                let query = $crate::sql::reads::created_times_query(table)
+                    .ok_or($crate::StoreError::NotFound("master table"))?;
                 sqlx::query_as(query).fetch_all(conn).await.map_err(map_err)
             }
 
@@ -232,6 +252,12 @@ macro_rules! impl_log_reads {
             }
             async fn accounts(&mut self) -> $crate::Result<Vec<$crate::AccountRow>> {
                 log_reads::accounts_in(&mut self.0).await
+            }
+            async fn created_times(
+                &mut self,
+                table: &'static str,
+            ) -> $crate::Result<Vec<(i64, i64)>> {
+                log_reads::created_times_in(&mut self.0, table).await
             }
             async fn checkpoints(&mut self) -> $crate::Result<Vec<$crate::CheckpointRecord>> {
                 log_reads::checkpoints_in(&mut self.0).await

@@ -19,10 +19,11 @@ pub(super) fn table_of(kind: &str) -> Option<&'static str> {
     }
 }
 
-/// One version as logged: its contents and the event that logged it.
+/// One version as logged: its contents, the event that logged it and its signed time.
 struct Logged {
     contents: Vec<u8>,
     event: String,
+    at: i64,
 }
 
 /// The versions the chains logged, signed by an allowed signer, by table and row, then
@@ -31,9 +32,15 @@ struct Logged {
 pub(super) struct Versions(BTreeMap<(&'static str, i64), BTreeMap<u32, Vec<Logged>>>);
 
 impl Versions {
-    /// Keeps the version `payload` logged by `event` for a row of `table`; false if the
-    /// payload is not a version's.
-    pub(super) fn add(&mut self, table: &'static str, payload: &[u8], event: String) -> bool {
+    /// Keeps the version `payload` logged by `event`, signed at `at`, for a row of
+    /// `table`; false if the payload is not a version's.
+    pub(super) fn add(
+        &mut self,
+        table: &'static str,
+        payload: &[u8],
+        event: String,
+        at: i64,
+    ) -> bool {
         let Some((of, contents)) = master::split_payload(payload) else {
             return false;
         };
@@ -45,6 +52,7 @@ impl Versions {
             .push(Logged {
                 contents: contents.to_vec(),
                 event,
+                at,
             });
         true
     }
@@ -63,12 +71,14 @@ impl Versions {
     }
 
     /// Checks the rows of `table`, each as (id, its contents rebuilt from its columns),
-    /// against their versions; names every row that is not its newest signed version,
-    /// and every version of a row the table does not hold.
+    /// against their versions; names every row that is not its newest signed version or
+    /// whose creation time (`created`, by id) is not its first version's, and every
+    /// version of a row the table does not hold.
     pub(super) fn check_table(
         &mut self,
         table: &'static str,
         rows: impl IntoIterator<Item = (i64, Vec<u8>)>,
+        created: &BTreeMap<i64, i64>,
         report: &mut LogReport,
     ) {
         for (id, contents) in rows {
@@ -102,7 +112,19 @@ impl Versions {
                 .next_back()
                 .and_then(|logged| logged.first());
             if newest.is_none_or(|l| l.contents != contents) {
-                report.push(table, row, "its columns are not its newest signed version");
+                report.push(
+                    table,
+                    row.clone(),
+                    "its columns are not its newest signed version",
+                );
+            }
+            let first = versions.get(&1).and_then(|logged| logged.first());
+            if first.is_some_and(|l| created.get(&id) != Some(&l.at)) {
+                report.push(
+                    table,
+                    row,
+                    "its creation time is not its first signed version's",
+                );
             }
         }
         let strays: Vec<(&'static str, i64)> = self
