@@ -50,14 +50,23 @@ async fn open(
     .expect("workstation opens")
 }
 
-async fn sign_in(ws: &Workstation, name: &str) {
-    let state = ws.state().await.unwrap();
-    let who = state
+/// The certificate of the identity named `name` this workstation holds.
+async fn certificate_of(ws: &Workstation, name: &str) -> String {
+    ws.state()
+        .await
+        .unwrap()
         .identities
-        .iter()
+        .into_iter()
         .find(|i| i.name == name)
-        .unwrap_or_else(|| panic!("{name} is held here"));
-    let result = ws.login(who.certificate.clone()).await.expect("sign-in");
+        .unwrap_or_else(|| panic!("{name} is held here"))
+        .certificate
+}
+
+async fn sign_in(ws: &Workstation, name: &str) {
+    let result = ws
+        .login(certificate_of(ws, name).await)
+        .await
+        .expect("sign-in");
     assert_eq!(result.layers.len(), 7, "every layer is reported as checked");
 }
 
@@ -377,15 +386,8 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
         .unwrap();
     drop(ws);
     let ws = open(dir.path(), None, keys.clone()).await;
-    let maria = ws
-        .state()
-        .await
-        .unwrap()
-        .identities
-        .into_iter()
-        .find(|i| i.name == "Maria Manager")
-        .unwrap();
-    assert_eq!(code(ws.login(maria.certificate).await), "audit");
+    let maria = certificate_of(&ws, "Maria Manager").await;
+    assert_eq!(code(ws.login(maria).await), "audit");
 
     // The newest root CRL the server's handshakes showed is kept on this machine: after
     // a restart, a server presenting an older one than this installation has seen (as
@@ -397,15 +399,8 @@ async fn a_branch_works_through_pqbank_server_and_holds_no_database() {
     pins.raise(&root, 99).unwrap();
     drop((ws, pins));
     let restarted = open(dir.path(), None, keys).await;
-    let maria = restarted
-        .state()
-        .await
-        .unwrap()
-        .identities
-        .into_iter()
-        .find(|i| i.name == "Maria Manager")
-        .unwrap();
-    let refused = restarted.login(maria.certificate).await.unwrap_err();
+    let maria = certificate_of(&restarted, "Maria Manager").await;
+    let refused = restarted.login(maria).await.unwrap_err();
     assert!(
         refused.code.as_str().starts_with("transport."),
         "{refused:?}"
