@@ -92,12 +92,25 @@ impl Event {
 /// hash of the event before, each stored hash the hash of its contents. Returns the
 /// head's hash.
 pub fn verify_chain(certificate: &Hash, events: &[(Event, Hash)]) -> Result<Hash, AuditError> {
-    let mut expected_prev = GENESIS;
-    for (i, (event, stored)) in events.iter().enumerate() {
+    verify_chain_from(certificate, 0, GENESIS, events)
+}
+
+/// Checks a chain's continuation: `events` must follow an already verified part of
+/// `first` events whose head hash is `head` ([`GENESIS`] when `first` is 0), with
+/// consecutive sequence numbers from `first`, each linked and hashed as in
+/// [`verify_chain`]. Returns the new head's hash.
+pub fn verify_chain_from(
+    certificate: &Hash,
+    first: u64,
+    head: Hash,
+    events: &[(Event, Hash)],
+) -> Result<Hash, AuditError> {
+    let mut expected_prev = head;
+    for ((event, stored), want) in events.iter().zip(first..) {
         if !bool::from(event.certificate.ct_eq(certificate)) {
             return Err(AuditError::ForeignEvent { seq: event.seq });
         }
-        if event.seq != i as u64 {
+        if event.seq != want {
             return Err(AuditError::Sequence { seq: event.seq });
         }
         if !bool::from(event.prev_hash.ct_eq(&expected_prev)) {

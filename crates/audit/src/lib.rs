@@ -6,10 +6,13 @@
 //!   a Merkle tree hashed as RFC 9162 (Certificate Transparency 2.0), Section 2.1, with
 //!   SHA3-256; inclusion and consistency proofs are made and verified as Sections
 //!   2.1.3 and 2.1.4 describe.
+//! - [`verified`]: what a clean verification of the log proved, kept by the verifier so
+//!   that the next one reads only what came after.
 #![forbid(unsafe_code)]
 
 pub mod chain;
 pub mod merkle;
+pub mod verified;
 
 /// A SHA3-256 digest.
 pub type Hash = [u8; 32];

@@ -228,6 +228,20 @@ impl Frontier {
         self.size
     }
 
+    /// The right edge: the roots of the perfect subtrees, largest first.
+    #[must_use]
+    pub fn nodes(&self) -> &[Hash] {
+        &self.nodes
+    }
+
+    /// The frontier of a tree of `size` leaves from its right edge as [`Self::nodes`]
+    /// gave it; `None` if there is not one node per set bit of `size`.
+    #[must_use]
+    pub fn from_parts(size: u64, nodes: Vec<Hash>) -> Option<Self> {
+        (usize::try_from(size.count_ones()).ok() == Some(nodes.len()))
+            .then_some(Self { size, nodes })
+    }
+
     /// Adds a leaf hash (already hashed with [`leaf_hash`]).
     pub fn push(&mut self, leaf: &Hash) {
         let mut node = *leaf;
@@ -271,6 +285,11 @@ mod tests {
             assert_eq!(frontier.size(), n as u64 + 1);
             assert_eq!(frontier.root(), root(&leaves[..=n]), "size {}", n + 1);
             assert_eq!(frontier.nodes.len(), (n + 1).count_ones() as usize);
+            let again = Frontier::from_parts(frontier.size(), frontier.nodes().to_vec());
+            assert_eq!(again.as_ref(), Some(&frontier));
+            let mut more = frontier.nodes().to_vec();
+            more.push([0; 32]);
+            assert_eq!(Frontier::from_parts(frontier.size(), more), None);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! leaves verifies, a reference recursive implementation agrees on every root, and any
 //! changed hash, index or size makes a proof fail (a falsified proof is never accepted).
 
-use pqbank_audit::chain::{Event, verify_chain};
+use pqbank_audit::chain::{Event, verify_chain, verify_chain_from};
 use pqbank_audit::merkle::{
     consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash, root, verify_consistency,
     verify_inclusion,
@@ -152,5 +152,28 @@ fn chain_breaks_are_named() {
     assert_eq!(
         verify_chain(&[8u8; 32], &good),
         Err(AuditError::ForeignEvent { seq: 0 })
+    );
+}
+
+/// Proves a chain's continuation verifies from its verified head, and is refused from
+/// another head, from another position, or with a gap.
+#[test]
+fn a_continuation_verifies_from_its_head() {
+    let cert = [7u8; 32];
+    let good = chain(6);
+    let head = good[2].1;
+    assert_eq!(verify_chain_from(&cert, 3, head, &good[3..]), Ok(good[5].1));
+    assert_eq!(verify_chain_from(&cert, 6, good[5].1, &[]), Ok(good[5].1));
+    assert_eq!(
+        verify_chain_from(&cert, 3, good[1].1, &good[3..]),
+        Err(AuditError::Link { seq: 3 })
+    );
+    assert_eq!(
+        verify_chain_from(&cert, 2, head, &good[3..]),
+        Err(AuditError::Sequence { seq: 3 })
+    );
+    assert_eq!(
+        verify_chain_from(&cert, 3, head, &good[4..]),
+        Err(AuditError::Sequence { seq: 4 })
     );
 }
