@@ -1384,3 +1384,51 @@ async fn sign_in_holds_the_log_to_the_workstations_pin() {
         "audit"
     );
 }
+
+/// Proves the server's checkpoint job leaves no two consecutive checkpoints more than
+/// `CHECKPOINT_EVENTS_MAX` events apart however late it runs: a burst of events between
+/// two of its turns is covered by a checkpoint every 1,000 events, then one of the
+/// whole log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_is_checkpointed_every_thousand_events() {
+    use pqbank_db::IdentityStore as _;
+    use pqbank_service::CHECKPOINT_EVENTS_MAX;
+    let served = serve(None).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let first = served.server_checkpoint(now + 301).await;
+    let tom = &served.bank.tellers[0];
+    let sign = tom.device.event_signer();
+    let burst = 2 * CHECKPOINT_EVENTS_MAX + 100;
+    for i in 0..burst {
+        served
+            .admin
+            .store()
+            .append_event(
+                tom.cert.fingerprint().as_bytes(),
+                "note",
+                &i.to_be_bytes(),
+                now,
+                &sign,
+            )
+            .await
+            .unwrap();
+    }
+    let last = served.server_checkpoint(now + 302).await;
+    let sizes: Vec<u64> = served
+        .admin
+        .store()
+        .checkpoints()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.tree_size as u64)
+        .collect();
+    let step = CHECKPOINT_EVENTS_MAX;
+    let start = first.tree_size as u64;
+    assert_eq!(
+        sizes,
+        [start, start + step, start + 2 * step, last.tree_size as u64],
+        "one every {step} events, then the whole log"
+    );
+    assert!(last.tree_size as u64 > start + burst);
+}

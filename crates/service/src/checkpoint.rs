@@ -119,29 +119,57 @@ impl<S: Store> Service<S> {
     }
 
     /// A checkpoint of the whole sequenced log signed by the server's key now, due or
-    /// not; `None` for an empty log.
+    /// not; `None` for an empty log. When more than [`CHECKPOINT_EVENTS_MAX`] events came
+    /// since the newest checkpoint (a burst between two turns of the job), one is signed
+    /// at every [`CHECKPOINT_EVENTS_MAX`] events on the way, so that no two consecutive
+    /// checkpoints are further apart however late the job runs; the last one returned.
     async fn sign_server_checkpoint(&self) -> Result<Option<CheckpointRecord>, ServiceError> {
         let key = self.server_key()?;
         let size = self.store.sequence_events().await?;
         if size == 0 {
             return Ok(None);
         }
-        let now = self.now();
-        let head = root(&self.leaves(size).await?);
-        let signed_bytes = checkpoint_bytes(size, &head, now);
-        let signature = key.sign_act(&signed_bytes)?;
-        let record = CheckpointRecord {
-            tree_size: i64::try_from(size).unwrap_or(i64::MAX),
-            root: head,
-            created_at: now,
-            signature,
-            signed_bytes,
-            signer: *key.fingerprint().as_bytes(),
-        };
-        let sign = crate::server_key::ServerSigner::new(key, Vec::new());
-        self.commit_checkpoint(&record, &sign).await?;
-        tracing::info!(tree_size = size, "checkpoint signed by the server");
-        Ok(Some(record))
+        let newest = self
+            .store
+            .checkpoints()
+            .await?
+            .last()
+            .map_or(0, |c| u64::try_from(c.tree_size).unwrap_or(0))
+            .min(size);
+        let leaves = self.leaves(size).await?;
+        let mut sizes: Vec<u64> = (1..)
+            .map_while(|k: u64| newest.checked_add(k.checked_mul(CHECKPOINT_EVENTS_MAX)?))
+            .take_while(|at| *at < size)
+            .collect();
+        sizes.push(size);
+        let mut tree = pqbank_audit::merkle::Frontier::new();
+        let mut signed = None;
+        for at in sizes {
+            for leaf in leaves
+                .iter()
+                .skip(usize::try_from(tree.size()).unwrap_or(usize::MAX))
+                .take(usize::try_from(at - tree.size()).unwrap_or(usize::MAX))
+            {
+                tree.push(leaf);
+            }
+            let now = self.now();
+            let head = tree.root();
+            let signed_bytes = checkpoint_bytes(at, &head, now);
+            let signature = key.sign_act(&signed_bytes)?;
+            let record = CheckpointRecord {
+                tree_size: i64::try_from(at).unwrap_or(i64::MAX),
+                root: head,
+                created_at: now,
+                signature,
+                signed_bytes,
+                signer: *key.fingerprint().as_bytes(),
+            };
+            let sign = crate::server_key::ServerSigner::new(key, Vec::new());
+            self.commit_checkpoint(&record, &sign).await?;
+            tracing::info!(tree_size = at, "checkpoint signed by the server");
+            signed = Some(record);
+        }
+        Ok(signed)
     }
 
     /// Stores a checkpoint with its signer's `checkpoint` event on the signer's chain, the
