@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("request", request),
     ("vouching_bundle", vouching_bundle),
     ("demo_staff", demo_staff),
+    ("verified_log", verified_log),
 ];
 
 /// An X.509 certificate; a parsed one is also checked against itself.
@@ -192,5 +193,14 @@ pub fn demo_staff(data: &[u8]) {
     if let Ok(staff) = pqbank_api::DemoStaff::from_json(data) {
         let again = serde_json::to_vec(&staff).expect("a parsed staff file serialises");
         assert_eq!(pqbank_api::DemoStaff::from_json(&again).ok(), Some(staff));
+    }
+}
+
+/// A verifier's state file: one that reads back is written and read again unchanged.
+pub fn verified_log(data: &[u8]) {
+    use pqbank_audit::verified::VerifiedLog;
+    if let Ok(state) = VerifiedLog::from_json(data) {
+        assert!(state.frontier().is_some());
+        assert_eq!(VerifiedLog::from_json(&state.to_json()), Ok(state));
     }
 }

@@ -344,7 +344,7 @@ fn read_crl(path: &Path) -> Result<Crl, CliError> {
         .map_err(|e| CliError(format!("{}: {e}", path.display())))
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }

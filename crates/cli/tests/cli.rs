@@ -362,8 +362,9 @@ fn garbage_input_is_a_clear_error() {
 }
 
 /// Proves `pqbank demo` builds the demo bank in the embedded SQLite file of the user's
-/// data folder, remembers the pinned root, and `pqbank log verify` then exits 0; both
-/// commands leave their lines in the day's log file of the data folder.
+/// data folder, remembers the pinned root, and `pqbank log verify` then exits 0, the
+/// next run starting from the state it kept (and `--full` from nothing); both commands
+/// leave their lines in the day's log file of the data folder.
 #[test]
 fn demo_then_log_verify() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -391,6 +392,24 @@ fn demo_then_log_verify() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     assert_eq!(report["problems"], serde_json::json!([]));
     assert!(report["transfers"].as_u64().unwrap_or(0) >= 20);
+    assert_eq!(report["incremental"], serde_json::json!(false));
+    // The next run starts from the state the clean one left in the data folder: nothing
+    // new to read; `--full` reads every row again.
+    let kept = std::fs::read_dir(tmp.path().join("pqbank"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().starts_with("verified-log-"));
+    assert!(kept, "a clean verification keeps its state");
+    let again: serde_json::Value =
+        serde_json::from_slice(&run(&["log", "verify", "--json"]).stdout).unwrap_or_default();
+    assert_eq!(again["incremental"], serde_json::json!(true));
+    assert_eq!(again["transfers"], serde_json::json!(0));
+    assert_eq!(again["problems"], serde_json::json!([]));
+    let full: serde_json::Value =
+        serde_json::from_slice(&run(&["log", "verify", "--full", "--json"]).stdout)
+            .unwrap_or_default();
+    assert_eq!(full["incremental"], serde_json::json!(false));
+    assert_eq!(full["transfers"], report["transfers"]);
     // A wrong pin: no signer's chain ends at it, and the command says so with exit 1.
     let out = run(&["log", "verify", "--pin", &"00".repeat(32)]);
     assert_eq!(out.status.code(), Some(1));

@@ -211,7 +211,7 @@ pub async fn build<S: Store>(
         drawers,
         accounts,
     };
-    demo_transfers(&service, &bank, transfers).await?;
+    post_transfers(&service, &bank, 0..transfers).await?;
     Ok((service, bank))
 }
 
@@ -490,18 +490,24 @@ async fn open<S: Store>(
     Ok(())
 }
 
-/// Deposits, then transfers between customers, made by the tellers through the service.
-async fn demo_transfers<S: Store>(
+/// Demo transfers numbered `numbers` (the first one per customer account a deposit, the
+/// rest transfers between customers), made by the tellers through the service; one
+/// refused for want of funds is skipped. A bank built with `n` transfers takes more
+/// from `n` on.
+///
+/// # Errors
+/// The service's, but for insufficient funds.
+pub async fn post_transfers<S: Store>(
     service: &Service<S>,
     bank: &DemoBank,
-    count: usize,
+    numbers: std::ops::Range<usize>,
 ) -> Result<(), ServiceError> {
     let mut sessions = Vec::new();
     for t in &bank.tellers {
         sessions.push(crate::demo::login(service, t).await?);
     }
     let n = bank.accounts.len();
-    for i in 0..count {
+    for i in numbers {
         let t = i % bank.tellers.len();
         let teller = &bank.tellers[t];
         let (kind, debit, credit, minor) = if i < n {

@@ -45,12 +45,15 @@ pub use error::{ServiceCode, ServiceError};
 pub use inprocess::InProcess;
 pub use login::{ServedLogin, SessionToken};
 pub use pdf::report_pdf;
-pub use pins::{CrlPins, FileCrlPins, FileLogPin, MemoryCrlPins};
+pub use pins::{CrlPins, FileCrlPins, FileLogPin, FileVerifiedLog, MemoryCrlPins};
 pub use remote::{CertificatePrepared, SignedAt, SignedCount, SignedDecision};
 pub use report::SignedReport;
 pub use request::{CLOCK_SKEW_MAX_SECS, Caller};
 pub use server_key::{SERVER_EVENT_CONTEXT, ServerKey};
 pub use service::{Config, Service};
 pub use trace::{layer_name, layer_of, log_store_error};
-pub use verify::{LogReport, Problem};
+pub use verify::{
+    ChainState, CheckpointState, Hex, HexBytes, LATE_COMMIT_WINDOW, LogReport, Marks, Problem,
+    VERIFIED_FORMAT, VerifiedLog, VersionState,
+};
 pub use views::{DrawerState, StaffOverview};

@@ -105,7 +105,7 @@ impl FileCrlPins {
 
 /// Writes `bytes` to a temporary file beside `path`, synced, renamed over it, and the
 /// folder synced: the file is whole, old or new, whatever happens.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
     let suffix: [u8; 8] = crate::service::random()?;
     let tmp = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
     let written = (|| {
@@ -208,6 +208,64 @@ impl FileLogPin {
         let bytes = serde_json::to_vec_pretty(&json)
             .map_err(|e| crate::trace::pins_failed(format!("cannot encode the log pin: {e}")))?;
         write_atomically(&self.path, &bytes)
+    }
+}
+
+/// A verifier's record of its last clean verification of one database
+/// ([`crate::VerifiedLog`]), in a JSON file in its data folder named after a digest of
+/// the database's address (so the address, which may hold a password, is not written),
+/// written atomically. A record of another bank (another pinned root) is not this one's:
+/// the next run is full. A file that exists but does not parse is an error, never "no
+/// record".
+#[derive(Debug)]
+pub struct FileVerifiedLog {
+    path: PathBuf,
+}
+
+impl FileVerifiedLog {
+    /// The record of the verifications of the database at `database`, in the data folder
+    /// `dir` (created if missing).
+    ///
+    /// # Errors
+    /// The folder cannot be made.
+    pub fn open(dir: &Path, database: &str) -> Result<Self, ServiceError> {
+        use sha3::Digest;
+        std::fs::create_dir_all(dir).map_err(|e| io("create the data folder", &e))?;
+        let digest = sha3::Sha3_256::digest(database.as_bytes());
+        let name = format!("verified-log-{}.json", hex::encode(&digest[..8]));
+        Ok(Self {
+            path: dir.join(name),
+        })
+    }
+
+    /// Where it is kept.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The record kept for the bank of root `bank`, if there is one.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or is not a record.
+    pub fn read(&self, bank: &Fingerprint) -> Result<Option<crate::VerifiedLog>, ServiceError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("read the verified state", &e)),
+        };
+        let state = crate::VerifiedLog::from_json(&bytes).map_err(|reason| {
+            crate::trace::pins_failed(format!("{}: {reason}", self.path.display()))
+        })?;
+        Ok((state.root.0 == *bank.as_bytes()).then_some(state))
+    }
+
+    /// Keeps `state` as the last clean verification.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write(&self, state: &crate::VerifiedLog) -> Result<(), ServiceError> {
+        write_atomically(&self.path, &state.to_json())
     }
 }
 

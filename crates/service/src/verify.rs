@@ -13,12 +13,19 @@
 //! signed version (`pqbank_db::master`), and every stored certificate matched to its
 //! issuer's logged issuance. Any row edited, inserted or removed directly in the
 //! database is named.
+//!
+//! A clean run leaves a [`VerifiedLog`]; a run from it ([`Service::verify_log_from`])
+//! reads only the events above each verified chain head, the rows above each table's
+//! mark (and in its holes), the earlier rows a new approval names, and the log's leaves
+//! from the verified frontier, gives them every check above, and holds what it does not
+//! read again to the state's heads, counts and frontier. A full run is the same run from
+//! the empty state.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use pqbank_audit::chain::verify_chain;
-use pqbank_db::reads::LogReads;
+use pqbank_audit::chain::{GENESIS, verify_chain_from};
+use pqbank_db::reads::{ChainHead, LogReads, Since};
 use pqbank_db::{SignedRow, Store, TransferRow};
 use pqbank_ledger::{Balances, DrawerEventKind, DrawerEventRequest, TransferStatus};
 use pqbank_pki::{Action, Certificate};
@@ -29,6 +36,12 @@ use crate::server_key::SERVER_EVENT_CONTEXT;
 use crate::{Service, ServiceError};
 
 mod master;
+
+use pqbank_audit::verified as state;
+pub use pqbank_audit::verified::{
+    ChainState, CheckpointState, Hex, HexBytes, LATE_COMMIT_WINDOW, Marks, VERIFIED_FORMAT,
+    VerifiedLog, VersionState,
+};
 
 /// One bad row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +63,9 @@ pub struct LogReport {
     pub events: usize,
     /// Every bad row; empty when the log proves itself.
     pub problems: Vec<Problem>,
+    /// True if it started from an earlier verification's state and read only what came
+    /// after (`transfers` and `events` count the new rows).
+    pub incremental: bool,
 }
 
 impl LogReport {
@@ -78,6 +94,7 @@ struct LoggedActs {
     versions: master::Versions,
     issued: BTreeSet<([u8; 32], [u8; 32])>,
     policies: crate::policy::Policies,
+    policy_payloads: Vec<(i64, Vec<u8>)>,
 }
 
 /// What a journal row was when it was made, as the signed policy in force then made
@@ -86,7 +103,8 @@ struct LoggedActs {
 type Made = Result<(TransferStatus, i64), &'static str>;
 
 /// One reading's state: the snapshot it reads, the signers proven so far, the staff
-/// numbers, the revocations that verified, and what was found.
+/// numbers, the revocations that verified, what was found, and what is proven (the
+/// state it started from, brought up to this snapshot as it goes).
 struct Verifier<'a, S, R> {
     service: &'a Service<S>,
     reads: &'a mut R,
@@ -97,7 +115,16 @@ struct Verifier<'a, S, R> {
     acts: LoggedActs,
     made: BTreeMap<i64, Made>,
     report: LogReport,
+    state: VerifiedLog,
 }
+
+/// The resolution [`Verifier::check_approvals`] starts from for a transfer an earlier
+/// verification saw resolved.
+const RESOLVED_BEFORE: &str = "resolved before";
+
+/// How an earlier row a new one names is named when it no longer holds.
+const CHANGED_SINCE: &str =
+    "changed since it was verified: its signed bytes or its signature no longer hold";
 
 impl<S: Store> Service<S> {
     /// Verifies the whole log, read in one snapshot ([`pqbank_db::reads`]): an act is
@@ -107,13 +134,51 @@ impl<S: Store> Service<S> {
         &self,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<LogReport, ServiceError> {
+        Ok(self.verify_log_from(None, progress).await?.0)
+    }
+
+    /// Verifies the log from the state an earlier clean verification left
+    /// ([`VerifiedLog`]): the new rows' signatures and authority, and the rest held to
+    /// what was proven (or, from `None`, every row, as [`Self::verify_log`]). Returns
+    /// what was found and, if it named no row, the state to start the next run from.
+    ///
+    /// # Errors
+    /// [`ServiceError::Audit`] if the state is another root's or is not one a
+    /// verification leaves; the store's.
+    pub async fn verify_log_from(
+        &self,
+        from: Option<&VerifiedLog>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(LogReport, Option<VerifiedLog>), ServiceError> {
+        let root = *self.config.pinned_root.as_bytes();
+        let start = match from {
+            None => VerifiedLog::empty(root),
+            Some(state) if state.root.0 != root => {
+                return Err(ServiceError::Audit(
+                    "the verified state is another root's log",
+                ));
+            }
+            Some(state) if state.format != VERIFIED_FORMAT || state.frontier().is_none() => {
+                return Err(ServiceError::Audit(
+                    "the verified state is not one a verification leaves",
+                ));
+            }
+            Some(state) => state.clone(),
+        };
         let mut reads = self.store.snapshot().await?;
-        let mut v = self.verifier(&mut reads).await?;
+        let mut v = self.verifier(&mut reads, start).await?;
+        v.report.incremental = from.is_some();
         v.run(progress).await?;
-        let report = v.report;
+        let (report, mut state) = (v.report, v.state);
         reads.finish().await?;
         log_verdict(&report);
-        Ok(report)
+        if !report.problems.is_empty() {
+            return Ok((report, None));
+        }
+        state.verified_at = self.now();
+        state.transfers = state.transfers.saturating_add(report.transfers as u64);
+        state.events = state.events.saturating_add(report.events as u64);
+        Ok((report, Some(state)))
     }
 
     /// Each account's newest signed version, as its contents: the versions on every
@@ -123,7 +188,8 @@ impl<S: Store> Service<S> {
         &self,
     ) -> Result<BTreeMap<i64, Vec<u8>>, ServiceError> {
         let mut reads = self.store.snapshot().await?;
-        let mut v = self.verifier(&mut reads).await?;
+        let root = *self.config.pinned_root.as_bytes();
+        let mut v = self.verifier(&mut reads, VerifiedLog::empty(root)).await?;
         let revocations = v.reads.signed_rows("revocations").await?;
         v.prove_revocations(&revocations).await?;
         for certificate in v.reads.event_certificates().await? {
@@ -134,15 +200,29 @@ impl<S: Store> Service<S> {
         Ok(newest)
     }
 
+    /// A verifier of the snapshot `reads` from the proven `state`: the issuances, policy
+    /// versions and master versions it proved taken as logged.
     async fn verifier<'a, R: LogReads>(
         &'a self,
         reads: &'a mut R,
+        state: VerifiedLog,
     ) -> Result<Verifier<'a, S, R>, ServiceError> {
         let staff_rows = reads.staff().await?;
         let staff = staff_rows
             .iter()
             .map(|s| (s.number.clone(), s.id))
             .collect();
+        let mut acts = LoggedActs {
+            issued: state.issued.iter().map(|(a, b)| (a.0, b.0)).collect(),
+            versions: master::Versions::from_state(&state.versions),
+            ..LoggedActs::default()
+        };
+        for (at, payload) in &state.policies {
+            acts.policies.add(&payload.0, *at).map_err(|_| {
+                ServiceError::Audit("the verified state's policy versions are not the bank's")
+            })?;
+            acts.policy_payloads.push((*at, payload.0.clone()));
+        }
         Ok(Verifier {
             service: self,
             reads,
@@ -150,48 +230,243 @@ impl<S: Store> Service<S> {
             staff,
             signers: BTreeMap::new(),
             revoked: Revoked::new(),
-            acts: LoggedActs::default(),
+            acts,
             made: BTreeMap::new(),
             report: LogReport::default(),
+            state,
         })
     }
 }
 
 impl<S: Store, R: LogReads> Verifier<'_, S, R> {
     async fn run(&mut self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<(), ServiceError> {
+        let heads = self.reads.chain_heads().await?;
+        let chains = self.chain_work(&heads);
+        let since_transfers = self.since("transfers");
+        let since_approvals = self.since("approvals");
+        let since_drawers = self.since("drawer_events");
+        let since_revocations = self.since("revocations");
         let store = &mut *self.reads;
-        let mut transfers = store.transfers().await?;
+        let mut transfers = store.transfers_since(&since_transfers).await?;
         // The journal is read joined with its resolutions: a transfer resolved twice
         // (which the schema refuses) is one row here, its resolutions checked below.
         transfers.dedup_by_key(|t| t.id);
-        let approvals = store.signed_rows("approvals").await?;
-        let drawer_events = store.signed_rows("drawer_events").await?;
-        let revocations = store.signed_rows("revocations").await?;
-        let chains = store.event_certificates().await?;
-        self.prove_revocations(&revocations).await?;
+        let approvals = store
+            .signed_rows_since("approvals", &since_approvals)
+            .await?;
+        let drawer_events = store
+            .signed_rows_since("drawer_events", &since_drawers)
+            .await?;
+        let revocations = store
+            .signed_rows_since("revocations", &since_revocations)
+            .await?;
+        // Every revocation, old and new, says as of when a certificate signs nothing.
+        let all_revocations = store.signed_rows("revocations").await?;
+        self.prove_revocations(&all_revocations).await?;
         let total = transfers.len() + chains.len();
-        for (done, certificate) in chains.iter().enumerate() {
-            self.check_chain(certificate).await?;
+        for (done, chain) in chains.into_iter().enumerate() {
+            self.check_chain_from(chain).await?;
             progress(done + 1, total);
         }
         let mut journal = Vec::with_capacity(transfers.len());
         for (done, t) in transfers.iter().enumerate() {
             journal.push((self.check_transfer(t).await?, t));
-            progress(chains.len() + done + 1, total);
+            progress(total - transfers.len() + done + 1, total);
         }
-        let by_id: BTreeMap<i64, &TransferRow> = transfers.iter().map(|t| (t.id, t)).collect();
-        let resolved = self
-            .check_approvals(&approvals, &by_id, &drawer_events)
+        // What new approvals resolve or sign off but an earlier run verified.
+        let mut by_id: BTreeMap<i64, &TransferRow> = transfers.iter().map(|t| (t.id, t)).collect();
+        let earlier_ids: Vec<i64> = approvals
+            .iter()
+            .filter_map(|a| a.transfer_id)
+            .filter(|id| !by_id.contains_key(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut earlier = self.reads.transfers_by_ids(&earlier_ids).await?;
+        earlier.dedup_by_key(|t| t.id);
+        for t in &earlier {
+            let holds = t.signed_bytes == t.request.canonical_bytes()
+                && t.request_hash == t.request.request_hash()
+                && self
+                    .still_signed(
+                        &t.signed.signer,
+                        &t.signed_bytes,
+                        &t.signed.signature,
+                        t.request.maker,
+                    )
+                    .await?;
+            if !holds {
+                self.report
+                    .push("transfers", format!("#{}", t.id), CHANGED_SINCE);
+            }
+            let made = expected_status(self.acts.policies.at(t.recorded_at), t)
+                .map(|(status, ttl)| (status, t.recorded_at.saturating_add(ttl)));
+            self.made.entry(t.id).or_insert(made);
+        }
+        by_id.extend(earlier.iter().map(|t| (t.id, t)));
+        let known: BTreeSet<i64> = drawer_events.iter().map(|d| d.id).collect();
+        let closes: Vec<i64> = approvals
+            .iter()
+            .filter_map(|a| a.drawer_event_id)
+            .filter(|id| !known.contains(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut drawers = self
+            .reads
+            .signed_rows_by_ids("drawer_events", &closes)
             .await?;
+        for d in &drawers {
+            let signer = <[u8; 32]>::try_from(d.signer_fingerprint.as_slice()).unwrap_or_default();
+            let holds = drawer_event_matches(d)
+                && self
+                    .still_signed(&signer, &d.signed_bytes, &d.signature, d.staff_id)
+                    .await?;
+            if !holds {
+                self.report
+                    .push("drawer_events", format!("#{}", d.id), CHANGED_SINCE);
+            }
+        }
+        drawers.extend(drawer_events.iter().cloned());
+        let resolved = self.check_approvals(&approvals, &by_id, &drawers).await?;
         self.check_drawer_events(&drawer_events).await?;
         self.check_revocations(&revocations).await?;
         unmatched_row_acts(std::mem::take(&mut self.acts.rows), &mut self.report);
-        self.check_balances(&journal, &resolved).await?;
+        self.check_balances(&journal, &resolved, &by_id).await?;
         self.check_checkpoints().await?;
         self.check_master().await?;
         self.check_issuance().await?;
         unmatched_transfer_acts(std::mem::take(&mut self.acts.transfers), &mut self.report);
+        let ids = |rows: &[SignedRow]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+        let counted = [
+            (
+                "transfers",
+                since_transfers,
+                transfers.iter().map(|t| t.id).collect(),
+            ),
+            ("approvals", since_approvals, ids(&approvals)),
+            ("drawer_events", since_drawers, ids(&drawer_events)),
+            ("revocations", since_revocations, ids(&revocations)),
+        ];
+        for (table, since, read) in counted {
+            self.check_count(table, &since, &read).await?;
+        }
+        self.state.issued = self
+            .acts
+            .issued
+            .iter()
+            .map(|(a, b)| (Hex(*a), Hex(*b)))
+            .collect();
+        self.state.policies = self
+            .acts
+            .policy_payloads
+            .iter()
+            .map(|(at, p)| (*at, HexBytes(p.clone())))
+            .collect();
         Ok(())
+    }
+
+    /// True if `bytes` are still signed by the certificate `signer` of staff member
+    /// `staff` (an earlier row a new one names, read again).
+    async fn still_signed(
+        &mut self,
+        signer: &[u8; 32],
+        bytes: &[u8],
+        signature: &[u8],
+        staff: i64,
+    ) -> Result<bool, ServiceError> {
+        Ok(self.signer(signer).await?.is_ok_and(|s| {
+            s.staff == Some(staff) && s.key.verify(bytes, ACT_CONTEXT, signature).is_ok()
+        }))
+    }
+
+    /// The rows of `table` not read by the run the state comes from: every row when it
+    /// read none.
+    fn since(&self, table: &str) -> Since {
+        self.state
+            .tables
+            .get(table)
+            .map_or(Since::all(), |m| Since {
+                mark: m.mark,
+                holes: m.holes.clone(),
+            })
+    }
+
+    /// Holds the rows of `table` at or below the proven mark to the proven count (with
+    /// the late commits this run `read` in its holes), and moves the marks on.
+    async fn check_count(
+        &mut self,
+        table: &'static str,
+        since: &Since,
+        read: &[i64],
+    ) -> Result<(), ServiceError> {
+        let before = self.state.tables.get(table).cloned();
+        if let Some(marks) = &before {
+            let late = read.iter().filter(|id| **id <= marks.mark).count();
+            let expected = marks
+                .count
+                .saturating_add(i64::try_from(late).unwrap_or(i64::MAX));
+            let stored = self.reads.rows_through(table, since.mark).await?;
+            if stored != expected {
+                self.report.push(
+                    table,
+                    format!("ids up to #{}", marks.mark),
+                    format!(
+                        "{stored} rows where {expected} were verified: rows were inserted or \
+                         removed below the verified mark (a full verification names them)"
+                    ),
+                );
+            }
+        }
+        let marks = state::advance(&before.unwrap_or_default(), read);
+        self.state.tables.insert(table.to_owned(), marks);
+        Ok(())
+    }
+
+    /// The chains to read, each from where it was verified: (certificate, position,
+    /// head hash, the requests its events used). Names every verified chain that is
+    /// gone, shorter than verified, or whose count of events below its head changed.
+    fn chain_work(&mut self, heads: &[ChainHead]) -> Vec<ChainWork> {
+        let present: BTreeSet<[u8; 32]> = heads.iter().map(|h| h.certificate).collect();
+        for certificate in self.state.chains.keys() {
+            if !present.contains(&certificate.0) {
+                self.report.push(
+                    "accountability_events",
+                    hex(&certificate.0),
+                    "its verified events were removed",
+                );
+            }
+        }
+        let mut work = Vec::new();
+        for head in heads {
+            let (next, hash, requests) = match self.state.chains.get(&Hex(head.certificate)) {
+                None => (0, GENESIS, SeenRequests::new()),
+                Some(c) => (c.next, c.head.0, seen_requests(c)),
+            };
+            let length = u64::try_from(head.max_seq.saturating_add(1)).unwrap_or(0);
+            if next > 0 && head.events != head.max_seq.saturating_add(1) {
+                self.report.push(
+                    "accountability_events",
+                    hex(&head.certificate),
+                    "events below its verified head were removed or inserted",
+                );
+            }
+            if length < next {
+                self.report.push(
+                    "accountability_events",
+                    hex(&head.certificate),
+                    "its chain is shorter than verified: its newest events were removed",
+                );
+            } else if length > next {
+                work.push(ChainWork {
+                    certificate: head.certificate,
+                    next,
+                    head: hash,
+                    requests,
+                });
+            }
+        }
+        work
     }
 
     /// The stored certificate `fingerprint` as a signer, its chain walked through the
@@ -285,7 +560,26 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
     /// signed by the certificate's key and used once), every act's authority at its
     /// time, and the acts it logged, kept to be matched by their rows.
     async fn check_chain(&mut self, certificate: &[u8; 32]) -> Result<(), ServiceError> {
-        let events = self.reads.events(certificate).await?;
+        self.check_chain_from(ChainWork {
+            certificate: *certificate,
+            next: 0,
+            head: GENESIS,
+            requests: SeenRequests::new(),
+        })
+        .await
+    }
+
+    /// One chain from where it was verified (see [`Self::check_chain`]); what it proves
+    /// kept in the state.
+    async fn check_chain_from(&mut self, work: ChainWork) -> Result<(), ServiceError> {
+        let ChainWork {
+            certificate,
+            next,
+            head,
+            mut requests,
+        } = work;
+        let certificate = &certificate;
+        let events = self.reads.events_from(certificate, next).await?;
         let actor = self.signer(certificate).await?;
         let mut servers: BTreeMap<[u8; 32], Option<Arc<Signer>>> = BTreeMap::new();
         for server in events.iter().filter_map(|e| e.event.server) {
@@ -295,7 +589,6 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
             }
         }
         let key = actor.as_ref().ok().map(|s| &**s);
-        let mut requests = SeenRequests::new();
         self.report.events += events.len();
         let name = hex(certificate);
         if let Err(reason) = &actor {
@@ -306,10 +599,11 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
             );
         }
         let pairs: Vec<_> = events.iter().map(|e| (e.event.clone(), e.hash)).collect();
-        if let Err(e) = verify_chain(certificate, &pairs) {
+        let head = verify_chain_from(certificate, next, head, &pairs).unwrap_or_else(|e| {
             self.report
                 .push("accountability_events", name.clone(), e.to_string());
-        }
+            head
+        });
         for e in &events {
             let row = format!("{name} #{}", e.event.seq);
             let signed = match &e.event.server {
@@ -394,7 +688,11 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                 let added = if e.event.server.is_some() {
                     Err("a policy version a bank server relayed, not the root's own")
                 } else if certificate == self.service.config.pinned_root.as_bytes() {
-                    self.acts.policies.add(payload, at)
+                    let added = self.acts.policies.add(payload, at);
+                    if added.is_ok() {
+                        self.acts.policy_payloads.push((at, payload.clone()));
+                    }
+                    added
                 } else {
                     Err("a policy version off the root's chain")
                 };
@@ -437,6 +735,10 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                     .push(row);
             }
         }
+        let length = next.saturating_add(events.len() as u64);
+        self.state
+            .chains
+            .insert(Hex(*certificate), chain_state(length, head, &requests));
         Ok(())
     }
 
@@ -484,11 +786,11 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
             let contents = pqbank_db::master::staff_row_contents(&s.number, &s.name, &s.role);
             (s.id, contents)
         });
-        versions.check_table("staff", staff, &created["staff"], &mut self.report);
+        let staff = versions.check_table("staff", staff, &created["staff"], &mut self.report);
         let customers = customers
             .iter()
             .map(|c| (c.id, pqbank_db::master::customer_row_contents(c)));
-        versions.check_table(
+        let customers = versions.check_table(
             "customers",
             customers,
             &created["customers"],
@@ -497,7 +799,15 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         let accounts = accounts
             .iter()
             .map(|a| (a.id, pqbank_db::master::account_row_contents(a)));
-        versions.check_table("accounts", accounts, &created["accounts"], &mut self.report);
+        let accounts =
+            versions.check_table("accounts", accounts, &created["accounts"], &mut self.report);
+        self.state.versions = [
+            ("staff".to_owned(), staff),
+            ("customers".to_owned(), customers),
+            ("accounts".to_owned(), accounts),
+        ]
+        .into_iter()
+        .collect();
         Ok(())
     }
 
@@ -635,7 +945,12 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
             .iter()
             .map(|(id, t)| (*id, t.request.request_hash()))
             .collect();
-        let mut resolved = BTreeMap::new();
+        let mut resolved: BTreeMap<i64, String> = self
+            .state
+            .resolved
+            .iter()
+            .map(|id| (*id, RESOLVED_BEFORE.to_owned()))
+            .collect();
         for row in rows {
             let name = format!("#{}", row.id);
             let decision = row.decision.as_deref().unwrap_or_default();
@@ -767,15 +1082,30 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         Ok(())
     }
 
-    /// Every account's cached totals against those of the signed journal: the transfers
-    /// whose bytes and signatures hold, posted or pending as the policy makes them, and
-    /// the resolutions that hold.
+    /// Every account's cached totals against those of the signed journal: the totals
+    /// proven before, with the new transfers whose bytes and signatures hold, posted or
+    /// pending as the policy makes them, and the resolutions that hold (of new transfers,
+    /// or of earlier pending ones, found in `by_id`).
     async fn check_balances(
         &mut self,
         transfers: &[(bool, &TransferRow)],
         resolved: &BTreeMap<i64, String>,
+        by_id: &BTreeMap<i64, &TransferRow>,
     ) -> Result<(), ServiceError> {
-        let mut journal: BTreeMap<i64, Balances> = BTreeMap::new();
+        let mut journal: BTreeMap<i64, Balances> = self
+            .state
+            .totals
+            .iter()
+            .map(|(id, [dp, cp, dq, cq])| {
+                let totals = Balances {
+                    debits_posted: *dp,
+                    credits_posted: *cp,
+                    debits_pending: *dq,
+                    credits_pending: *cq,
+                };
+                (*id, totals)
+            })
+            .collect();
         for (signed, t) in transfers {
             // A row no signed policy can say what it was moves nothing.
             let Some(Ok((status, _))) = self.made.get(&t.id).copied() else {
@@ -784,25 +1114,36 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
             if !signed {
                 continue;
             }
-            let pending = match (status, resolved.get(&t.id).map(String::as_str)) {
-                (TransferStatus::Pending, None) => true,
+            let resolution = resolved.get(&t.id).map(String::as_str);
+            if status == TransferStatus::Pending && resolution.is_some() {
+                self.state.resolved.insert(t.id);
+            }
+            let pending = match (status, resolution) {
+                (TransferStatus::Pending, None) => {
+                    self.state.pending.insert(t.id);
+                    true
+                }
                 (TransferStatus::Pending, Some("post")) | (_, None) => false,
                 (TransferStatus::Pending, Some(_)) => continue,
                 (_, Some(_)) => false,
             };
-            let amount = t.request.amount.minor();
-            let debit = journal.entry(t.request.debit).or_default();
-            if pending {
-                debit.debits_pending = debit.debits_pending.saturating_add(amount);
-            } else {
-                debit.debits_posted = debit.debits_posted.saturating_add(amount);
+            add(&mut journal, t, pending, 1);
+        }
+        // Earlier pending transfers resolved now (a new one still pending has no
+        // resolution): their pending amounts leave, and a posting adds them as posted.
+        for (id, decision) in resolved {
+            if decision == RESOLVED_BEFORE || !self.state.pending.contains(id) {
+                continue;
             }
-            let credit = journal.entry(t.request.credit).or_default();
-            if pending {
-                credit.credits_pending = credit.credits_pending.saturating_add(amount);
-            } else {
-                credit.credits_posted = credit.credits_posted.saturating_add(amount);
+            let Some(t) = by_id.get(id) else {
+                continue;
+            };
+            add(&mut journal, t, true, -1);
+            if decision == "post" {
+                add(&mut journal, t, false, 1);
             }
+            self.state.pending.remove(id);
+            self.state.resolved.insert(*id);
         }
         for account in self.reads.accounts().await? {
             if journal.get(&account.id).copied().unwrap_or_default() != account.balances {
@@ -813,24 +1154,63 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                 );
             }
         }
+        self.state.totals = journal
+            .into_iter()
+            .map(|(id, b)| {
+                let totals = [
+                    b.debits_posted,
+                    b.credits_posted,
+                    b.debits_pending,
+                    b.credits_pending,
+                ];
+                (id, totals)
+            })
+            .collect();
         Ok(())
     }
 
     /// Every checkpoint: signed by a certificate allowed to verify the log when it
     /// signed (an auditor's, or a bank server's in force), and its root the root of the sequenced log at its size (which also makes
     /// every pair of checkpoints consistent).
+    ///
+    /// Only the checkpoints not verified before are checked, from the proven frontier
+    /// (from the first leaf when one is smaller than it); a verified checkpoint removed,
+    /// or a log position below the frontier, is named.
     async fn check_checkpoints(&mut self) -> Result<(), ServiceError> {
         let store = &mut *self.reads;
         let checkpoints = store.checkpoints().await?;
-        let largest = checkpoints.iter().map(|c| c.tree_size).max().unwrap_or(0);
+        let present: BTreeSet<i64> = checkpoints.iter().map(|c| c.tree_size).collect();
+        for size in self.state.checkpoints.sizes.difference(&present) {
+            self.report.push(
+                "checkpoints",
+                format!("size {size}"),
+                "a verified checkpoint was removed",
+            );
+        }
+        let fresh: Vec<_> = checkpoints
+            .iter()
+            .filter(|c| !self.state.checkpoints.sizes.contains(&c.tree_size))
+            .collect();
+        let mut tree = self.state.frontier().unwrap_or_default();
+        let proven = i64::try_from(tree.size()).unwrap_or(i64::MAX);
+        if fresh.iter().any(|c| c.tree_size < proven) {
+            tree = pqbank_audit::merkle::Frontier::new();
+        }
+        if tree.size() > 0 && store.log_positions_below(tree.size()).await? != proven {
+            self.report.push(
+                "log_entries",
+                format!("positions below {proven}"),
+                "log positions below the verified checkpoint were removed",
+            );
+        }
+        let largest = fresh.iter().map(|c| c.tree_size).max().unwrap_or(0);
         let hashes = store
-            .log_leaves(u64::try_from(largest).unwrap_or(0))
+            .log_leaves_between(tree.size(), u64::try_from(largest).unwrap_or(0))
             .await?;
         // One pass over the log gives the root at every checkpoint's size (they come in
         // size order), not one tree per checkpoint.
-        let mut tree = pqbank_audit::merkle::Frontier::new();
         let mut leaves = hashes.iter();
-        for c in &checkpoints {
+        for c in fresh {
             let row = format!("size {}", c.tree_size);
             let Ok(size) = u64::try_from(c.tree_size) else {
                 self.report
@@ -872,8 +1252,29 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                     "the root is not the log's root at this size",
                 );
             }
+            self.state.checkpoints.sizes.insert(c.tree_size);
         }
+        self.state.checkpoints.size = tree.size();
+        self.state.checkpoints.frontier = tree.nodes().iter().map(|n| Hex(*n)).collect();
         Ok(())
+    }
+}
+
+/// Adds (`sign` 1) or takes away (-1) a transfer's amount on both its accounts, as
+/// pending or posted.
+fn add(journal: &mut BTreeMap<i64, Balances>, t: &TransferRow, pending: bool, sign: i64) {
+    let amount = t.request.amount.minor().saturating_mul(sign);
+    let debit = journal.entry(t.request.debit).or_default();
+    if pending {
+        debit.debits_pending = debit.debits_pending.saturating_add(amount);
+    } else {
+        debit.debits_posted = debit.debits_posted.saturating_add(amount);
+    }
+    let credit = journal.entry(t.request.credit).or_default();
+    if pending {
+        credit.credits_pending = credit.credits_pending.saturating_add(amount);
+    } else {
+        credit.credits_posted = credit.credits_posted.saturating_add(amount);
     }
 }
 
@@ -941,9 +1342,75 @@ fn drawer_event_matches(row: &SignedRow) -> bool {
         == row.signed_bytes
 }
 
-/// The requests v2 events kept, by (session, counter, kind): the position of the last
-/// event that used it, its payload, and how many events used it.
-type SeenRequests = BTreeMap<([u8; 32], u64, String), (u64, Vec<u8>, usize)>;
+/// The requests v2 events kept, by a digest of (session, counter, kind): the position
+/// of the last event that used it, the digest of its payload, and how many events used
+/// it.
+type SeenRequests = BTreeMap<[u8; 16], (u64, [u8; 32], usize)>;
+
+/// A chain to read from where it was verified.
+struct ChainWork {
+    certificate: [u8; 32],
+    next: u64,
+    head: [u8; 32],
+    requests: SeenRequests,
+}
+
+/// The key of a request's use in [`SeenRequests`].
+fn request_use(session: &[u8; 32], counter: u64, kind: &str) -> [u8; 16] {
+    use sha3::Digest;
+    let mut h = sha3::Sha3_256::new();
+    h.update(b"pqbank/request-use/v1");
+    h.update(session);
+    h.update(counter.to_be_bytes());
+    h.update(kind.as_bytes());
+    let digest: [u8; 32] = h.finalize().into();
+    let mut key = [0; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+fn payload_digest(payload: &[u8]) -> [u8; 32] {
+    use sha3::Digest;
+    sha3::Sha3_256::digest(payload).into()
+}
+
+/// The requests a verified chain's events used: any of them used again is a replay,
+/// but the last one's, which a drawer close's next event may share.
+fn seen_requests(chain: &ChainState) -> SeenRequests {
+    let mut seen: SeenRequests = chain
+        .requests
+        .iter()
+        .map(|key| (key.0, (u64::MAX, [0; 32], usize::MAX)))
+        .collect();
+    if let Some((key, payload, uses)) = &chain.last {
+        let seq = chain.next.saturating_sub(1);
+        seen.insert(
+            key.0,
+            (seq, payload.0, usize::try_from(*uses).unwrap_or(usize::MAX)),
+        );
+    }
+    seen
+}
+
+/// A chain of `length` events with head hash `head`, as proven.
+fn chain_state(length: u64, head: [u8; 32], requests: &SeenRequests) -> ChainState {
+    let last_seq = length.checked_sub(1);
+    let last = requests.iter().find_map(|(key, (seq, payload, uses))| {
+        (Some(*seq) == last_seq).then(|| {
+            (
+                Hex(*key),
+                Hex(*payload),
+                u32::try_from(*uses).unwrap_or(u32::MAX),
+            )
+        })
+    });
+    ChainState {
+        next: length,
+        head: Hex(head),
+        requests: requests.keys().map(|k| Hex(*k)).collect(),
+        last,
+    }
+}
 
 /// A drawer close chains each transfer it posts (variance, return) as its own event,
 /// all keeping the close's one request: at most this many, one after the other on the
@@ -980,21 +1447,22 @@ fn check_request(
         return Err("the request it keeps is not signed by the certificate's device");
     }
     let header = record.header;
-    let used = (header.session, header.counter, event.kind.clone());
+    let used = request_use(&header.session, header.counter, &event.kind);
+    let payload = payload_digest(&event.payload);
     let uses = match seen.get(&used) {
         None => 1,
-        Some((seq, payload, uses))
+        Some((seq, previous, uses))
             if event.kind == "drawer.close"
                 && header.route == pqbank_api::Route::DrawerClose
                 && *uses < CLOSE_EVENTS_MAX
                 && seq.checked_add(1) == Some(event.seq)
-                && *payload != event.payload =>
+                && *previous != payload =>
         {
             uses + 1
         }
         Some(_) => return Err("the device's request was used twice"),
     };
-    seen.insert(used, (event.seq, event.payload.clone(), uses));
+    seen.insert(used, (event.seq, payload, uses));
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use pqbank_db::Store;
 use pqbank_ledger::{Resolution, TransferRequest};
 use pqbank_pki::{Certificate, CompositeSigningKey, Role};
-use pqbank_service::{Device, LogReport, ServiceError};
+use pqbank_service::{Device, LogReport, ServiceError, VerifiedLog};
 use pqbank_tests::{Bind, Raw, on_every_backend};
 
 mod common;
@@ -1213,3 +1213,482 @@ async fn master_created_at<S: Store + Raw + 'static>(store: S) {
 on_every_backend!(a_master_rows_creation_time_is_its_first_versions, |db| {
     master_created_at(db.store.clone())
 });
+
+/// A full verification that names nothing, and the state it proves.
+async fn proven<S: Store>(b: &Bank<S>) -> VerifiedLog {
+    let (report, state) = b.service.verify_log_from(None, &|_, _| {}).await.unwrap();
+    assert_eq!(named(report), vec![]);
+    state.unwrap()
+}
+
+/// What a verification from `state` names; the state it proves when it names nothing.
+async fn verified_from<S: Store>(
+    b: &Bank<S>,
+    state: &VerifiedLog,
+) -> (Vec<(String, String, String)>, Option<VerifiedLog>) {
+    let (report, next) = b
+        .service
+        .verify_log_from(Some(state), &|_, _| {})
+        .await
+        .unwrap();
+    assert!(report.incremental);
+    assert_eq!(next.is_some(), report.problems.is_empty());
+    (named(report), next)
+}
+
+/// A state without what only says when and how much it read.
+fn proof(state: &VerifiedLog) -> VerifiedLog {
+    VerifiedLog {
+        verified_at: 0,
+        transfers: 0,
+        events: 0,
+        ..state.clone()
+    }
+}
+
+/// Proves a verification from an earlier one's state reads only the rows that came
+/// after, and proves what a full verification of the same log proves: over a teller's
+/// postings, a pending transfer resolved a round later, a checkpoint each round, a
+/// drawer close and a revocation, each incremental state is the full run's.
+async fn incremental_is_full<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let manager = login(&b, &b.manager).await.unwrap();
+    let auditor = login(&b, &b.auditor).await.unwrap();
+    let mut state = proven(&b).await;
+    let mut waiting: Option<(i64, [u8; 32])> = None;
+    for round in 0..3 {
+        b.clock.fetch_add(60, Ordering::SeqCst);
+        let teller = login(&b, &b.teller).await.unwrap();
+        let s = &b.service;
+        let mut new = 0;
+        if round < 2 {
+            s.post_transfer(
+                &teller,
+                &b.teller.device,
+                deposit(&b, &format!("s{round}"), 900),
+            )
+            .await
+            .unwrap();
+            let big = s
+                .post_transfer(
+                    &teller,
+                    &b.teller.device,
+                    deposit(&b, &format!("b{round}"), 500_000),
+                )
+                .await
+                .unwrap();
+            new += 2;
+            if let Some((id, hash)) = waiting.take() {
+                s.resolve_transfer(&manager, &b.manager.device, id, hash, round == 1)
+                    .await
+                    .unwrap();
+            }
+            let row = s.store().transfers().await.unwrap();
+            let row = row.iter().find(|t| t.id == big.id).unwrap();
+            waiting = Some((big.id, row.request_hash));
+        } else {
+            let (id, hash) = waiting.take().unwrap();
+            s.resolve_transfer(&manager, &b.manager.device, id, hash, false)
+                .await
+                .unwrap();
+            s.close_drawer(&teller, &b.teller.device, 1, "close")
+                .await
+                .unwrap();
+            new += posted(s).await.len() - 4;
+            revoke_teller(&b, &manager).await.unwrap();
+        }
+        s.checkpoint(&auditor, &b.auditor.device).await.unwrap();
+        let (found, next) = verified_from(&b, &state).await;
+        assert_eq!(found, vec![], "round {round}");
+        let next = next.unwrap();
+        let full = proven(&b).await;
+        assert_eq!(proof(&next), proof(&full), "round {round}");
+        assert_eq!(next.transfers, full.transfers, "round {round}");
+        assert_eq!(next.events, full.events, "round {round}");
+        let (report, _) = b
+            .service
+            .verify_log_from(Some(&state), &|_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(report.transfers, new, "round {round}");
+        state = next;
+    }
+}
+
+on_every_backend!(an_incremental_run_proves_what_a_full_run_proves, |db| {
+    incremental_is_full(db.store.clone())
+});
+
+/// Proves rows written after a verification are named by a run from its state as a
+/// full run names them: a transfer over the threshold recorded as posted, an approval
+/// of an earlier pending transfer by its own maker, an approval of an earlier transfer
+/// that was never pending.
+async fn new_rows_named_from_a_state<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let earlier = pending_deposit(&b, "earlier").await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let small = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "small", 900))
+        .await
+        .unwrap()
+        .id;
+    let state = proven(&b).await;
+    b.clock.fetch_add(60, Ordering::SeqCst);
+    let over = written_as_posted(&b, "over", 500_000).await;
+    let own = write_approval(
+        &b,
+        earlier,
+        b.teller.staff_id,
+        &b.teller.cert,
+        &b.teller.device,
+    )
+    .await;
+    let never = write_approval(
+        &b,
+        small,
+        b.manager.staff_id,
+        &b.manager.cert,
+        &b.manager.device,
+    )
+    .await;
+    let found = verified_from(&b, &state).await.0;
+    for expected in [
+        problem(
+            "transfers",
+            format!("#{over}"),
+            "recorded as posted above the approval threshold",
+        ),
+        problem("approvals", format!("#{own}"), "approved by its own maker"),
+        problem(
+            "approvals",
+            format!("#{never}"),
+            "resolves a transfer that was never pending",
+        ),
+        unjournaled(b.customer),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} in {found:?}");
+    }
+    assert_eq!(
+        found,
+        named(b.service.verify_log(&|_, _| {}).await.unwrap())
+    );
+}
+
+on_every_backend!(new_rows_are_named_from_a_state, |db| {
+    new_rows_named_from_a_state(db.store.clone())
+});
+
+/// Proves a run from a state names an act signed after a revocation it proved, and
+/// holds earlier rows to what it proved: an edited cache, an account's floor edited, an
+/// earlier pending transfer edited in place and then approved.
+async fn earlier_proofs_hold<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let manager = login(&b, &b.manager).await.unwrap();
+    let waiting = pending_deposit(&b, "waiting").await;
+    revoke_teller(&b, &manager).await.unwrap();
+    let state = proven(&b).await;
+    b.clock.fetch_add(60, Ordering::SeqCst);
+    let after = written_as_posted(&b, "after", 1_000).await;
+    let found = verified_from(&b, &state).await.0;
+    let reason = "signed after its certificate was revoked";
+    assert!(
+        found.contains(&problem("transfers", format!("#{after}"), reason)),
+        "{found:?}"
+    );
+    b.service
+        .store()
+        .exec(&format!(
+            "UPDATE account_balances SET credits_posted = credits_posted + 1 WHERE account_id = {}",
+            b.drawer
+        ))
+        .await;
+    b.service
+        .store()
+        .exec(&format!(
+            "UPDATE accounts SET floor_minor = -1 WHERE id = {}",
+            b.customer
+        ))
+        .await;
+    // An earlier pending transfer's amount raised in place, then approved: the run reads
+    // the row the new approval names again.
+    let db = b.service.store();
+    db.exec("DROP TRIGGER transfers_append_only_u").await;
+    db.exec(&format!(
+        "UPDATE transfers SET amount_minor = amount_minor + 1 WHERE id = {waiting}"
+    ))
+    .await;
+    write_approval(
+        &b,
+        waiting,
+        b.manager.staff_id,
+        &b.manager.cert,
+        &b.manager.device,
+    )
+    .await;
+    let found = verified_from(&b, &state).await.0;
+    for expected in [
+        problem(
+            "transfers",
+            format!("#{waiting}"),
+            "changed since it was verified: its signed bytes or its signature no longer hold",
+        ),
+        unjournaled(b.drawer),
+        problem(
+            "accounts",
+            format!("#{}", b.customer),
+            "its columns are not its newest signed version",
+        ),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} in {found:?}");
+    }
+}
+
+on_every_backend!(earlier_proofs_hold_from_a_state, |db| {
+    earlier_proofs_hold(db.store.clone())
+});
+
+/// Proves a run from a state names the newest events of a chain deleted with their
+/// journal row (the tail no checkpoint covers yet, which a full run cannot tell from a
+/// log that never had it).
+async fn newest_removed<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let auditor = login(&b, &b.auditor).await.unwrap();
+    let s = &b.service;
+    s.post_transfer(&teller, &b.teller.device, deposit(&b, "first", 700))
+        .await
+        .unwrap();
+    s.checkpoint(&auditor, &b.auditor.device).await.unwrap();
+    let newest = s
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "newest", 800))
+        .await
+        .unwrap();
+    let state = proven(&b).await;
+    let marks = &state.tables["transfers"];
+    let (mark, count) = (marks.mark, marks.count);
+    assert_eq!(mark, newest.id);
+    let db = s.store();
+    for table in [
+        "transfers",
+        "accountability_events",
+        "log_entries",
+        "checkpoints",
+    ] {
+        db.exec(&format!("DROP TRIGGER {table}_append_only_d"))
+            .await;
+    }
+    let event = db
+        .events(b.teller.cert.fingerprint().as_bytes())
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    db.exec(&format!(
+        "DELETE FROM log_entries WHERE event_id = {}",
+        event.id
+    ))
+    .await;
+    db.exec(&format!(
+        "DELETE FROM accountability_events WHERE id = {}",
+        event.id
+    ))
+    .await;
+    db.exec(&format!("DELETE FROM transfers WHERE id = {}", newest.id))
+        .await;
+    let found = verified_from(&b, &state).await.0;
+    for expected in [
+        problem(
+            "accountability_events",
+            event_row(&b.teller.cert, None),
+            "its chain is shorter than verified: its newest events were removed",
+        ),
+        counted(mark, count - 1, count),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} in {found:?}");
+    }
+}
+
+on_every_backend!(the_newest_events_removed_are_named_from_a_state, |db| {
+    newest_removed(db.store.clone())
+});
+
+/// How a run from a state names rows inserted or removed at or below its mark.
+fn counted(mark: i64, stored: i64, verified: i64) -> (String, String, String) {
+    problem(
+        "transfers",
+        format!("ids up to #{mark}"),
+        &format!(
+            "{stored} rows where {verified} were verified: rows were inserted or removed \
+             below the verified mark (a full verification names them)"
+        ),
+    )
+}
+
+/// Proves a run from a state names what was inserted or removed below what it proved,
+/// which it does not read again: a journal row inserted below the verified mark (and
+/// nothing once it is gone again), a verified row deleted, a verified checkpoint
+/// deleted, and a log position below the verified frontier deleted.
+async fn inserted_or_removed_below<S: Store + Raw + 'static>(store: S) {
+    let b = bank(store).await;
+    let teller = login(&b, &b.teller).await.unwrap();
+    let auditor = login(&b, &b.auditor).await.unwrap();
+    let s = &b.service;
+    let first = s
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "first", 700))
+        .await
+        .unwrap()
+        .id;
+    let checkpoint = s.checkpoint(&auditor, &b.auditor.device).await.unwrap();
+    let state = proven(&b).await;
+    let marks = &state.tables["transfers"];
+    let (mark, count) = (marks.mark, marks.count);
+    let db = s.store();
+    db.exec(&format!(
+        "INSERT INTO transfers (id, maker_staff_id, idempotency_key, request_hash, kind, \
+         debit_account_id, credit_account_id, amount_minor, currency, memo, status, expires_at, \
+         created_at, recorded_at, signed_bytes, signature, signer_fingerprint) \
+         SELECT -1, maker_staff_id, 'inserted', X'{}', kind, debit_account_id, \
+         credit_account_id, amount_minor, currency, memo, status, expires_at, created_at, \
+         recorded_at, signed_bytes, signature, signer_fingerprint FROM transfers WHERE id = {first}",
+        sql_hex(&[5; 32])
+    ))
+    .await;
+    let found = verified_from(&b, &state).await.0;
+    assert!(
+        found.contains(&counted(mark, count + 1, count)),
+        "{found:?}"
+    );
+    for table in ["transfers", "log_entries", "checkpoints"] {
+        db.exec(&format!("DROP TRIGGER {table}_append_only_d"))
+            .await;
+    }
+    db.exec("DELETE FROM transfers WHERE id = -1").await;
+    assert_eq!(verified_from(&b, &state).await.0, vec![]);
+    db.exec(&format!("DELETE FROM transfers WHERE id = {first}"))
+        .await;
+    db.exec(&format!(
+        "DELETE FROM checkpoints WHERE tree_size = {}",
+        checkpoint.tree_size
+    ))
+    .await;
+    db.exec("DELETE FROM log_entries WHERE log_index = 0").await;
+    let found = verified_from(&b, &state).await.0;
+    for expected in [
+        counted(mark, count - 1, count),
+        problem(
+            "checkpoints",
+            format!("size {}", checkpoint.tree_size),
+            "a verified checkpoint was removed",
+        ),
+        problem(
+            "log_entries",
+            format!("positions below {}", checkpoint.tree_size),
+            "log positions below the verified checkpoint were removed",
+        ),
+    ] {
+        assert!(found.contains(&expected), "{expected:?} in {found:?}");
+    }
+}
+
+on_every_backend!(what_was_inserted_or_removed_below_a_state_is_named, |db| {
+    inserted_or_removed_below(db.store.clone())
+});
+
+/// Proves a journal row that commits after a later one (MariaDB hands ids out at
+/// insert, not at commit) is read from its hole by the next run from the state that did
+/// not see it, not taken for a row inserted below the mark; and that run proves what a
+/// full one does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_commit_is_read_from_its_hole() {
+    let db = pqbank_tests::mysql().await;
+    let b = bank(db.store.clone()).await;
+    let state = proven(&b).await;
+    // Between the bank's own accounts, whose rows the later transfer does not lock (the
+    // late row's foreign keys hold them until it commits).
+    let internal = |number: &'static str| {
+        sqlx::query_scalar::<_, i64>("SELECT id FROM accounts WHERE account_number = ?")
+            .bind(number)
+            .fetch_one(db.store.pool())
+    };
+    let request = TransferRequest {
+        debit: internal("VAULT-EUR").await.unwrap(),
+        credit: internal("VARIANCE-EUR").await.unwrap(),
+        ..deposit(&b, "late", 300)
+    };
+    let bytes = request.canonical_bytes();
+    let mut tx = db.store.pool().begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO transfers (maker_staff_id, idempotency_key, request_hash, kind, \
+         debit_account_id, credit_account_id, amount_minor, currency, memo, status, expires_at, \
+         created_at, recorded_at, signed_bytes, signature, signer_fingerprint) \
+         VALUES (?, 'late', ?, 'deposit', ?, ?, ?, 'EUR', '', 'posted', NULL, ?, ?, ?, ?, ?)",
+    )
+    .bind(request.maker)
+    .bind(request.request_hash().to_vec())
+    .bind(request.debit)
+    .bind(request.credit)
+    .bind(request.amount.minor())
+    .bind(request.created_at)
+    .bind(request.created_at)
+    .bind(bytes.clone())
+    .bind(b.teller.device.sign_act(&bytes).unwrap())
+    .bind(b.teller.cert.fingerprint().as_bytes().to_vec())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let late: i64 = sqlx::query_scalar("SELECT CAST(LAST_INSERT_ID() AS SIGNED)")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let teller = login(&b, &b.teller).await.unwrap();
+    let after = b
+        .service
+        .post_transfer(&teller, &b.teller.device, deposit(&b, "after", 400))
+        .await
+        .unwrap();
+    assert!(after.id > late);
+    let (found, between) = verified_from(&b, &state).await;
+    assert_eq!(found, vec![]);
+    let between = between.unwrap();
+    assert!(between.tables["transfers"].holes.contains(&late));
+    tx.commit().await.unwrap();
+    // Its act and its amounts, as its flow writes them with it.
+    use pqbank_db::IdentityStore;
+    let store = b.service.store();
+    store
+        .append_event(
+            b.teller.cert.fingerprint().as_bytes(),
+            "transfer.post",
+            &[bytes, late.to_be_bytes().to_vec()].concat(),
+            request.created_at,
+            &b.teller.device.event_signer(),
+        )
+        .await
+        .unwrap();
+    let amount = request.amount.minor();
+    store
+        .exec(&format!(
+            "UPDATE account_balances SET debits_posted = debits_posted + {amount} \
+             WHERE account_id = {}",
+            request.debit
+        ))
+        .await;
+    store
+        .exec(&format!(
+            "UPDATE account_balances SET credits_posted = credits_posted + {amount} \
+             WHERE account_id = {}",
+            request.credit
+        ))
+        .await;
+    let (report, next) = b
+        .service
+        .verify_log_from(Some(&between), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(named(report.clone()), vec![]);
+    assert_eq!(report.transfers, 1);
+    let next = next.unwrap();
+    assert!(!next.tables["transfers"].holes.contains(&late));
+    assert_eq!(proof(&next), proof(&proven(&b).await));
+}

@@ -1,9 +1,10 @@
 //! Log verification's reads ([`crate::reads`]), on any connection: the store's pool
 //! runs them one by one, a snapshot within its one read-only transaction.
 
-/// The signed rows of `table`, or `None` for a table that keeps none.
+/// The `SELECT` of the signed rows of `table` (to be followed by a condition and an
+/// order), or `None` for a table that keeps none.
 #[must_use]
-pub fn signed_rows_query(table: &str) -> Option<&'static str> {
+pub fn signed_rows_select(table: &str) -> Option<&'static str> {
     Some(match table {
         "approvals" => {
             "SELECT id, COALESCE(approver_staff_id, 0) AS staff_id, transfer_id, \
@@ -11,18 +12,31 @@ pub fn signed_rows_query(table: &str) -> Option<&'static str> {
              COALESCE(signed_bytes, X'') AS signed_bytes, \
              COALESCE(signature, X'') AS signature, \
              COALESCE(signer_fingerprint, X'') AS signer_fingerprint \
-             FROM approvals ORDER BY id"
+             FROM approvals"
         }
         "drawer_events" => {
             "SELECT id, teller_staff_id AS staff_id, drawer_account_id, kind, \
              idempotency_key, counted_minor, created_at, signed_bytes, signature, \
-             signer_fingerprint FROM drawer_events ORDER BY id"
+             signer_fingerprint FROM drawer_events"
         }
         "revocations" => {
             "SELECT id, revoked_by AS staff_id, certificate_fingerprint, reason, \
              crl_number, revoked_at AS created_at, signed_bytes, signature, \
-             signer_fingerprint FROM revocations ORDER BY id"
+             signer_fingerprint FROM revocations"
         }
+        _ => return None,
+    })
+}
+
+/// How many rows of a table have an id at or below `?`, or `None` for a table whose
+/// rows verification does not count.
+#[must_use]
+pub fn rows_through_query(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "transfers" => "SELECT COUNT(*) FROM transfers WHERE id <= ?",
+        "approvals" => "SELECT COUNT(*) FROM approvals WHERE id <= ?",
+        "drawer_events" => "SELECT COUNT(*) FROM drawer_events WHERE id <= ?",
+        "revocations" => "SELECT COUNT(*) FROM revocations WHERE id <= ?",
         _ => return None,
     })
 }
@@ -38,10 +52,18 @@ pub fn created_times_query(table: &str) -> Option<&'static str> {
     })
 }
 
-/// The event hashes of the first `?` log positions, in log order.
-pub const LOG_LEAVES: &str = "SELECT e.event_hash FROM log_entries l \
+/// The event hashes of log positions from `?` up to `?`, in log order.
+pub const LOG_LEAVES_BETWEEN: &str = "SELECT e.event_hash FROM log_entries l \
      JOIN accountability_events e ON e.id = l.event_id \
-     WHERE l.log_index < ? ORDER BY l.log_index";
+     WHERE l.log_index >= ? AND l.log_index < ? ORDER BY l.log_index";
+
+/// How many log positions there are below `?`.
+pub const LOG_POSITIONS_BELOW: &str = "SELECT COUNT(*) FROM log_entries WHERE log_index < ?";
+
+/// Every chain with its number of events and highest position.
+pub const CHAIN_HEADS: &str = "SELECT certificate_fingerprint, COUNT(*), MAX(seq) \
+     FROM accountability_events GROUP BY certificate_fingerprint \
+     ORDER BY certificate_fingerprint";
 
 /// Every checkpoint, by size.
 pub const CHECKPOINTS: &str = "SELECT tree_size, root_hash, created_at, signed_bytes, signature, \
@@ -80,21 +102,123 @@ macro_rules! impl_log_reads {
             pub(crate) async fn transfers_in(
                 conn: &mut Conn,
             ) -> $crate::Result<Vec<$crate::TransferRow>> {
-                let raw: Vec<$crate::RawTransfer> =
-                    sqlx::query_as($crate::select_transfers!("ORDER BY t.id"))
-                        .fetch_all(conn)
-                        .await
-                        .map_err(map_err)?;
-                $crate::views::transfers(raw)
+                transfers_where(conn, "1 = 1").await
             }
 
             pub(crate) async fn signed_rows_in(
                 conn: &mut Conn,
                 table: &'static str,
             ) -> $crate::Result<Vec<$crate::SignedRow>> {
-                let query = $crate::sql::reads::signed_rows_query(table)
+                signed_rows_where(conn, table, "1 = 1").await
+            }
+
+            pub(crate) async fn signed_rows_where(
+                conn: &mut Conn,
+                table: &'static str,
+                condition: &str,
+            ) -> $crate::Result<Vec<$crate::SignedRow>> {
+                let select = $crate::sql::reads::signed_rows_select(table)
                     .ok_or($crate::StoreError::NotFound("signed table"))?;
-                sqlx::query_as(query).fetch_all(conn).await.map_err(map_err)
+                // A fixed SELECT and a condition of integers ([`crate::reads::Since`]).
+                let query = format!("{select} WHERE {condition} ORDER BY id");
+                sqlx::query_as(sqlx::AssertSqlSafe(query))
+                    .fetch_all(conn)
+                    .await
+                    .map_err(map_err)
+            }
+
+            pub(crate) async fn transfers_where(
+                conn: &mut Conn,
+                condition: &str,
+            ) -> $crate::Result<Vec<$crate::TransferRow>> {
+                // A fixed SELECT and a condition of integers ([`crate::reads::Since`]).
+                let query = format!(
+                    "{} WHERE {condition} ORDER BY t.id",
+                    $crate::select_transfers!()
+                );
+                let raw: Vec<$crate::RawTransfer> = sqlx::query_as(sqlx::AssertSqlSafe(query))
+                    .fetch_all(conn)
+                    .await
+                    .map_err(map_err)?;
+                $crate::views::transfers(raw)
+            }
+
+            pub(crate) async fn rows_through_in(
+                conn: &mut Conn,
+                table: &'static str,
+                mark: i64,
+            ) -> $crate::Result<i64> {
+                let query = $crate::sql::reads::rows_through_query(table)
+                    .ok_or($crate::StoreError::NotFound("counted table"))?;
+                sqlx::query_scalar(query)
+                    .bind(mark)
+                    .fetch_one(conn)
+                    .await
+                    .map_err(map_err)
+            }
+
+            pub(crate) async fn chain_heads_in(
+                conn: &mut Conn,
+            ) -> $crate::Result<Vec<$crate::reads::ChainHead>> {
+                let rows: Vec<(Vec<u8>, i64, i64)> =
+                    sqlx::query_as($crate::sql::reads::CHAIN_HEADS)
+                        .fetch_all(conn)
+                        .await
+                        .map_err(map_err)?;
+                let certificates: Vec<Vec<u8>> = rows.iter().map(|r| r.0.clone()).collect();
+                let certificates = $crate::sql::fixed_hashes(&certificates, "fingerprint length")?;
+                Ok(certificates
+                    .into_iter()
+                    .zip(rows)
+                    .map(
+                        |(certificate, (_, events, max_seq))| $crate::reads::ChainHead {
+                            certificate,
+                            events,
+                            max_seq,
+                        },
+                    )
+                    .collect())
+            }
+
+            pub(crate) async fn events_from_in(
+                conn: &mut Conn,
+                certificate: &$crate::sql::Hash,
+                from: u64,
+            ) -> $crate::Result<Vec<$crate::EventRecord>> {
+                let raw: Vec<$crate::RawEvent> = sqlx::query_as($crate::select_events!(
+                    "WHERE certificate_fingerprint = ? AND seq >= ? ORDER BY seq"
+                ))
+                .bind(&certificate[..])
+                .bind(i64::try_from(from).unwrap_or(i64::MAX))
+                .fetch_all(conn)
+                .await
+                .map_err(map_err)?;
+                raw.into_iter().map($crate::RawEvent::decode).collect()
+            }
+
+            pub(crate) async fn log_leaves_between_in(
+                conn: &mut Conn,
+                from: u64,
+                to: u64,
+            ) -> $crate::Result<Vec<$crate::sql::Hash>> {
+                let rows: Vec<Vec<u8>> = sqlx::query_scalar($crate::sql::reads::LOG_LEAVES_BETWEEN)
+                    .bind(i64::try_from(from).unwrap_or(i64::MAX))
+                    .bind(i64::try_from(to).unwrap_or(i64::MAX))
+                    .fetch_all(conn)
+                    .await
+                    .map_err(map_err)?;
+                $crate::hashes(&rows)
+            }
+
+            pub(crate) async fn log_positions_below_in(
+                conn: &mut Conn,
+                size: u64,
+            ) -> $crate::Result<i64> {
+                sqlx::query_scalar($crate::sql::reads::LOG_POSITIONS_BELOW)
+                    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+                    .fetch_one(conn)
+                    .await
+                    .map_err(map_err)
             }
 
             pub(crate) async fn created_times_in(
@@ -188,12 +312,7 @@ macro_rules! impl_log_reads {
                 conn: &mut Conn,
                 size: u64,
             ) -> $crate::Result<Vec<$crate::sql::Hash>> {
-                let rows: Vec<Vec<u8>> = sqlx::query_scalar($crate::sql::reads::LOG_LEAVES)
-                    .bind(i64::try_from(size).unwrap_or(i64::MAX))
-                    .fetch_all(conn)
-                    .await
-                    .map_err(map_err)?;
-                $crate::hashes(&rows)
+                log_leaves_between_in(conn, 0, size).await
             }
         }
 
@@ -220,9 +339,6 @@ macro_rules! impl_log_reads {
             async fn staff(&mut self) -> $crate::Result<Vec<$crate::views::StaffRow>> {
                 log_reads::staff_in(&mut self.0).await
             }
-            async fn transfers(&mut self) -> $crate::Result<Vec<$crate::TransferRow>> {
-                log_reads::transfers_in(&mut self.0).await
-            }
             async fn signed_rows(
                 &mut self,
                 table: &'static str,
@@ -231,12 +347,6 @@ macro_rules! impl_log_reads {
             }
             async fn event_certificates(&mut self) -> $crate::Result<Vec<$crate::sql::Hash>> {
                 log_reads::event_certificates_in(&mut self.0).await
-            }
-            async fn events(
-                &mut self,
-                certificate: &$crate::sql::Hash,
-            ) -> $crate::Result<Vec<$crate::EventRecord>> {
-                log_reads::events_in(&mut self.0, certificate).await
             }
             async fn certificate(
                 &mut self,
@@ -262,8 +372,66 @@ macro_rules! impl_log_reads {
             async fn checkpoints(&mut self) -> $crate::Result<Vec<$crate::CheckpointRecord>> {
                 log_reads::checkpoints_in(&mut self.0).await
             }
-            async fn log_leaves(&mut self, size: u64) -> $crate::Result<Vec<$crate::sql::Hash>> {
-                log_reads::log_leaves_in(&mut self.0, size).await
+            async fn chain_heads(&mut self) -> $crate::Result<Vec<$crate::reads::ChainHead>> {
+                log_reads::chain_heads_in(&mut self.0).await
+            }
+            async fn events_from(
+                &mut self,
+                certificate: &$crate::sql::Hash,
+                from: u64,
+            ) -> $crate::Result<Vec<$crate::EventRecord>> {
+                log_reads::events_from_in(&mut self.0, certificate, from).await
+            }
+            async fn transfers_since(
+                &mut self,
+                since: &$crate::reads::Since,
+            ) -> $crate::Result<Vec<$crate::TransferRow>> {
+                log_reads::transfers_where(&mut self.0, &since.condition("t.id")).await
+            }
+            async fn transfers_by_ids(
+                &mut self,
+                ids: &[i64],
+            ) -> $crate::Result<Vec<$crate::TransferRow>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let condition = format!("t.id IN ({})", $crate::reads::id_list(ids));
+                log_reads::transfers_where(&mut self.0, &condition).await
+            }
+            async fn signed_rows_since(
+                &mut self,
+                table: &'static str,
+                since: &$crate::reads::Since,
+            ) -> $crate::Result<Vec<$crate::SignedRow>> {
+                log_reads::signed_rows_where(&mut self.0, table, &since.condition("id")).await
+            }
+            async fn signed_rows_by_ids(
+                &mut self,
+                table: &'static str,
+                ids: &[i64],
+            ) -> $crate::Result<Vec<$crate::SignedRow>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let condition = format!("id IN ({})", $crate::reads::id_list(ids));
+                log_reads::signed_rows_where(&mut self.0, table, &condition).await
+            }
+            async fn rows_through(
+                &mut self,
+                table: &'static str,
+                mark: i64,
+            ) -> $crate::Result<i64> {
+                log_reads::rows_through_in(&mut self.0, table, mark).await
+            }
+            async fn log_leaves_between(
+                &mut self,
+                from: u64,
+                to: u64,
+            ) -> $crate::Result<Vec<$crate::sql::Hash>> {
+                log_reads::log_leaves_between_in(&mut self.0, from, to).await
+            }
+            async fn log_positions_below(&mut self, size: u64) -> $crate::Result<i64> {
+                log_reads::log_positions_below_in(&mut self.0, size).await
             }
             async fn finish(self) -> $crate::Result<()> {
                 self.0.rollback().await.map_err(map_err)
