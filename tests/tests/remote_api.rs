@@ -1431,4 +1431,12 @@ async fn a_burst_is_checkpointed_every_thousand_events() {
         "one every {step} events, then the whole log"
     );
     assert!(last.tree_size as u64 > start + burst);
+    // Each one the log's root at its size, signed by the server.
+    let report = served.admin.verify_log(&|_, _| {}).await.unwrap();
+    let checkpoints: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.table == "checkpoints")
+        .collect();
+    assert!(checkpoints.is_empty(), "{checkpoints:?}");
 }

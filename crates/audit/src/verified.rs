@@ -85,6 +85,9 @@ pub struct VerifiedLog {
     pub root: Hex<32>,
     /// When the snapshot was read (UNIX seconds, the verifier's clock).
     pub verified_at: i64,
+    /// The newest signed time of an event verified: a revocation or a policy version
+    /// signed at or before it may change what was proven, and the next run is full.
+    pub through: i64,
     /// Transfers verified, over every run.
     pub transfers: u64,
     /// Events verified, over every run.
@@ -135,6 +138,15 @@ pub struct Marks {
     pub count: i64,
     /// Ids at or below the mark not read (within [`LATE_COMMIT_WINDOW`] of it).
     pub holes: Vec<i64>,
+    /// [`ids_digest`] of the ids verified at or below the mark: a row removed and
+    /// another inserted below it do not keep the count and pass.
+    pub digest: Hex<32>,
+}
+
+impl Default for Hex<32> {
+    fn default() -> Self {
+        Self([0; 32])
+    }
 }
 
 /// A master row's newest signed version.
@@ -169,6 +181,7 @@ impl VerifiedLog {
             format: VERIFIED_FORMAT,
             root: Hex(root),
             verified_at: 0,
+            through: i64::MIN,
             transfers: 0,
             events: 0,
             chains: BTreeMap::new(),
@@ -217,6 +230,18 @@ impl VerifiedLog {
     }
 }
 
+/// SHA3-256 of a set of row ids, given in order.
+#[must_use]
+pub fn ids_digest(ids: &[i64]) -> [u8; 32] {
+    use sha3::Digest;
+    let mut h = sha3::Sha3_256::new();
+    h.update(b"pqbank/verified-ids/v1");
+    for id in ids {
+        h.update(id.to_be_bytes());
+    }
+    h.finalize().into()
+}
+
 /// The marks after a run that read `read` (ids, any order) above `before`'s mark and in
 /// its holes: the highest id, the count, and the ids not seen within the window.
 #[must_use]
@@ -241,6 +266,7 @@ pub fn advance(before: &Marks, read: &[i64]) -> Marks {
             .count
             .saturating_add(i64::try_from(seen.len()).unwrap_or(i64::MAX)),
         holes: holes.into_iter().collect(),
+        digest: before.digest,
     }
 }
 
@@ -258,7 +284,8 @@ mod tests {
             Marks {
                 mark: 5,
                 count: 4,
-                holes: vec![3]
+                holes: vec![3],
+                digest: Hex::default(),
             }
         );
         let second = advance(&first, &[3, 7]);
@@ -267,7 +294,8 @@ mod tests {
             Marks {
                 mark: 7,
                 count: 6,
-                holes: vec![6]
+                holes: vec![6],
+                digest: Hex::default(),
             }
         );
         let far = advance(&second, &[7 + LATE_COMMIT_WINDOW + 1]);

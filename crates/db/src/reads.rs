@@ -78,13 +78,13 @@ pub trait LogReads: Send {
         table: &'static str,
         ids: &[i64],
     ) -> impl Future<Output = Result<Vec<SignedRow>>> + Send;
-    /// How many rows of `table` ("transfers", "approvals", "drawer_events" or
-    /// "revocations") have an id at or below `mark`.
-    fn rows_through(
+    /// The ids of `table` ("transfers", "approvals", "drawer_events" or "revocations")
+    /// at or below `mark`, in order.
+    fn ids_through(
         &mut self,
         table: &'static str,
         mark: i64,
-    ) -> impl Future<Output = Result<i64>> + Send;
+    ) -> impl Future<Output = Result<Vec<i64>>> + Send;
     /// The event hashes of log positions `from` up to (not including) `to`, in order.
     fn log_leaves_between(
         &mut self,
@@ -97,14 +97,16 @@ pub trait LogReads: Send {
     fn finish(self) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// A chain as its rows stand: its certificate, how many events it has and its highest
-/// position (a whole chain has `max_seq + 1` events).
+/// A chain as its rows stand: its certificate, how many events it has and its lowest
+/// and highest positions (a whole chain has `max_seq + 1` events from 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChainHead {
     /// The chain's certificate.
     pub certificate: Hash,
     /// How many events it has.
     pub events: i64,
+    /// Its lowest position.
+    pub min_seq: i64,
     /// Its highest position.
     pub max_seq: i64,
 }

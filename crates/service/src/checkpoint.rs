@@ -115,15 +115,19 @@ impl<S: Store> Service<S> {
         if !self.checkpoint_due().await? {
             return Ok(None);
         }
-        self.sign_server_checkpoint().await
+        self.sign_server_checkpoint(true).await
     }
 
     /// A checkpoint of the whole sequenced log signed by the server's key now, due or
-    /// not; `None` for an empty log. When more than [`CHECKPOINT_EVENTS_MAX`] events came
-    /// since the newest checkpoint (a burst between two turns of the job), one is signed
-    /// at every [`CHECKPOINT_EVENTS_MAX`] events on the way, so that no two consecutive
-    /// checkpoints are further apart however late the job runs; the last one returned.
-    async fn sign_server_checkpoint(&self) -> Result<Option<CheckpointRecord>, ServiceError> {
+    /// not; `None` for an empty log. For the job (`on_the_way`), when more than
+    /// [`CHECKPOINT_EVENTS_MAX`] events came since the newest checkpoint (a burst between
+    /// two of its turns), one is signed at every [`CHECKPOINT_EVENTS_MAX`] events on the
+    /// way, so that no two consecutive checkpoints are further apart however late it
+    /// runs; the last one returned. A sign-in that finds none signs only the whole log.
+    async fn sign_server_checkpoint(
+        &self,
+        on_the_way: bool,
+    ) -> Result<Option<CheckpointRecord>, ServiceError> {
         let key = self.server_key()?;
         let size = self.store.sequence_events().await?;
         if size == 0 {
@@ -139,7 +143,7 @@ impl<S: Store> Service<S> {
         let leaves = self.leaves(size).await?;
         let mut sizes: Vec<u64> = (1..)
             .map_while(|k: u64| newest.checked_add(k.checked_mul(CHECKPOINT_EVENTS_MAX)?))
-            .take_while(|at| *at < size)
+            .take_while(|at| on_the_way && *at < size)
             .collect();
         sizes.push(size);
         let mut tree = pqbank_audit::merkle::Frontier::new();
@@ -220,7 +224,7 @@ impl<S: Store> Service<S> {
         };
         let newest = match newest_own().await? {
             Some(newest) => newest,
-            None => match self.sign_server_checkpoint().await {
+            None => match self.sign_server_checkpoint(false).await {
                 Ok(Some(signed)) => signed,
                 Ok(None) => return Ok(None),
                 // Two first sign-ins at once: the other's checkpoint took this size.

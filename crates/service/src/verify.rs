@@ -116,6 +116,10 @@ struct Verifier<'a, S, R> {
     made: BTreeMap<i64, Made>,
     report: LogReport,
     state: VerifiedLog,
+    /// The newest act time the state it started from proved.
+    prior_through: i64,
+    /// Why this run cannot stand for a full one, if it cannot.
+    full_needed: Option<&'static str>,
 }
 
 /// The resolution [`Verifier::check_approvals`] starts from for a transfer an earlier
@@ -165,12 +169,12 @@ impl<S: Store> Service<S> {
             }
             Some(state) => state.clone(),
         };
-        let mut reads = self.store.snapshot().await?;
-        let mut v = self.verifier(&mut reads, start).await?;
-        v.report.incremental = from.is_some();
-        v.run(progress).await?;
-        let (report, mut state) = (v.report, v.state);
-        reads.finish().await?;
+        let (mut report, mut state, full_needed) = self.run_from(start, progress).await?;
+        report.incremental = from.is_some();
+        if let Some(why) = full_needed.filter(|_| from.is_some()) {
+            tracing::info!(reason = why, "log verification: a full run is needed");
+            (report, state, _) = self.run_from(VerifiedLog::empty(root), progress).await?;
+        }
         log_verdict(&report);
         if !report.problems.is_empty() {
             return Ok((report, None));
@@ -179,6 +183,21 @@ impl<S: Store> Service<S> {
         state.transfers = state.transfers.saturating_add(report.transfers as u64);
         state.events = state.events.saturating_add(report.events as u64);
         Ok((report, Some(state)))
+    }
+
+    /// One run from `start` in one snapshot: what it found, the state it proved, and why
+    /// it cannot stand for a full run, if it cannot.
+    async fn run_from(
+        &self,
+        start: VerifiedLog,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(LogReport, VerifiedLog, Option<&'static str>), ServiceError> {
+        let mut reads = self.store.snapshot().await?;
+        let mut v = self.verifier(&mut reads, start).await?;
+        v.run(progress).await?;
+        let found = (v.report, v.state, v.full_needed);
+        reads.finish().await?;
+        Ok(found)
     }
 
     /// Each account's newest signed version, as its contents: the versions on every
@@ -233,6 +252,8 @@ impl<S: Store> Service<S> {
             acts,
             made: BTreeMap::new(),
             report: LogReport::default(),
+            prior_through: state.through,
+            full_needed: None,
             state,
         })
     }
@@ -263,6 +284,20 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         // Every revocation, old and new, says as of when a certificate signs nothing.
         let all_revocations = store.signed_rows("revocations").await?;
         self.prove_revocations(&all_revocations).await?;
+        // A new revocation in force before acts the state proved would change their
+        // verdict: those acts are not read again, so the run must be full.
+        for row in &revocations {
+            let target = row
+                .certificate_fingerprint
+                .as_deref()
+                .and_then(|t| <[u8; 32]>::try_from(t).ok());
+            if let (Some(target), Some(at)) = (target, row.created_at)
+                && self.revoked.get(&target) == Some(&at)
+                && at < self.prior_through
+            {
+                self.full_needed = Some("a revocation in force before acts it proved");
+            }
+        }
         let total = transfers.len() + chains.len();
         for (done, chain) in chains.into_iter().enumerate() {
             self.check_chain_from(chain).await?;
@@ -401,24 +436,37 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         read: &[i64],
     ) -> Result<(), ServiceError> {
         let before = self.state.tables.get(table).cloned();
+        let mut verified: BTreeSet<i64> = read.iter().copied().collect();
         if let Some(marks) = &before {
-            let late = read.iter().filter(|id| **id <= marks.mark).count();
-            let expected = marks
-                .count
-                .saturating_add(i64::try_from(late).unwrap_or(i64::MAX));
-            let stored = self.reads.rows_through(table, since.mark).await?;
-            if stored != expected {
+            // The ids at or below the mark but those this run read (late commits in its
+            // holes) must be the ids verified: same set, not only same count.
+            let stored = self.reads.ids_through(table, since.mark).await?;
+            let earlier: Vec<i64> = stored
+                .iter()
+                .copied()
+                .filter(|id| !verified.contains(id))
+                .collect();
+            if state::ids_digest(&earlier) != marks.digest.0 {
+                let late = read.iter().filter(|id| **id <= marks.mark).count();
+                let expected = marks
+                    .count
+                    .saturating_add(i64::try_from(late).unwrap_or(i64::MAX));
                 self.report.push(
                     table,
                     format!("ids up to #{}", marks.mark),
                     format!(
-                        "{stored} rows where {expected} were verified: rows were inserted or \
-                         removed below the verified mark (a full verification names them)"
+                        "the rows at or below the verified mark are not those verified ({} \
+                         where {expected} were): rows were inserted or removed (a full \
+                         verification names them)",
+                        stored.len()
                     ),
                 );
             }
+            verified.extend(earlier);
         }
-        let marks = state::advance(&before.unwrap_or_default(), read);
+        let mut marks = state::advance(&before.unwrap_or_default(), read);
+        let verified: Vec<i64> = verified.into_iter().collect();
+        marks.digest = Hex(state::ids_digest(&verified));
         self.state.tables.insert(table.to_owned(), marks);
         Ok(())
     }
@@ -444,7 +492,15 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                 Some(c) => (c.next, c.head.0, seen_requests(c)),
             };
             let length = u64::try_from(head.max_seq.saturating_add(1)).unwrap_or(0);
-            if next > 0 && head.events != head.max_seq.saturating_add(1) {
+            if head.min_seq < 0 {
+                // Never read (positions count from 0): named here, in a full run too.
+                self.report.push(
+                    "accountability_events",
+                    hex(&head.certificate),
+                    "its chain has events at negative positions",
+                );
+            }
+            if next > 0 && (head.events != head.max_seq.saturating_add(1) || head.min_seq != 0) {
                 self.report.push(
                     "accountability_events",
                     hex(&head.certificate),
@@ -691,6 +747,10 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                     let added = self.acts.policies.add(payload, at);
                     if added.is_ok() {
                         self.acts.policy_payloads.push((at, payload.clone()));
+                        if at <= self.prior_through {
+                            self.full_needed =
+                                Some("a policy version signed before acts it proved");
+                        }
                     }
                     added
                 } else {
@@ -734,6 +794,9 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                     .or_default()
                     .push(row);
             }
+        }
+        if let Some(newest) = events.iter().map(|e| e.event.created_at).max() {
+            self.state.through = self.state.through.max(newest);
         }
         let length = next.saturating_add(events.len() as u64);
         self.state
@@ -1154,8 +1217,11 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                 );
             }
         }
+        // An account whose transfers cancel out (a pending one voided) keeps no totals,
+        // as a full run's journal never gives it any.
         self.state.totals = journal
             .into_iter()
+            .filter(|(_, b)| *b != Balances::default())
             .map(|(id, b)| {
                 let totals = [
                     b.debits_posted,
@@ -1191,25 +1257,39 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
             .iter()
             .filter(|c| !self.state.checkpoints.sizes.contains(&c.tree_size))
             .collect();
-        let mut tree = self.state.frontier().unwrap_or_default();
-        let proven = i64::try_from(tree.size()).unwrap_or(i64::MAX);
-        if fresh.iter().any(|c| c.tree_size < proven) {
-            tree = pqbank_audit::merkle::Frontier::new();
-        }
-        if tree.size() > 0 && store.log_positions_below(tree.size()).await? != proven {
+        let frontier = self.state.frontier().unwrap_or_default();
+        let proven_size = frontier.size();
+        let proven = i64::try_from(proven_size).unwrap_or(i64::MAX);
+        if proven_size > 0 && store.log_positions_below(proven_size).await? != proven {
             self.report.push(
                 "log_entries",
                 format!("positions below {proven}"),
                 "log positions below the verified checkpoint were removed",
             );
         }
+        // A new checkpoint below the frontier (one that committed late) is checked from
+        // the first leaf, and the log rebuilt past the frontier is held to its root: the
+        // frontier never moves back.
+        let restart = fresh.iter().any(|c| c.tree_size < proven);
+        let mut tree = if restart {
+            pqbank_audit::merkle::Frontier::new()
+        } else {
+            frontier.clone()
+        };
         let largest = fresh.iter().map(|c| c.tree_size).max().unwrap_or(0);
-        let hashes = store
-            .log_leaves_between(tree.size(), u64::try_from(largest).unwrap_or(0))
-            .await?;
+        let target = u64::try_from(largest).unwrap_or(0).max(proven_size);
+        let hashes = store.log_leaves_between(tree.size(), target).await?;
         // One pass over the log gives the root at every checkpoint's size (they come in
         // size order), not one tree per checkpoint.
         let mut leaves = hashes.iter();
+        let mut grow = |tree: &mut pqbank_audit::merkle::Frontier, size: u64| {
+            while tree.size() < size
+                && let Some(hash) = leaves.next()
+            {
+                tree.push(&pqbank_audit::merkle::leaf_hash(hash));
+            }
+        };
+        let mut frontier_held = !restart;
         for c in fresh {
             let row = format!("size {}", c.tree_size);
             let Ok(size) = u64::try_from(c.tree_size) else {
@@ -1217,6 +1297,17 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                     .push("checkpoints", row, "its size is not a log size");
                 continue;
             };
+            if !frontier_held && size >= proven_size {
+                grow(&mut tree, proven_size);
+                if tree.root() != frontier.root() {
+                    self.report.push(
+                        "log_entries",
+                        format!("positions below {proven}"),
+                        "the log below the verified checkpoint changed",
+                    );
+                }
+                frontier_held = true;
+            }
             let expected_bytes = crate::checkpoint_bytes(size, &c.root, c.created_at);
             let signer = self.signer(&c.signer).await?;
             let signed = signer.as_ref().is_ok_and(|k| {
@@ -1239,11 +1330,7 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                     self.report.push("checkpoints", row.clone(), reason);
                 }
             }
-            while tree.size() < size
-                && let Some(hash) = leaves.next()
-            {
-                tree.push(&pqbank_audit::merkle::leaf_hash(hash));
-            }
+            grow(&mut tree, size);
             let recomputed = (tree.size() == size).then(|| tree.root());
             if recomputed != Some(c.root) {
                 self.report.push(
@@ -1253,6 +1340,16 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
                 );
             }
             self.state.checkpoints.sizes.insert(c.tree_size);
+        }
+        if !frontier_held {
+            grow(&mut tree, proven_size);
+            if tree.size() != proven_size || tree.root() != frontier.root() {
+                self.report.push(
+                    "log_entries",
+                    format!("positions below {proven}"),
+                    "the log below the verified checkpoint changed",
+                );
+            }
         }
         self.state.checkpoints.size = tree.size();
         self.state.checkpoints.frontier = tree.nodes().iter().map(|n| Hex(*n)).collect();

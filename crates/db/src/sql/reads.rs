@@ -28,15 +28,15 @@ pub fn signed_rows_select(table: &str) -> Option<&'static str> {
     })
 }
 
-/// How many rows of a table have an id at or below `?`, or `None` for a table whose
-/// rows verification does not count.
+/// The ids of a table at or below `?`, in order, or `None` for a table whose rows
+/// verification does not hold to their ids.
 #[must_use]
-pub fn rows_through_query(table: &str) -> Option<&'static str> {
+pub fn ids_through_query(table: &str) -> Option<&'static str> {
     Some(match table {
-        "transfers" => "SELECT COUNT(*) FROM transfers WHERE id <= ?",
-        "approvals" => "SELECT COUNT(*) FROM approvals WHERE id <= ?",
-        "drawer_events" => "SELECT COUNT(*) FROM drawer_events WHERE id <= ?",
-        "revocations" => "SELECT COUNT(*) FROM revocations WHERE id <= ?",
+        "transfers" => "SELECT id FROM transfers WHERE id <= ? ORDER BY id",
+        "approvals" => "SELECT id FROM approvals WHERE id <= ? ORDER BY id",
+        "drawer_events" => "SELECT id FROM drawer_events WHERE id <= ? ORDER BY id",
+        "revocations" => "SELECT id FROM revocations WHERE id <= ? ORDER BY id",
         _ => return None,
     })
 }
@@ -61,7 +61,7 @@ pub const LOG_LEAVES_BETWEEN: &str = "SELECT e.event_hash FROM log_entries l \
 pub const LOG_POSITIONS_BELOW: &str = "SELECT COUNT(*) FROM log_entries WHERE log_index < ?";
 
 /// Every chain with its number of events and highest position.
-pub const CHAIN_HEADS: &str = "SELECT certificate_fingerprint, COUNT(*), MAX(seq) \
+pub const CHAIN_HEADS: &str = "SELECT certificate_fingerprint, COUNT(*), MIN(seq), MAX(seq) \
      FROM accountability_events GROUP BY certificate_fingerprint \
      ORDER BY certificate_fingerprint";
 
@@ -143,16 +143,16 @@ macro_rules! impl_log_reads {
                 $crate::views::transfers(raw)
             }
 
-            pub(crate) async fn rows_through_in(
+            pub(crate) async fn ids_through_in(
                 conn: &mut Conn,
                 table: &'static str,
                 mark: i64,
-            ) -> $crate::Result<i64> {
-                let query = $crate::sql::reads::rows_through_query(table)
+            ) -> $crate::Result<Vec<i64>> {
+                let query = $crate::sql::reads::ids_through_query(table)
                     .ok_or($crate::StoreError::NotFound("counted table"))?;
                 sqlx::query_scalar(query)
                     .bind(mark)
-                    .fetch_one(conn)
+                    .fetch_all(conn)
                     .await
                     .map_err(map_err)
             }
@@ -160,7 +160,7 @@ macro_rules! impl_log_reads {
             pub(crate) async fn chain_heads_in(
                 conn: &mut Conn,
             ) -> $crate::Result<Vec<$crate::reads::ChainHead>> {
-                let rows: Vec<(Vec<u8>, i64, i64)> =
+                let rows: Vec<(Vec<u8>, i64, i64, i64)> =
                     sqlx::query_as($crate::sql::reads::CHAIN_HEADS)
                         .fetch_all(conn)
                         .await
@@ -171,9 +171,10 @@ macro_rules! impl_log_reads {
                     .into_iter()
                     .zip(rows)
                     .map(
-                        |(certificate, (_, events, max_seq))| $crate::reads::ChainHead {
+                        |(certificate, (_, events, min_seq, max_seq))| $crate::reads::ChainHead {
                             certificate,
                             events,
+                            min_seq,
                             max_seq,
                         },
                     )
@@ -416,12 +417,12 @@ macro_rules! impl_log_reads {
                 let condition = format!("id IN ({})", $crate::reads::id_list(ids));
                 log_reads::signed_rows_where(&mut self.0, table, &condition).await
             }
-            async fn rows_through(
+            async fn ids_through(
                 &mut self,
                 table: &'static str,
                 mark: i64,
-            ) -> $crate::Result<i64> {
-                log_reads::rows_through_in(&mut self.0, table, mark).await
+            ) -> $crate::Result<Vec<i64>> {
+                log_reads::ids_through_in(&mut self.0, table, mark).await
             }
             async fn log_leaves_between(
                 &mut self,
