@@ -48,7 +48,8 @@ pub trait LogReads: Send {
     ) -> impl Future<Output = Result<Vec<(i64, i64)>>> + Send;
     /// Every checkpoint, by size.
     fn checkpoints(&mut self) -> impl Future<Output = Result<Vec<CheckpointRecord>>> + Send;
-    /// Every chain's certificate with its number of events and highest position.
+    /// Every chain's certificate with its number of events and lowest and highest
+    /// positions.
     fn chain_heads(&mut self) -> impl Future<Output = Result<Vec<ChainHead>>> + Send;
     /// A certificate's chain from position `from`, in order.
     fn events_from(
