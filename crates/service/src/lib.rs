@@ -45,7 +45,7 @@ pub use error::{ServiceCode, ServiceError};
 pub use inprocess::InProcess;
 pub use login::{ServedLogin, SessionToken};
 pub use pdf::report_pdf;
-pub use pins::{CrlPins, FileCrlPins, FileLogPin, FileVerifiedLog, MemoryCrlPins};
+pub use pins::{CrlPins, FileCrlPins, FileLogPin, FileVerifiedLog, MemoryCrlPins, lock_beside};
 pub use remote::{CertificatePrepared, SignedAt, SignedCount, SignedDecision};
 pub use report::SignedReport;
 pub use request::{CLOCK_SKEW_MAX_SECS, Caller};

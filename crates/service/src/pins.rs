@@ -80,14 +80,7 @@ impl FileCrlPins {
     }
 
     fn lock_file(&self) -> Result<std::fs::File, ServiceError> {
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.path.with_extension("json.lock"))
-            .map_err(|e| io("open the lock file", &e))?;
-        lock.lock().map_err(|e| io("lock the pins", &e))?;
-        Ok(lock)
+        lock_beside(&self.path)
     }
 
     /// Writes `pins` to a temporary file beside the pins file and renames it over it.
@@ -105,7 +98,21 @@ impl FileCrlPins {
 
 /// Writes `bytes` to a temporary file beside `path`, synced, renamed over it, and the
 /// folder synced: the file is whole, old or new, whatever happens.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
+/// Takes the exclusive lock of the file beside `path` (`NAME.json.lock`), held until the
+/// returned handle is dropped: the installation's processes (the desktop, the CLI) read,
+/// merge and write a file in turn, never over each other's newer value.
+pub fn lock_beside(path: &Path) -> Result<std::fs::File, ServiceError> {
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.with_extension("json.lock"))
+        .map_err(|e| io("open the lock file", &e))?;
+    lock.lock().map_err(|e| io("lock the pins", &e))?;
+    Ok(lock)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServiceError> {
     let suffix: [u8; 8] = crate::service::random()?;
     let tmp = path.with_extension(format!("tmp-{}", hex::encode(suffix)));
     let written = (|| {
@@ -131,10 +138,11 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServiceE
 /// A workstation's log pin: the highest log size it has seen at its bank's server and
 /// the root of that many events, for the bank whose root fingerprint it names, in a JSON
 /// file in its data folder (`{"version": 1, "pinnedRoot": "hex", "size": N, "root":
-/// "hex"}`), written atomically. A log shorter than the pin, or one the pin is not a
-/// prefix of, is refused at sign-in ([`pqbank_api::LogPin`]); the pin only rises for
-/// its bank, and a workstation moved to another bank (another pinned root) starts a new
-/// pin. A file that exists but does not parse is an error, never "no pin".
+/// "hex"}`), written atomically under the file's lock ([`lock_beside`]). A log shorter
+/// than the pin, or one the pin is not a prefix of, is refused at sign-in
+/// ([`pqbank_api::LogPin`]); the pin only rises for its bank, and a workstation moved to
+/// another bank (another pinned root) starts a new pin. A file that exists but does not
+/// parse is an error, never "no pin".
 #[derive(Debug)]
 pub struct FileLogPin {
     path: PathBuf,
@@ -196,6 +204,9 @@ impl FileLogPin {
     /// # Errors
     /// The file cannot be read or written.
     pub fn raise(&self, bank: &Fingerprint, pin: &crate::LogPin) -> Result<(), ServiceError> {
+        // Read and written under the file's lock: another process's higher pin, kept
+        // since this one read it, is never written over.
+        let _lock = lock_beside(&self.path)?;
         if self.pinned(bank)?.is_some_and(|kept| kept.size >= pin.size) {
             return Ok(());
         }
@@ -265,6 +276,7 @@ impl FileVerifiedLog {
     /// # Errors
     /// The file cannot be written.
     pub fn write(&self, state: &crate::VerifiedLog) -> Result<(), ServiceError> {
+        let _lock = lock_beside(&self.path)?;
         write_atomically(&self.path, &state.to_json())
     }
 }

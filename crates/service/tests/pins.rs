@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use pqbank_pki::Fingerprint;
-use pqbank_service::{CrlPins, FileCrlPins, FileLogPin, LogPin, MemoryCrlPins};
+use pqbank_service::{CrlPins, FileCrlPins, FileLogPin, LogPin, MemoryCrlPins, lock_beside};
 
 fn temp_dir() -> std::path::PathBuf {
     let mut random = [0u8; 8];
@@ -105,5 +105,51 @@ fn the_log_pin_persists_rises_per_bank_and_refuses_damage() {
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), damage);
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Proves a workstation raises its log pin under the file's lock: while another process
+/// holds it, the raise waits (it would otherwise write over a higher pin that process
+/// is keeping), and goes on once the lock is let go.
+#[test]
+fn the_log_pin_is_raised_under_the_files_lock() {
+    let dir = temp_dir();
+    let bank = Fingerprint::of(b"root");
+    let path = dir.join(FileLogPin::FILE_NAME);
+    let held = lock_beside(&path).unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let raiser = {
+        let dir = dir.clone();
+        std::thread::spawn(move || {
+            let pin = FileLogPin::open(&dir).unwrap();
+            pin.raise(
+                &bank,
+                &LogPin {
+                    size: 5,
+                    root: [1; 32],
+                },
+            )
+            .unwrap();
+            done.send(()).unwrap();
+        })
+    };
+    assert!(
+        finished
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
+        "the raise waits for the lock"
+    );
+    drop(held);
+    finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    raiser.join().unwrap();
+    assert_eq!(
+        FileLogPin::open(&dir).unwrap().pinned(&bank),
+        Ok(Some(LogPin {
+            size: 5,
+            root: [1; 32]
+        }))
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
