@@ -310,13 +310,9 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         }
         // What new approvals resolve or sign off but an earlier run verified.
         let mut by_id: BTreeMap<i64, &TransferRow> = transfers.iter().map(|t| (t.id, t)).collect();
-        let earlier_ids: Vec<i64> = approvals
-            .iter()
-            .filter_map(|a| a.transfer_id)
-            .filter(|id| !by_id.contains_key(id))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let earlier_ids = unread(approvals.iter().filter_map(|a| a.transfer_id), |id| {
+            by_id.contains_key(id)
+        });
         let mut earlier = self.reads.transfers_by_ids(&earlier_ids).await?;
         earlier.dedup_by_key(|t| t.id);
         for t in &earlier {
@@ -340,13 +336,9 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         }
         by_id.extend(earlier.iter().map(|t| (t.id, t)));
         let known: BTreeSet<i64> = drawer_events.iter().map(|d| d.id).collect();
-        let closes: Vec<i64> = approvals
-            .iter()
-            .filter_map(|a| a.drawer_event_id)
-            .filter(|id| !known.contains(id))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let closes = unread(approvals.iter().filter_map(|a| a.drawer_event_id), |id| {
+            known.contains(id)
+        });
         let mut drawers = self
             .reads
             .signed_rows_by_ids("drawer_events", &closes)
@@ -1355,6 +1347,12 @@ impl<S: Store, R: LogReads> Verifier<'_, S, R> {
         self.state.checkpoints.frontier = tree.nodes().iter().map(|n| Hex(*n)).collect();
         Ok(())
     }
+}
+
+/// The ids `named`, but those `read` already, each once and in order.
+fn unread(named: impl Iterator<Item = i64>, read: impl Fn(&i64) -> bool) -> Vec<i64> {
+    let ids: BTreeSet<i64> = named.filter(|id| !read(id)).collect();
+    ids.into_iter().collect()
 }
 
 /// Adds (`sign` 1) or takes away (-1) a transfer's amount on both its accounts, as

@@ -1369,10 +1369,7 @@ async fn new_rows_named_from_a_state<S: Store + Raw + 'static>(store: S) {
     ] {
         assert!(found.contains(&expected), "{expected:?} in {found:?}");
     }
-    assert_eq!(
-        found,
-        named(b.service.verify_log(&|_, _| {}).await.unwrap())
-    );
+    assert_eq!(found, verified(&b).await);
 }
 
 on_every_backend!(new_rows_are_named_from_a_state, |db| {
@@ -1732,10 +1729,7 @@ async fn backdated_revocation<S: Store + Raw + 'static>(store: S) {
         )),
         "{found:?}"
     );
-    assert_eq!(
-        found,
-        named(b.service.verify_log(&|_, _| {}).await.unwrap())
-    );
+    assert_eq!(found, verified(&b).await);
 }
 
 on_every_backend!(a_backdated_revocation_makes_the_next_run_full, |db| {
